@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Basic vocabulary shared by every hardware model: addresses, cycles, access kinds.
+#pragma once
+
+#include <cstdint>
+
+namespace mmusim {
+
+using Addr = std::uint64_t;   // virtual address
+using PAddr = std::uint64_t;  // physical address
+using Cycles = std::uint64_t; // core clock cycles
+using Asid = std::uint16_t;   // arm64 ASID, x86 PCID, RISC-V ASID
+
+enum class AccessKind : std::uint8_t { Read, Write, Fetch };
+
+enum class Arch : std::uint8_t { Arm64, X86_64, RiscV };
+
+const char* to_string(AccessKind k);
+const char* to_string(Arch a);
+
+constexpr unsigned kMaxCores = 256; // cpumask width
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+constexpr std::uint64_t GiB = 1024 * MiB;
+
+constexpr bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+constexpr unsigned log2_exact(std::uint64_t v)
+{
+    unsigned s = 0;
+    while ((std::uint64_t{1} << s) < v)
+        ++s;
+    return s;
+}
+
+} // namespace mmusim

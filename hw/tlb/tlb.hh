@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A set-associative, LRU translation lookaside buffer holding one or more page sizes.
+//
+// Each held page size indexes the sets with its own VPN bits (va >> shift); a lookup probes every held
+// size. An entry larger than any held size is splintered to the largest held size that fits, covering the
+// accessed address (the SDM allows this; arm64 TRMs describe L1 TLBs caching blocks "at 64KB granularity").
+// A fully associative TLB is one set with `entries` ways.
+#pragma once
+
+#include "hw/common/types.hh"
+#include "hw/invalidation/invalidation_scope.hh"
+#include "hw/tlb/tlb_entry.hh"
+
+#include <string>
+#include <vector>
+
+namespace mmusim::hw {
+
+struct TlbGeometry {
+    std::string name = "tlb";
+    unsigned entries = 64;
+    unsigned ways = 4;
+    std::vector<unsigned> size_shifts{12}; // page sizes held, log2 bytes
+    Cycles hit_latency = 1;
+};
+
+struct TlbStats {
+    std::uint64_t accesses = 0;
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t fills = 0;
+    std::uint64_t evictions = 0;
+    std::uint64_t invalidated = 0; // entries removed by maintenance operations
+    std::uint64_t splintered = 0;  // fills that had to be cut to a smaller held size
+};
+
+class Tlb {
+public:
+    explicit Tlb(TlbGeometry g); // throws std::invalid_argument for an impossible geometry
+
+    // Counts an access and updates LRU. Returns the matching entry or nullptr.
+    const TlbEntry* lookup(Addr va, Asid asid)
+    {
+        ++stats_.accesses;
+        // Fast path: the last entry hit is already most recent in its set, so hitting it again changes no
+        // replacement state (exact LRU is preserved).
+        if (last_ && last_->matches(va, asid)) {
+            ++stats_.hits;
+            return last_;
+        }
+        return lookup_slow(va, asid);
+    }
+    // No statistics, no LRU update.
+    const TlbEntry* probe(Addr va, Asid asid) const;
+
+    // Installs a translation for `va` (splintered if needed). Returns false if no held size fits.
+    bool fill(const TlbEntry& e, Addr va);
+    std::size_t invalidate(const InvalidationScope& scope);
+
+    bool holds(unsigned shift) const;
+    const TlbGeometry& geometry() const { return geom_; }
+    const TlbStats& stats() const { return stats_; }
+    std::size_t valid_entries() const;
+    template <typename F> void for_each(F&& f) const
+    {
+        for (const TlbEntry& e : entries_)
+            if (e.valid)
+                f(e);
+    }
+
+private:
+    const TlbEntry* lookup_slow(Addr va, Asid asid);
+    TlbEntry* set_base(Addr va, unsigned shift) { return &entries_[((va >> shift) & set_mask_) * ways_]; }
+
+    TlbGeometry geom_;
+    std::vector<TlbEntry> entries_;
+    unsigned ways_ = 0;
+    std::uint64_t set_mask_ = 0;
+    std::uint64_t clock_ = 0;
+    TlbEntry* last_ = nullptr;
+    TlbStats stats_;
+};
+
+} // namespace mmusim::hw

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// One cached translation. Every entry remembers the physical address of the leaf descriptor it was built
+// from, so a coherence checker can tell which page-table write made it stale.
+#pragma once
+
+#include "hw/common/types.hh"
+
+namespace mmusim::hw {
+
+struct TlbEntry {
+    Addr vpn = 0;        // va >> size_shift
+    PAddr pa = 0;        // physical base of the region the entry maps
+    PAddr desc_pa = 0;   // physical address of the leaf descriptor (first of the run if contiguous)
+    std::uint64_t lru = 0;
+    Asid asid = 0;
+    std::uint8_t size_shift = 0; // log2 of the bytes the entry maps (12, 14, 16, 21, 30 ...)
+    std::uint8_t depth = 0;      // walk depth the leaf was found at
+    bool valid = false;
+    bool global = false;
+    bool write = false;
+    bool user = false;
+    bool exec = false;
+    bool dirty = false;
+    bool contiguous = false;     // built from a contiguous/NAPOT run or a coalesced group
+
+    Addr va_base() const { return vpn << size_shift; }
+    Addr va_end() const { return (vpn + 1) << size_shift; }
+    bool matches(Addr va, Asid cur) const { return valid && (va >> size_shift) == vpn && (global || asid == cur); }
+};
+
+} // namespace mmusim::hw

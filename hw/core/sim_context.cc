@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "hw/core/sim_context.hh"
+
+#include <systemc>
+
+#include <cstdlib>
+
+namespace mmusim::hw {
+
+SimContext::SimContext()
+{
+    // The banner would land in every report and test log.
+    ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+    ctx_ = std::make_unique<sc_core::sc_simcontext>();
+    sc_core::sc_curr_simcontext = ctx_.get();
+    sc_core::sc_default_global_context = ctx_.get();
+}
+
+SimContext::~SimContext()
+{
+    sc_core::sc_curr_simcontext = nullptr;
+    sc_core::sc_default_global_context = nullptr;
+}
+
+} // namespace mmusim::hw
+
+// libsystemc's own main() calls sc_main; mmusim and its tests have their own main(), so this is never run.
+int sc_main(int, char**) { return 1; }

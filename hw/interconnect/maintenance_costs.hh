@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Cycle costs of TLB maintenance, barriers and IPIs: every one is a platform parameter (configs/platforms/,
+// each with its source or the word "estimate").
+#pragma once
+
+#include "hw/common/types.hh"
+
+namespace mmusim::hw {
+
+struct Arm64Costs {
+    Cycles tlbi_issue = 0;          // issuing one broadcast TLBI ...IS (the DVM message leaves the core)
+    Cycles tlbi_local = 0;          // one local TLBI (non-IS form)
+    Cycles dsb_ish_base = 0;        // DSB ISH with nothing outstanding
+    Cycles dsb_per_pending_tlbi = 0; // added per broadcast TLBI outstanding at the DSB
+    Cycles dsb_per_remote_core = 0;  // added per outstanding TLBI per other core that must acknowledge it
+    Cycles dsb_ishst = 0;           // DSB ISHST (store drain before TLBI)
+    Cycles dsb_nsh = 0;             // DSB NSH (completes local TLBIs)
+    Cycles dmb = 0;                 // DMB ISH / smp_mb
+    Cycles isb = 0;
+};
+
+struct X86Costs {
+    Cycles invlpg = 0;
+    Cycles cr3_write = 0;           // MOV CR3 that flushes the PCID's non-global entries
+    Cycles cr3_write_noflush = 0;   // MOV CR3 with bit 63 set
+    Cycles invpcid = 0;
+    Cycles invlpgb = 0;             // AMD INVLPGB issue
+    Cycles tlbsync_base = 0;        // AMD TLBSYNC with INVLPGBs outstanding
+    Cycles tlbsync_per_remote_core = 0;
+    Cycles mfence = 0;
+};
+
+struct RiscvCosts {
+    Cycles sfence_vma = 0;
+    Cycles fence = 0;
+};
+
+struct IpiCosts {
+    Cycles send_base = 0;        // initiator: program the interrupt controller
+    Cycles send_per_target = 0;  // initiator: per destination core
+    Cycles delivery = 0;         // interrupt latency until the handler runs on a target
+    Cycles handler_entry = 0;    // target: interrupt entry/exit around the handler
+    Cycles ack = 0;              // initiator: seeing the last acknowledgement
+};
+
+struct MaintenanceCosts {
+    Arm64Costs arm64;
+    X86Costs x86;
+    RiscvCosts riscv;
+    IpiCosts ipi;
+    Cycles atomic_extra = 0;     // an atomic RMW beyond the cache access it performs
+};
+
+} // namespace mmusim::hw

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "hw/mmu/mmu.hh"
+
+namespace mmusim::hw {
+
+namespace {
+std::vector<unsigned> span_shifts(const PageTableFormat& fmt)
+{
+    std::vector<unsigned> s;
+    for (int d = 0; d < fmt.levels(); ++d)
+        s.push_back(fmt.level(d).shift);
+    return s;
+}
+} // namespace
+
+Mmu::Mmu(const MmuConfig& cfg, const PageTableFormat& fmt, PhysPort& port)
+    : fmt_(fmt), l1i_("l1i", cfg.l1i), l1d_("l1d", cfg.l1d), l2_("l2", cfg.l2), wc_(cfg.walk_cache, span_shifts(fmt)),
+      walker_(fmt, wc_, port, cfg.walker)
+{
+}
+
+Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, bool l1_permission_miss)
+{
+    Cycles cycles = l1.hit_latency();
+    // An L1 entry that forbids the write sends the access straight to a walk (dirty update or fault); the
+    // L2 copy would say the same.
+    if (!l1_permission_miss) {
+        cycles += l2_.hit_latency();
+        const TlbEntry* e = l2_.lookup(va, asid_);
+        if (e && (kind != AccessKind::Write || e->write)) {
+            const TlbEntry copy = *e;
+            l1.fill(copy, va);
+            stats_.translation_cycles += cycles;
+            stats_.stall_cycles += cycles - l1.hit_latency();
+            return {copy.pa + (va & ((Addr{1} << copy.size_shift) - 1)), cycles, Fault::None, 0};
+        }
+    }
+    ++stats_.walks;
+    WalkResult w = walker_.walk(va, asid_, root_, kind);
+    cycles += w.cycles;
+    stats_.walk_cycles += w.cycles;
+    stats_.walk_loads += w.loads;
+    stats_.walk_stores += w.stores;
+    stats_.walk_cache_hits += w.walk_cache_hit;
+    stats_.translation_cycles += cycles;
+    stats_.stall_cycles += cycles - l1.hit_latency();
+    if (w.fault != Fault::None) {
+        ++(w.fault == Fault::Permission ? stats_.permission_faults : stats_.faults);
+        return {0, cycles, w.fault, w.depth};
+    }
+    l2_.fill(w.entry, va);
+    l1.fill(w.entry, va);
+    return {w.entry.pa + (va & ((Addr{1} << w.entry.size_shift) - 1)), cycles, Fault::None, 0};
+}
+
+std::size_t Mmu::invalidate(const InvalidationScope& scope)
+{
+    wc_.invalidate(scope);
+    return l1i_.invalidate(scope) + l1d_.invalidate(scope) + l2_.invalidate(scope);
+}
+
+} // namespace mmusim::hw

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A core's MMU: L1 ITLB and L1 DTLB, a unified L2 TLB, a walk cache and the table walker, plus the
+// translation context registers (TTBR0_EL1.ASID + base, CR3 PCID + base, satp ASID + PPN).
+//
+// translate() is the hot path of trace replay: an L1 hit costs no TLM call and no allocation. Everything
+// else (L2 lookup, walk, fill) is out of line.
+#pragma once
+
+#include "hw/mmu/tlb_level.hh"
+#include "hw/mmu/walker.hh"
+
+#include <vector>
+
+namespace mmusim::hw {
+
+struct MmuConfig {
+    std::vector<TlbGeometry> l1i;
+    std::vector<TlbGeometry> l1d;
+    std::vector<TlbGeometry> l2;
+    WalkCacheGeometry walk_cache;
+    WalkerConfig walker;
+};
+
+struct MmuStats {
+    std::uint64_t translations = 0;
+    std::uint64_t walks = 0;
+    std::uint64_t walk_cache_hits = 0;
+    std::uint64_t walk_loads = 0;
+    std::uint64_t walk_stores = 0; // hardware A/D updates
+    Cycles walk_cycles = 0;
+    Cycles translation_cycles = 0; // every cycle spent translating, L1 hits included
+    Cycles stall_cycles = 0;       // the part beyond an L1 hit: L2 lookups and walks
+    std::uint64_t faults = 0;
+    std::uint64_t permission_faults = 0;
+};
+
+struct Translation {
+    PAddr pa = 0;
+    Cycles cycles = 0;
+    Fault fault = Fault::None;
+    int fault_depth = 0;
+};
+
+class Mmu {
+public:
+    Mmu(const MmuConfig& cfg, const PageTableFormat& fmt, PhysPort& port);
+
+    Translation translate(Addr va, AccessKind kind)
+    {
+        TlbLevel& l1 = kind == AccessKind::Fetch ? l1i_ : l1d_;
+        ++stats_.translations;
+        const TlbEntry* e = l1.lookup(va, asid_);
+        if (e && (kind != AccessKind::Write || e->write)) {
+            const Cycles c = l1.hit_latency();
+            stats_.translation_cycles += c;
+            return {e->pa + (va & ((Addr{1} << e->size_shift) - 1)), c, Fault::None, 0};
+        }
+        return translate_slow(va, kind, l1, e != nullptr);
+    }
+
+    void set_context(Asid asid, PAddr root)
+    {
+        asid_ = asid;
+        root_ = root;
+    }
+    Asid asid() const { return asid_; }
+    PAddr root() const { return root_; }
+
+    // Removes what `scope` names from every TLB level and the walk cache. Returns TLB entries removed.
+    std::size_t invalidate(const InvalidationScope& scope);
+
+    const TlbLevel& l1i() const { return l1i_; }
+    const TlbLevel& l1d() const { return l1d_; }
+    const TlbLevel& l2() const { return l2_; }
+    const WalkCache& walk_cache() const { return wc_; }
+    const MmuStats& stats() const { return stats_; }
+    const PageTableFormat& format() const { return fmt_; }
+
+private:
+    Translation translate_slow(Addr va, AccessKind kind, TlbLevel& l1, bool l1_permission_miss);
+
+    const PageTableFormat& fmt_;
+    TlbLevel l1i_;
+    TlbLevel l1d_;
+    TlbLevel l2_;
+    WalkCache wc_;
+    Walker walker_;
+    Asid asid_ = 0;
+    PAddr root_ = 0;
+    MmuStats stats_;
+};
+
+} // namespace mmusim::hw

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// How a core's table walker (and anything else inside the core) reaches memory: timed 8-byte accesses that
+// return their latency in cycles. The core implements it with TLM b_transport; tests may use a stub.
+#pragma once
+
+#include "hw/common/types.hh"
+
+namespace mmusim::hw {
+
+class PhysPort {
+public:
+    virtual ~PhysPort() = default;
+    virtual Cycles read64(PAddr pa, std::uint64_t& value) = 0;
+    virtual Cycles write64(PAddr pa, std::uint64_t value) = 0;
+    // Untimed read of nearby memory already brought in by a timed access (e.g. the rest of a cache line).
+    virtual std::uint64_t peek64(PAddr pa) = 0;
+};
+
+} // namespace mmusim::hw

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "hw/mmu/walker.hh"
+
+namespace mmusim::hw {
+
+const char* to_string(Fault f)
+{
+    switch (f) {
+    case Fault::None: return "none";
+    case Fault::NotPresent: return "not-present";
+    case Fault::Permission: return "permission";
+    }
+    return "?";
+}
+
+namespace {
+
+// May this access complete with the descriptor as it is, without a hardware dirty update?
+bool writable_now(Arch arch, const Descriptor& d)
+{
+    // arm64 "dirty" is writable (AP[2] clear); x86 and RISC-V need D set before a write completes.
+    return arch == Arch::Arm64 ? d.write : d.write && d.dirty;
+}
+
+// Could a write ever complete (possibly after a hardware dirty update)?
+bool write_permitted(Arch arch, const Descriptor& d) { return d.write || (arch == Arch::Arm64 && d.dbm); }
+
+} // namespace
+
+WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
+{
+    WalkResult r;
+    int depth = 0;
+    PAddr table = root;
+    if (wc_.enabled()) {
+        r.cycles += wc_.geometry().hit_latency;
+        WalkCacheHit hit;
+        if (wc_.lookup(va, asid, hit)) {
+            depth = hit.next_depth;
+            table = hit.table_pa;
+            r.walk_cache_hit = true;
+        }
+    }
+    const Arch arch = fmt_.arch();
+    for (; depth < fmt_.levels(); ++depth) {
+        const PAddr desc_pa = table + PAddr(fmt_.index(va, depth)) * PageTableFormat::descriptor_bytes;
+        std::uint64_t raw = 0;
+        r.cycles += port_.read64(desc_pa, raw);
+        ++r.loads;
+        Descriptor d = fmt_.decode(depth, raw);
+        r.depth = depth;
+        if (!d.valid()) {
+            r.fault = Fault::NotPresent;
+            return r;
+        }
+        if (d.type == Descriptor::Type::Table) {
+            if (depth + 1 == fmt_.levels()) { // a table pointer at the last level is malformed
+                r.fault = Fault::NotPresent;
+                return r;
+            }
+            wc_.fill(va, asid, depth, d.oa);
+            table = d.oa;
+            continue;
+        }
+        // Leaf: check permissions for a user-mode access.
+        const bool write = kind == AccessKind::Write;
+        if (!d.user || (write && !write_permitted(arch, d)) || (kind == AccessKind::Fetch && !d.exec) || !d.read) {
+            r.fault = Fault::Permission;
+            return r;
+        }
+        bool update = false;
+        if (!d.accessed && cfg_.hw_access_flag) {
+            d.accessed = true;
+            update = true;
+        }
+        if (write && !writable_now(arch, d) && cfg_.hw_dirty) {
+            if (arch == Arch::Arm64)
+                d.write = true; // DBM: hardware clears AP[2]
+            else
+                d.dirty = true;
+            update = true;
+        }
+        if (update) {
+            r.cycles += port_.write64(desc_pa, fmt_.encode(depth, d));
+            ++r.stores;
+        }
+        if (!d.accessed || (write && !writable_now(arch, d))) {
+            r.fault = Fault::Permission; // software must manage AF/dirty on this platform
+            return r;
+        }
+        build_entry(r, va, asid, d, desc_pa, depth);
+        return r;
+    }
+    r.fault = Fault::NotPresent;
+    return r;
+}
+
+void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d, PAddr desc_pa, int depth)
+{
+    const LevelInfo& lvl = fmt_.level(depth);
+    TlbEntry& e = r.entry;
+    unsigned shift = lvl.shift;
+    PAddr first_desc = desc_pa;
+    if (d.contiguous && cfg_.contiguous && lvl.contig_entries > 1) {
+        shift += log2_exact(lvl.contig_entries);
+        first_desc = desc_pa & ~(PAddr(lvl.contig_entries) * PageTableFormat::descriptor_bytes - 1);
+        e.contiguous = true;
+    } else if (cfg_.coalescing && depth + 1 == fmt_.levels()) {
+        const unsigned extra = coalesced_shift(d, desc_pa, depth);
+        if (extra) {
+            shift += extra;
+            first_desc = desc_pa & ~(PAddr(cfg_.coalesce_group) * PageTableFormat::descriptor_bytes - 1);
+            e.contiguous = true;
+        }
+    }
+    // A run's output addresses are aligned to the run (arm64 requires it; Svnapot encodes the base), so the
+    // entry's base is this descriptor's output address rounded down to the run size.
+    e.pa = d.oa & ~((PAddr{1} << shift) - 1);
+    e.desc_pa = first_desc;
+    e.vpn = va >> shift;
+    e.size_shift = static_cast<std::uint8_t>(shift);
+    e.depth = static_cast<std::uint8_t>(depth);
+    e.asid = asid;
+    e.global = d.global;
+    e.user = d.user;
+    e.exec = d.exec;
+    e.write = writable_now(fmt_.arch(), d);
+    e.dirty = fmt_.arch() == Arch::Arm64 ? d.write : d.dirty;
+    e.valid = true;
+}
+
+unsigned Walker::coalesced_shift(const Descriptor& d, PAddr desc_pa, int depth)
+{
+    const unsigned g = cfg_.coalesce_group;
+    if (g < 2 || !is_pow2(g))
+        return 0;
+    const PAddr base_desc = desc_pa & ~(PAddr(g) * PageTableFormat::descriptor_bytes - 1);
+    const PAddr page = fmt_.page_size();
+    const PAddr my_index = (desc_pa - base_desc) / PageTableFormat::descriptor_bytes;
+    const PAddr base_pa = d.oa - my_index * page;
+    if (base_pa % (page * g) != 0)
+        return 0;
+    for (unsigned i = 0; i < g; ++i) {
+        // The group sits in the cache line the walker just read: no extra memory access.
+        const Descriptor o = fmt_.decode(depth, port_.peek64(base_desc + i * PageTableFormat::descriptor_bytes));
+        if (o.type != Descriptor::Type::Leaf || o.oa != base_pa + i * page || o.write != d.write || o.user != d.user ||
+            o.exec != d.exec || o.global != d.global || o.attr != d.attr || !o.accessed)
+            return 0;
+    }
+    return log2_exact(g);
+}
+
+} // namespace mmusim::hw

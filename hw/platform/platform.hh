@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Builds one simulated machine from a PlatformConfig: a fresh SystemC kernel, the memory system, the
+// interconnect and N cores (each with its MMU), sockets bound. Platforms are data (configs/platforms/*.yaml);
+// this builder is the only code that turns one into modules.
+#pragma once
+
+#include "hw/core/core.hh"
+#include "hw/core/sim_context.hh"
+#include "hw/interconnect/interconnect.hh"
+#include "hw/mem/memory_system.hh"
+#include "hw/platform/platform_config.hh"
+
+#include <memory>
+#include <vector>
+
+namespace mmusim::hw {
+
+class Platform {
+public:
+    explicit Platform(PlatformConfig cfg);
+    ~Platform();
+
+    const PlatformConfig& config() const { return cfg_; }
+    const PageTableFormat& format() const { return *fmt_; }
+    unsigned cores() const { return static_cast<unsigned>(cores_.size()); }
+    Core& core(unsigned i) { return *cores_.at(i); }
+    const Core& core(unsigned i) const { return *cores_.at(i); }
+    MemorySystem& memory() { return *mem_; }
+    const MemorySystem& memory() const { return *mem_; }
+    Interconnect& interconnect() { return *ic_; }
+    const Interconnect& interconnect() const { return *ic_; }
+    sc_core::sc_time cycle() const { return cycle_; }
+
+    // Runs every core's work to completion (sc_start until no activity is left). Rethrows the first
+    // exception a core's work raised.
+    void run();
+
+private:
+    SimContext ctx_; // first member: built before the modules, torn down after them
+    PlatformConfig cfg_;
+    std::unique_ptr<PageTableFormat> fmt_;
+    sc_core::sc_time cycle_;
+    std::unique_ptr<MemorySystem> mem_;
+    std::unique_ptr<Interconnect> ic_;
+    std::vector<std::unique_ptr<Core>> cores_;
+};
+
+} // namespace mmusim::hw

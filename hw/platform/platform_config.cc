@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "hw/platform/platform_config.hh"
+
+#include "hw/pgtable/format_registry.hh"
+#include "util/config_node.hh"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mmusim::hw {
+
+namespace {
+
+constexpr Cycles kMaxCost = 100'000'000;
+
+std::vector<unsigned> page_size_shifts(const ConfigNode& n, const std::string& key)
+{
+    std::vector<unsigned> out;
+    for (std::uint64_t s : n.size_list(key)) {
+        if (!is_pow2(s) || s < 4 * KiB)
+            n.fail(key, "page size " + format_size(s) + " must be a power of two of at least 4K");
+        out.push_back(log2_exact(s));
+    }
+    return out;
+}
+
+TlbGeometry tlb_array(const ConfigNode& n, const std::string& name, Cycles latency)
+{
+    TlbGeometry g;
+    g.name = name;
+    g.entries = static_cast<unsigned>(n.u64("entries", 1, 1u << 20));
+    g.ways = static_cast<unsigned>(n.u64("ways", 1, g.entries));
+    if (g.entries % g.ways != 0 || !is_pow2(g.entries / g.ways))
+        n.fail("ways", "entries / ways must be a whole power of two (got " + std::to_string(g.entries) + " / " +
+                           std::to_string(g.ways) + ")");
+    g.size_shifts = page_size_shifts(n, "page_sizes");
+    g.hit_latency = latency;
+    return g;
+}
+
+// A TLB level: either one array (entries/ways/page_sizes) or `arrays: [...]`, one per page-size group.
+std::vector<TlbGeometry> tlb_level(const ConfigNode& mmu, const std::string& name)
+{
+    const ConfigNode n = mmu.child(name);
+    const Cycles latency = n.u64("hit_latency", 0, 1000);
+    std::vector<TlbGeometry> out;
+    if (n.has("arrays")) {
+        int i = 0;
+        for (const ConfigNode& a : n.list("arrays"))
+            out.push_back(tlb_array(a, name + "." + std::to_string(i++), latency));
+        if (out.empty())
+            n.fail("arrays", "needs at least one array");
+    } else {
+        out.push_back(tlb_array(n, name, latency));
+    }
+    return out;
+}
+
+Cycles cost(const ConfigNode& n, const std::string& key) { return n.u64(key, 0, kMaxCost); }
+
+void load_costs(const ConfigNode& root, PlatformConfig& p)
+{
+    const ConfigNode t = root.child("tlb_maintenance");
+    switch (p.arch) {
+    case Arch::Arm64: {
+        auto& a = p.costs.arm64;
+        a.tlbi_issue = cost(t, "tlbi_issue");
+        a.tlbi_local = cost(t, "tlbi_local");
+        a.dsb_ish_base = cost(t, "dsb_ish_base");
+        a.dsb_per_pending_tlbi = cost(t, "dsb_per_pending_tlbi");
+        a.dsb_per_remote_core = cost(t, "dsb_per_remote_core");
+        a.dsb_ishst = cost(t, "dsb_ishst");
+        a.dsb_nsh = cost(t, "dsb_nsh");
+        a.dmb = cost(t, "dmb");
+        a.isb = cost(t, "isb");
+        break;
+    }
+    case Arch::X86_64: {
+        auto& x = p.costs.x86;
+        x.invlpg = cost(t, "invlpg");
+        x.cr3_write = cost(t, "cr3_write");
+        x.cr3_write_noflush = cost(t, "cr3_write_noflush");
+        x.invpcid = cost(t, "invpcid");
+        x.mfence = cost(t, "mfence");
+        // INVLPGB/TLBSYNC exist only on AMD Zen 3+; an Intel platform leaves them out.
+        x.invlpgb = t.u64("invlpgb", 0, 0, kMaxCost);
+        x.tlbsync_base = t.u64("tlbsync_base", 0, 0, kMaxCost);
+        x.tlbsync_per_remote_core = t.u64("tlbsync_per_remote_core", 0, 0, kMaxCost);
+        break;
+    }
+    case Arch::RiscV: {
+        p.costs.riscv.sfence_vma = cost(t, "sfence_vma");
+        p.costs.riscv.fence = cost(t, "fence");
+        break;
+    }
+    }
+    const ConfigNode i = root.child("ipi");
+    p.costs.ipi.send_base = cost(i, "send_base");
+    p.costs.ipi.send_per_target = cost(i, "send_per_target");
+    p.costs.ipi.delivery = cost(i, "delivery");
+    p.costs.ipi.handler_entry = cost(i, "handler_entry");
+    p.costs.ipi.ack = cost(i, "ack");
+}
+
+} // namespace
+
+PlatformConfig load_platform(const ConfigNode& root)
+{
+    PlatformConfig p;
+    p.source = root.origin_file();
+    p.name = root.str("name");
+    p.description = root.str("description", "");
+    const std::string arch = root.choice("arch", {"arm64", "x86-64", "riscv"});
+    p.arch = arch == "arm64" ? Arch::Arm64 : arch == "x86-64" ? Arch::X86_64 : Arch::RiscV;
+    p.cores = static_cast<unsigned>(root.u64("cores", 1, kMaxCores));
+    p.frequency_ghz = root.real("frequency_ghz", 0.1, 10.0);
+
+    const ConfigNode pt = root.child("page_table");
+    p.format = pt.str("format");
+    for (const auto& [k, v] : pt.scalars_except({"format"}))
+        p.format_options[k] = v;
+    try {
+        // The architecture first: another arch's options would otherwise be reported as unknown.
+        const Arch fmt_arch = FormatRegistry::instance().create(p.format, {})->arch();
+        if (fmt_arch != p.arch)
+            pt.fail("format", "format '" + p.format + "' is for " + to_string(fmt_arch) + ", the platform is " + arch);
+        FormatRegistry::instance().create(p.format, p.format_options);
+    } catch (const FormatOptionError& e) {
+        pt.fail(e.key, e.what());
+    }
+
+    const ConfigNode mmu = root.child("mmu");
+    p.mmu.l1i = tlb_level(mmu, "l1i");
+    p.mmu.l1d = tlb_level(mmu, "l1d");
+    p.mmu.l2 = tlb_level(mmu, "l2");
+    const ConfigNode wc = mmu.child("walk_cache");
+    p.mmu.walk_cache.entries = static_cast<unsigned>(wc.u64("entries", 0, 1u << 16));
+    p.mmu.walk_cache.ways = static_cast<unsigned>(wc.u64("ways", 1, 1, 1u << 16));
+    p.mmu.walk_cache.hit_latency = wc.u64("hit_latency", 0, 0, 1000);
+    if (p.mmu.walk_cache.entries &&
+        (p.mmu.walk_cache.entries % p.mmu.walk_cache.ways || !is_pow2(p.mmu.walk_cache.entries / p.mmu.walk_cache.ways)))
+        wc.fail("ways", "entries / ways must be a whole power of two");
+    p.mmu.walker.contiguous = mmu.boolean("contiguous", true);
+    p.mmu.walker.coalescing = mmu.boolean("coalescing", false);
+    p.mmu.walker.coalesce_group = static_cast<unsigned>(mmu.u64("coalesce_group", 4, 2, 64));
+    if (!is_pow2(p.mmu.walker.coalesce_group) || p.mmu.walker.coalesce_group > 8)
+        mmu.fail("coalesce_group", "must be 2, 4 or 8 (PTEs in one 64-byte line)");
+    p.mmu.walker.hw_access_flag = mmu.boolean("hw_access_flag", true);
+    p.mmu.walker.hw_dirty = mmu.boolean("hw_dirty", true);
+
+    const ConfigNode caches = root.child("caches");
+    const unsigned line = static_cast<unsigned>(caches.u64("line_size", 64, 16, 512));
+    if (!is_pow2(line))
+        caches.fail("line_size", "must be a power of two");
+    for (const ConfigNode& c : caches.list("levels")) {
+        CacheGeometry g;
+        g.name = c.str("name");
+        g.size = c.size("size");
+        g.ways = static_cast<unsigned>(c.u64("ways", 1, 1024));
+        g.line_size = line;
+        g.latency = c.u64("latency", 0, 100000);
+        g.shared = c.boolean("shared", false);
+        const std::uint64_t lines_per_way = g.ways ? g.size / line / g.ways : 0;
+        if (g.size % (std::uint64_t(line) * g.ways) != 0 || !is_pow2(lines_per_way))
+            c.fail("size", "size / (line_size * ways) must be a whole power of two");
+        p.memory.levels.push_back(g);
+    }
+
+    const ConfigNode mem = root.child("memory");
+    p.memory.size = mem.size("size");
+    if (p.memory.size < 16 * MiB || p.memory.size > (std::uint64_t{1} << 48))
+        mem.fail("size", "must be between 16M and 256T");
+    p.memory.dram_latency = mem.u64("dram_latency", 1, 100000);
+    p.folio_size = mem.size("folio_size", 4 * KiB);
+    if (!is_pow2(p.folio_size) || p.folio_size < 4 * KiB || p.folio_size > 1 * GiB)
+        mem.fail("folio_size", "must be a power of two between 4K and 1G");
+
+    load_costs(root, p);
+    p.costs.atomic_extra = root.u64("atomic_extra", 0, 0, kMaxCost);
+    const ConfigNode sw = root.child("software");
+    p.software.fault_entry = cost(sw, "fault_entry");
+    p.software.clear_bytes_per_cycle = sw.u64("clear_bytes_per_cycle", 16, 1, 4096);
+
+    if (root.has("simulation")) {
+        const ConfigNode sim = root.child("simulation");
+        p.quantum_cycles = sim.u64("quantum_cycles", 10000, 1, 1'000'000'000);
+    }
+    return p;
+}
+
+PlatformConfig load_platform_file(const std::string& path, const std::vector<std::string>& overrides)
+{
+    ConfigNode root = ConfigNode::load_file(path);
+    for (const std::string& o : overrides)
+        root.apply_override(o);
+    PlatformConfig p = load_platform(root);
+    root.finish();
+    // The folio must be mappable by this format: at least one page.
+    auto fmt = FormatRegistry::instance().create(p.format, p.format_options);
+    if (p.folio_size < fmt->page_size())
+        root.fail("memory", "folio_size " + format_size(p.folio_size) + " is smaller than the page size " +
+                                format_size(fmt->page_size()));
+    return p;
+}
+
+namespace {
+
+nlohmann::ordered_json tlb_json(const std::vector<TlbGeometry>& level)
+{
+    auto arrays = nlohmann::ordered_json::array();
+    for (const TlbGeometry& g : level) {
+        auto sizes = nlohmann::ordered_json::array();
+        for (unsigned s : g.size_shifts)
+            sizes.push_back(format_size(std::uint64_t{1} << s));
+        arrays.push_back({{"entries", g.entries}, {"ways", g.ways}, {"page_sizes", sizes}, {"hit_latency", g.hit_latency}});
+    }
+    return arrays;
+}
+
+} // namespace
+
+nlohmann::ordered_json to_json(const PlatformConfig& p)
+{
+    nlohmann::ordered_json j;
+    j["name"] = p.name;
+    j["source"] = p.source;
+    j["arch"] = to_string(p.arch);
+    j["cores"] = p.cores;
+    j["frequency_ghz"] = p.frequency_ghz;
+    nlohmann::ordered_json pt{{"format", p.format}};
+    for (const auto& [k, v] : p.format_options)
+        pt[k] = v;
+    j["page_table"] = pt;
+    j["mmu"] = {{"l1i", tlb_json(p.mmu.l1i)},
+                {"l1d", tlb_json(p.mmu.l1d)},
+                {"l2", tlb_json(p.mmu.l2)},
+                {"walk_cache",
+                 {{"entries", p.mmu.walk_cache.entries}, {"ways", p.mmu.walk_cache.ways}, {"hit_latency", p.mmu.walk_cache.hit_latency}}},
+                {"contiguous", p.mmu.walker.contiguous},
+                {"coalescing", p.mmu.walker.coalescing},
+                {"coalesce_group", p.mmu.walker.coalesce_group},
+                {"hw_access_flag", p.mmu.walker.hw_access_flag},
+                {"hw_dirty", p.mmu.walker.hw_dirty}};
+    auto levels = nlohmann::ordered_json::array();
+    for (const CacheGeometry& g : p.memory.levels)
+        levels.push_back({{"name", g.name}, {"size", format_size(g.size)}, {"ways", g.ways}, {"latency", g.latency}, {"shared", g.shared}});
+    j["caches"] = {{"line_size", p.memory.levels.empty() ? 64 : p.memory.levels[0].line_size}, {"levels", levels}};
+    j["memory"] = {{"size", format_size(p.memory.size)}, {"dram_latency", p.memory.dram_latency}, {"folio_size", format_size(p.folio_size)}};
+    nlohmann::ordered_json t;
+    switch (p.arch) {
+    case Arch::Arm64: {
+        const auto& a = p.costs.arm64;
+        t = {{"tlbi_issue", a.tlbi_issue}, {"tlbi_local", a.tlbi_local}, {"dsb_ish_base", a.dsb_ish_base},
+             {"dsb_per_pending_tlbi", a.dsb_per_pending_tlbi}, {"dsb_per_remote_core", a.dsb_per_remote_core},
+             {"dsb_ishst", a.dsb_ishst}, {"dsb_nsh", a.dsb_nsh}, {"dmb", a.dmb}, {"isb", a.isb}};
+        break;
+    }
+    case Arch::X86_64: {
+        const auto& x = p.costs.x86;
+        t = {{"invlpg", x.invlpg}, {"cr3_write", x.cr3_write}, {"cr3_write_noflush", x.cr3_write_noflush},
+             {"invpcid", x.invpcid}, {"mfence", x.mfence}, {"invlpgb", x.invlpgb}, {"tlbsync_base", x.tlbsync_base},
+             {"tlbsync_per_remote_core", x.tlbsync_per_remote_core}};
+        break;
+    }
+    case Arch::RiscV: t = {{"sfence_vma", p.costs.riscv.sfence_vma}, {"fence", p.costs.riscv.fence}}; break;
+    }
+    j["tlb_maintenance"] = t;
+    const auto& i = p.costs.ipi;
+    j["ipi"] = {{"send_base", i.send_base}, {"send_per_target", i.send_per_target}, {"delivery", i.delivery},
+                {"handler_entry", i.handler_entry}, {"ack", i.ack}};
+    j["atomic_extra"] = p.costs.atomic_extra;
+    j["software"] = {{"fault_entry", p.software.fault_entry}, {"clear_bytes_per_cycle", p.software.clear_bytes_per_cycle}};
+    j["simulation"] = {{"quantum_cycles", p.quantum_cycles}};
+    return j;
+}
+
+} // namespace mmusim::hw

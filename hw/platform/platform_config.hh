@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A platform as configured in configs/platforms/*.yaml: cores, clock, page-table format, MMU geometry,
+// cache hierarchy, memory and every TLB-maintenance cost. docs/CONFIG.md documents each key.
+#pragma once
+
+#include "hw/interconnect/maintenance_costs.hh"
+#include "hw/mem/memory_system.hh"
+#include "hw/mmu/mmu.hh"
+#include "hw/pgtable/format.hh"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace mmusim {
+class ConfigNode;
+}
+
+namespace mmusim::hw {
+
+struct SoftwareCosts {
+    Cycles fault_entry = 0;                // exception entry + handler dispatch + return, per page fault
+    std::uint64_t clear_bytes_per_cycle = 16; // zeroing bandwidth for new folios
+};
+
+struct PlatformConfig {
+    std::string name;
+    std::string description;
+    std::string source; // file it came from
+    Arch arch = Arch::Arm64;
+    unsigned cores = 1;
+    double frequency_ghz = 2.0;
+    std::string format = "arm64";
+    FormatOptions format_options;
+    MmuConfig mmu;
+    MemorySystemConfig memory;
+    std::uint64_t folio_size = 4 * KiB; // replay demand paging: bytes mapped per fault
+    MaintenanceCosts costs;
+    SoftwareCosts software;
+    Cycles quantum_cycles = 10000;
+};
+
+// Reads and validates a platform document (any unknown key, wrong type or out-of-range value throws
+// ConfigError naming file, line and key). Checks the format exists and its options are valid.
+PlatformConfig load_platform(const ConfigNode& root);
+// Loads a file, applies --set overrides, validates. Throws ConfigError.
+PlatformConfig load_platform_file(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Every parameter in effect, for reports.
+nlohmann::ordered_json to_json(const PlatformConfig& p);
+
+} // namespace mmusim::hw

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "mm/anon_fault.hh"
+
+#include <stdexcept>
+
+namespace mmusim::mm {
+
+using hw::Category;
+using hw::Descriptor;
+
+AnonFaultHandler::AnonFaultHandler(AddressSpace& as, std::uint64_t folio_size, Cycles fault_entry,
+                                   std::uint64_t clear_bytes_per_cycle)
+    : as_(as), folio_size_(folio_size), fault_entry_(fault_entry), clear_bytes_per_cycle_(clear_bytes_per_cycle)
+{
+    const hw::PageTableFormat& fmt = as_.format();
+    // The folio is mapped by the largest leaf that does not exceed it: 2M folio on 4K arm64 -> one PMD block.
+    leaf_depth_ = fmt.levels() - 1;
+    for (int d = 0; d < fmt.levels(); ++d) {
+        const std::uint64_t span = std::uint64_t{1} << fmt.level(d).shift;
+        if (fmt.level(d).leaf_allowed && span <= folio_size_) {
+            leaf_depth_ = d;
+            break;
+        }
+    }
+    if ((std::uint64_t{1} << fmt.level(leaf_depth_).shift) > folio_size_)
+        throw std::invalid_argument("folio size is smaller than the base page");
+}
+
+const FaultStats& AnonFaultHandler::stats(unsigned core) const
+{
+    static const FaultStats none;
+    return core < stats_.size() ? stats_[core] : none;
+}
+
+FaultStats AnonFaultHandler::total() const
+{
+    FaultStats t;
+    for (const FaultStats& s : stats_) {
+        t.faults += s.faults;
+        t.pages_mapped += s.pages_mapped;
+        t.contiguous_runs += s.contiguous_runs;
+        t.blocks += s.blocks;
+        t.tables_allocated += s.tables_allocated;
+        t.cycles += s.cycles;
+    }
+    return t;
+}
+
+void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
+{
+    if (stats_.size() <= core.id())
+        stats_.resize(core.id() + 1);
+    FaultStats& st = stats_[core.id()];
+    const Cycles start = core.now();
+    const hw::PageTableFormat& fmt = as_.format();
+    ++st.faults;
+    core.charge(fault_entry_, Category::FaultEntry);
+
+    // Walk down to the table that holds the folio's leaves, allocating missing levels (__pte_alloc etc.).
+    PAddr table = as_.pgd();
+    for (int d = 0; d < leaf_depth_; ++d) {
+        const PAddr dpa = table + PAddr(fmt.index(va, d)) * hw::PageTableFormat::descriptor_bytes;
+        const Descriptor cur = fmt.decode(d, core.load(dpa, 8, Category::PteLoad));
+        if (cur.type == Descriptor::Type::Table) {
+            table = cur.oa;
+            continue;
+        }
+        if (cur.type == Descriptor::Type::Leaf)
+            throw std::logic_error("fault on an address already mapped by a block");
+        const PAddr next = as_.alloc_table(d + 1);
+        ++st.tables_allocated;
+        // A new table page is cleared before it is linked in (pte_alloc_one -> __GFP_ZERO).
+        core.charge(std::max<std::uint64_t>(fmt.table_bytes(d + 1), fmt.page_size()) / clear_bytes_per_cycle_, Category::ClearPage);
+        Descriptor t;
+        t.type = Descriptor::Type::Table;
+        t.oa = next;
+        t.write = t.user = t.accessed = true;
+        core.store(dpa, fmt.encode(d, t), 8, Category::PteStore);
+        table = next;
+    }
+
+    const hw::LevelInfo& lvl = fmt.level(leaf_depth_);
+    const std::uint64_t leaf_size = std::uint64_t{1} << lvl.shift;
+    const Addr base = va & ~(folio_size_ - 1);
+    const std::uint64_t nr = folio_size_ / leaf_size;
+    const PAddr folio = as_.allocator().alloc(folio_size_, folio_size_);
+    core.charge(folio_size_ / clear_bytes_per_cycle_, Category::ClearPage); // clear_user_highpages()
+
+    // contpte_set_ptes(): only whole, aligned runs inside the folio get the contiguous hint.
+    const std::uint64_t run = lvl.contig_entries;
+    const bool contiguous = run > 1 && nr >= run && nr % run == 0;
+
+    Descriptor leaf;
+    leaf.type = Descriptor::Type::Leaf;
+    leaf.user = true;
+    leaf.exec = true;
+    leaf.priv_exec = false;
+    leaf.accessed = true; // pte_mkyoung: the faulting access makes it young
+    leaf.contiguous = contiguous;
+    leaf.sh = 3;          // inner shareable normal memory
+    const bool write = kind == AccessKind::Write;
+    if (fmt.arch() == Arch::Arm64) {
+        leaf.dbm = true;        // PTE_WRITE: writable, hardware may set dirty
+        leaf.write = write;     // clean (AP[2] set) until written
+        leaf.sw_dirty = write;  // pte_mkdirty on a write fault
+    } else {
+        leaf.write = true;
+        leaf.dirty = write;
+    }
+
+    // set_ptes(): one descriptor store per entry of the folio, in one batch.
+    Addr first = base;
+    for (std::uint64_t i = 0; i < nr; ++i) {
+        const Addr v = first + i * leaf_size;
+        const PAddr dpa = table + PAddr(fmt.index(v, leaf_depth_)) * hw::PageTableFormat::descriptor_bytes;
+        leaf.oa = folio + i * leaf_size;
+        core.store(dpa, fmt.encode(leaf_depth_, leaf), 8, Category::PteStore);
+    }
+    st.pages_mapped += folio_size_ / fmt.page_size();
+    if (leaf_depth_ + 1 < fmt.levels())
+        st.blocks += nr;
+    if (contiguous)
+        st.contiguous_runs += nr / run;
+    st.cycles += core.now() - start;
+}
+
+} // namespace mmusim::mm

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The mmusim subcommands. Each registers its options on a CLI11 subcommand and returns an exit status:
+// 0 success, 1 simulation failure, 2 bad input (config, trace, command line).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace mmusim::tools {
+
+using CommandFn = std::function<int()>;
+
+CommandFn add_replay(CLI::App& app);
+CommandFn add_formats(CLI::App& app);
+CommandFn add_validate(CLI::App& app);
+CommandFn add_platforms(CLI::App& app);
+
+// "neoverse-n1" -> <source>/configs/platforms/neoverse-n1.yaml; a path is returned as is.
+std::string resolve_platform(const std::string& name_or_path);
+std::string default_platform();
+std::string default_trace();
+
+} // namespace mmusim::tools

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// mmusim: cycle-level MMU emulator. With no arguments it replays the built-in sample trace on the default
+// platform (`mmusim replay`); see `mmusim --help`.
+#include "tools/commands/commands.hh"
+
+#include "mm/phys_alloc.hh"
+#include "traces/trace_reader.hh"
+#include "util/config_error.hh"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <map>
+
+int main(int argc, char** argv)
+{
+    using namespace mmusim;
+    CLI::App app{"mmusim: cycle-level MMU emulator (SystemC/TLM-2.0) with Linux page-table batching"};
+    app.set_version_flag("--version", std::string("mmusim ") + MMUSIM_VERSION);
+    app.require_subcommand(0, 1);
+    std::map<std::string, tools::CommandFn> commands;
+    commands["replay"] = tools::add_replay(app);
+    commands["formats"] = tools::add_formats(app);
+    commands["validate"] = tools::add_validate(app);
+    commands["platforms"] = tools::add_platforms(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    spdlog::set_level(spdlog::level::warn);
+    try {
+        for (CLI::App* sub : app.get_subcommands())
+            return commands.at(sub->get_name())();
+        // No subcommand: the main job on its built-in default.
+        CLI::App defaults;
+        auto run = tools::add_replay(defaults);
+        return run();
+    } catch (const ConfigError& e) {
+        std::cerr << "mmusim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const traces::TraceError& e) {
+        std::cerr << "mmusim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const mm::OutOfMemory& e) {
+        std::cerr << "mmusim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "mmusim: failed: " << e.what() << "\n";
+        return 1;
+    }
+}

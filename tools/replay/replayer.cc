@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tools/replay/replayer.hh"
+
+#include <stdexcept>
+#include <string>
+
+namespace mmusim::tools {
+
+using traces::TraceRecord;
+
+// Hands each core its records in trace order. A core that runs dry pulls the next batch from the reader
+// and deals it out; records for other cores wait in their buffers (flat memory while cores interleave).
+class Replayer::Demux {
+public:
+    Demux(traces::TraceReader& reader, unsigned cores, std::string name)
+        : reader_(reader), bufs_(cores), pos_(cores, 0), name_(std::move(name))
+    {
+    }
+
+    // Next record for `core`, or nullptr at the end of the trace.
+    const TraceRecord* next(unsigned core)
+    {
+        while (pos_[core] == bufs_[core].size()) {
+            bufs_[core].clear();
+            pos_[core] = 0;
+            if (!refill())
+                return nullptr;
+        }
+        return &bufs_[core][pos_[core]++];
+    }
+    std::uint64_t records() const { return dealt_; }
+    std::uint64_t bytes() const { return reader_.bytes_read(); }
+
+private:
+    bool refill()
+    {
+        if (eof_)
+            return false;
+        if (!reader_.next_batch(batch_, kBatch)) {
+            eof_ = true;
+            return false;
+        }
+        const unsigned cores = static_cast<unsigned>(bufs_.size());
+        if (cores == 1) {
+            // Common case: no dealing, the batch becomes core 0's buffer.
+            for (const TraceRecord& r : batch_)
+                if (r.core != 0)
+                    bad_core(r);
+            dealt_ += batch_.size();
+            bufs_[0].swap(batch_);
+            return true;
+        }
+        for (const TraceRecord& r : batch_) {
+            if (r.core >= cores)
+                bad_core(r);
+            bufs_[r.core].push_back(r);
+        }
+        dealt_ += batch_.size();
+        return true;
+    }
+    [[noreturn]] void bad_core(const TraceRecord& r) const
+    {
+        throw traces::TraceError(name_, reader_.line(),
+                                 "record for core " + std::to_string(r.core) + " but the platform has " +
+                                     std::to_string(bufs_.size()) + " core(s) (raise it with --set cores=N)");
+    }
+
+    static constexpr std::size_t kBatch = 4096;
+    traces::TraceReader& reader_;
+    std::vector<std::vector<TraceRecord>> bufs_;
+    std::vector<std::size_t> pos_;
+    std::vector<TraceRecord> batch_;
+    std::uint64_t dealt_ = 0;
+    bool eof_ = false;
+    std::string name_;
+};
+
+Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, std::string trace_name, ProgressFn progress)
+    : platform_(platform), demux_(std::make_unique<Demux>(reader, platform.cores(), std::move(trace_name))),
+      alloc_(platform.config().memory.size), per_core_(platform.cores()), progress_(std::move(progress))
+{
+    // One process, its threads spread over the cores: one address space, ASID 1 (0 is the kernel's).
+    as_ = std::make_unique<mm::AddressSpace>(platform.format(), alloc_, 1);
+    const auto& cfg = platform.config();
+    faults_ = std::make_unique<mm::AnonFaultHandler>(*as_, cfg.folio_size, cfg.software.fault_entry,
+                                                     cfg.software.clear_bytes_per_cycle);
+    for (unsigned i = 0; i < platform.cores(); ++i) {
+        hw::Core& c = platform.core(i);
+        c.mmu().set_context(as_->asid(), as_->pgd());
+        c.set_work([this](hw::Core& core) { core_loop(core); });
+    }
+}
+
+Replayer::~Replayer() = default;
+
+void Replayer::run() { platform_.run(); }
+
+ReplayCounters Replayer::total() const
+{
+    ReplayCounters t;
+    for (const ReplayCounters& c : per_core_) {
+        t.records += c.records;
+        t.translations += c.translations;
+        t.page_splits += c.page_splits;
+        t.reads += c.reads;
+        t.writes += c.writes;
+        t.fetches += c.fetches;
+    }
+    return t;
+}
+
+void Replayer::core_loop(hw::Core& core)
+{
+    ReplayCounters& rc = per_core_[core.id()];
+    const unsigned pshift = platform_.format().page_shift();
+    std::uint64_t next_progress = 1u << 20;
+    while (const TraceRecord* r = demux_->next(core.id())) {
+        ++rc.records;
+        rc.reads += r->kind == AccessKind::Read;
+        rc.writes += r->kind == AccessKind::Write;
+        rc.fetches += r->kind == AccessKind::Fetch;
+        const Addr first = r->addr;
+        const Addr last = r->addr + (r->size ? r->size - 1 : 0);
+        if (last < first)
+            throw std::runtime_error("access wraps around the address space");
+        Addr page = first >> pshift;
+        if ((last >> pshift) != page)
+            ++rc.page_splits;
+        for (Addr va = first;; va = (++page) << pshift) {
+            ++rc.translations;
+            hw::Translation t = core.translate(va, r->kind);
+            if (t.fault != hw::Fault::None) {
+                if (t.fault == hw::Fault::Permission)
+                    throw std::runtime_error("permission fault replaying a trace: the platform has hw_access_flag or "
+                                             "hw_dirty off, and software-managed A/D comes with the mm port");
+                faults_->handle_fault(core, va, r->kind);
+                t = core.translate(va, r->kind);
+                if (t.fault != hw::Fault::None)
+                    throw std::logic_error("access still faults after the fault handler mapped it");
+            }
+            if ((page + 1) << pshift > last)
+                break;
+        }
+        core.maybe_sync();
+        if (progress_ && rc.records >= next_progress) {
+            next_progress += 1u << 20;
+            progress_(demux_->records(), demux_->bytes());
+        }
+    }
+}
+
+} // namespace mmusim::tools

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tools/report/report.hh"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <stdexcept>
+
+namespace mmusim::tools {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+ordered_json tlb_json(const hw::TlbLevel& t)
+{
+    std::uint64_t fills = 0, evictions = 0, invalidated = 0, splintered = 0;
+    for (const hw::Tlb& a : t.arrays()) {
+        fills += a.stats().fills;
+        evictions += a.stats().evictions;
+        invalidated += a.stats().invalidated;
+        splintered += a.stats().splintered;
+    }
+    return {{"accesses", t.stats().accesses}, {"hits", t.stats().hits},           {"misses", t.stats().misses},
+            {"fills", fills},                 {"evictions", evictions},           {"invalidated", invalidated},
+            {"splintered", splintered}};
+}
+
+ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
+{
+    const hw::Core& c = p.core(i);
+    const hw::Mmu& m = c.mmu();
+    const hw::MmuStats& s = m.stats();
+    const ReplayCounters& rc = r.counters(i);
+    const mm::FaultStats& f = r.faults().stats(i);
+    ordered_json j;
+    j["id"] = i;
+    j["records"] = rc.records;
+    j["reads"] = rc.reads;
+    j["writes"] = rc.writes;
+    j["fetches"] = rc.fetches;
+    j["translations"] = rc.translations;
+    j["page_splits"] = rc.page_splits;
+    j["cycles"] = c.now();
+    j["tlb"] = {{"l1i", tlb_json(m.l1i())},
+                {"l1d", tlb_json(m.l1d())},
+                {"l2", tlb_json(m.l2())},
+                {"walk_cache",
+                 {{"lookups", m.walk_cache().stats().lookups},
+                  {"hits", m.walk_cache().stats().hits},
+                  {"fills", m.walk_cache().stats().fills},
+                  {"invalidated", m.walk_cache().stats().invalidated}}}};
+    j["walks"] = s.walks;
+    j["walk_cache_hits"] = s.walk_cache_hits;
+    j["walk_loads"] = s.walk_loads;
+    j["walk_ad_updates"] = s.walk_stores;
+    j["walk_cycles"] = s.walk_cycles;
+    j["translation_cycles"] = s.translation_cycles;
+    j["stall_cycles"] = s.stall_cycles;
+    j["page_faults"] = f.faults;
+    j["fault_cycles"] = f.cycles;
+    j["pages_mapped"] = f.pages_mapped;
+    j["contiguous_runs_mapped"] = f.contiguous_runs;
+    j["blocks_mapped"] = f.blocks;
+    j["page_tables_allocated"] = f.tables_allocated;
+    ordered_json cats;
+    for (std::size_t k = 0; k < hw::kCategoryCount; ++k)
+        cats[hw::to_string(static_cast<hw::Category>(k))] = c.counters().cycles[k];
+    j["cycles_by_category"] = cats;
+    ordered_json caches;
+    const auto& levels = p.memory().levels();
+    for (std::size_t l = 0; l < levels.size(); ++l) {
+        const hw::CacheStats& cs = p.memory().level_stats(i, l);
+        caches[levels[l].name] = {{"accesses", cs.accesses}, {"hits", cs.hits}, {"misses", cs.misses}, {"shared", levels[l].shared}};
+    }
+    j["caches"] = caches;
+    return j;
+}
+
+// Sums every numeric field of the per-core objects (recursively); used for "totals".
+void accumulate(ordered_json& into, const ordered_json& from)
+{
+    for (auto it = from.begin(); it != from.end(); ++it) {
+        if (it.key() == "id" || it.key() == "shared")
+            continue;
+        if (it->is_object()) {
+            accumulate(into[it.key()], *it);
+        } else if (it->is_number_unsigned()) {
+            into[it.key()] = (into.contains(it.key()) ? into[it.key()].get<std::uint64_t>() : 0) + it->get<std::uint64_t>();
+        }
+    }
+}
+
+std::string pct(std::uint64_t part, std::uint64_t whole)
+{
+    if (!whole)
+        return "-";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(2) << 100.0 * double(part) / double(whole) << "%";
+    return s.str();
+}
+
+} // namespace
+
+ordered_json replay_report(const hw::Platform& p, const Replayer& r, const ReplayInfo& info)
+{
+    ordered_json j;
+    j["schema"] = kReportSchema;
+    j["tool"] = {{"name", "mmusim"}, {"version", MMUSIM_VERSION}};
+    j["command"] = "replay";
+    const ReplayCounters t = r.total();
+    j["trace"] = {{"path", info.trace_path}, {"format", info.trace_format}, {"records", t.records},
+                  {"translations", t.translations}, {"page_splits", t.page_splits}};
+    j["platform"] = hw::to_json(p.config());
+    ordered_json cores = ordered_json::array();
+    ordered_json totals = ordered_json::object();
+    for (unsigned i = 0; i < p.cores(); ++i) {
+        cores.push_back(core_json(p, r, i));
+        accumulate(totals, cores.back());
+    }
+    // The machine's time is the slowest core's; the sum of cycles is kept as well.
+    std::uint64_t makespan = 0;
+    for (const auto& c : cores)
+        makespan = std::max(makespan, c["cycles"].get<std::uint64_t>());
+    totals["makespan_cycles"] = makespan;
+    totals["page_table_pages"] = r.address_space().table_pages();
+    const auto& ic = p.interconnect().stats();
+    totals["broadcast_maintenance_ops"] = ic.broadcast_ops;
+    totals["ipis"] = ic.ipis;
+    j["cores"] = cores;
+    j["totals"] = totals;
+    return j;
+}
+
+void write_csv(const ordered_json& report, std::ostream& out)
+{
+    static const char* cols[] = {"records", "translations", "page_splits", "walks", "walk_cache_hits", "walk_cycles",
+                                 "translation_cycles", "stall_cycles", "page_faults", "fault_cycles", "cycles"};
+    out << "core";
+    for (const char* lvl : {"l1i", "l1d", "l2"})
+        for (const char* f : {"accesses", "hits", "misses"})
+            out << ',' << lvl << '_' << f;
+    for (const char* c : cols)
+        out << ',' << c;
+    out << '\n';
+    auto row = [&](const std::string& name, const ordered_json& c) {
+        out << name;
+        for (const char* lvl : {"l1i", "l1d", "l2"})
+            for (const char* f : {"accesses", "hits", "misses"})
+                out << ',' << c["tlb"][lvl][f].get<std::uint64_t>();
+        for (const char* col : cols)
+            out << ',' << c[col].get<std::uint64_t>();
+        out << '\n';
+    };
+    for (const auto& c : report["cores"])
+        row(std::to_string(c["id"].get<unsigned>()), c);
+    row("total", report["totals"]);
+}
+
+void print_table(const ordered_json& report, std::ostream& out)
+{
+    const auto& plat = report["platform"];
+    out << "mmusim replay: " << report["trace"]["path"].get<std::string>() << " (" << report["trace"]["format"].get<std::string>()
+        << ") on " << plat["name"].get<std::string>() << ", " << plat["cores"].get<unsigned>() << " core(s), "
+        << plat["page_table"]["format"].get<std::string>() << ", folio " << plat["memory"]["folio_size"].get<std::string>() << "\n";
+    const auto& t = report["totals"];
+    auto u = [](const ordered_json& j, const char* k) { return j[k].get<std::uint64_t>(); };
+    out << "records " << u(report["trace"], "records") << ", translations " << u(report["trace"], "translations")
+        << ", page-crossing records " << u(report["trace"], "page_splits") << "\n\n";
+    out << std::left << std::setw(12) << "level" << std::right << std::setw(16) << "accesses" << std::setw(16) << "hits"
+        << std::setw(16) << "misses" << std::setw(10) << "miss%" << "\n";
+    for (const char* lvl : {"l1i", "l1d", "l2"}) {
+        const auto& l = t["tlb"][lvl];
+        out << std::left << std::setw(12) << lvl << std::right << std::setw(16) << u(l, "accesses") << std::setw(16)
+            << u(l, "hits") << std::setw(16) << u(l, "misses") << std::setw(10) << pct(u(l, "misses"), u(l, "accesses")) << "\n";
+    }
+    const auto& wc = t["tlb"]["walk_cache"];
+    out << std::left << std::setw(12) << "walk cache" << std::right << std::setw(16) << u(wc, "lookups") << std::setw(16)
+        << u(wc, "hits") << std::setw(16) << (u(wc, "lookups") - u(wc, "hits")) << std::setw(10)
+        << pct(u(wc, "lookups") - u(wc, "hits"), u(wc, "lookups")) << "\n\n";
+    out << "walks " << u(t, "walks") << " (" << u(t, "walk_loads") << " descriptor loads, " << u(t, "walk_cycles")
+        << " cycles), page faults " << u(t, "page_faults") << " (" << u(t, "fault_cycles") << " cycles)\n";
+    out << "cycles: translation " << u(t, "translation_cycles") << " (stalled " << u(t, "stall_cycles") << "), makespan "
+        << u(t, "makespan_cycles") << "\n\n";
+    const std::uint64_t total = u(t, "cycles");
+    out << std::left << std::setw(16) << "category" << std::right << std::setw(16) << "cycles" << std::setw(10) << "share" << "\n";
+    for (auto it = t["cycles_by_category"].begin(); it != t["cycles_by_category"].end(); ++it) {
+        const std::uint64_t v = it->get<std::uint64_t>();
+        if (v)
+            out << std::left << std::setw(16) << it.key() << std::right << std::setw(16) << v << std::setw(10) << pct(v, total) << "\n";
+    }
+}
+
+void write_file_atomically(const std::string& path, const std::string& text)
+{
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        if (!f)
+            throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
+        f << text;
+        f.flush();
+        if (!f) {
+            std::remove(tmp.c_str());
+            throw std::runtime_error(path + ": write failed: " + std::strerror(errno));
+        }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string err = std::strerror(errno);
+        std::remove(tmp.c_str());
+        throw std::runtime_error(path + ": cannot rename into place: " + err);
+    }
+}
+
+} // namespace mmusim::tools

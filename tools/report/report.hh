@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Replay reports: JSON with a versioned schema (docs/REPORT.md, "mmusim-report/1"), CSV (one row per core
+// plus a total row), and a human table. Reports hold only simulated quantities, so the same inputs give a
+// byte-identical report.
+#pragma once
+
+#include "tools/replay/replayer.hh"
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+
+namespace mmusim::tools {
+
+inline constexpr const char* kReportSchema = "mmusim-report/1";
+
+struct ReplayInfo {
+    std::string trace_path;
+    std::string trace_format;
+};
+
+nlohmann::ordered_json replay_report(const hw::Platform& p, const Replayer& r, const ReplayInfo& info);
+void write_csv(const nlohmann::ordered_json& report, std::ostream& out);
+void print_table(const nlohmann::ordered_json& report, std::ostream& out);
+
+// Writes `text` to `path` through a temporary file and a rename, so a failed run leaves nothing
+// half-written. Throws std::runtime_error.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+} // namespace mmusim::tools

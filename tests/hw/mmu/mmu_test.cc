@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// MMU behaviour: contiguous runs, walk cache, coalescing, hardware A/D updates, L2 refill.
+#include "mmu_test_util.hh"
+
+#include <gtest/gtest.h>
+
+using namespace mmusim;
+using namespace mmusim::test;
+
+namespace {
+
+struct Rig {
+    explicit Rig(const std::string& fmt_name, hw::MmuConfig cfg = small_mmu(), hw::FormatOptions o = {})
+        : fmt(make_format(fmt_name, o)), mem(1 * GiB), port(mem), pt(*fmt, mem), mmu(cfg, *fmt, port)
+    {
+        mmu.set_context(1, pt.root);
+    }
+    std::unique_ptr<hw::PageTableFormat> fmt;
+    hw::PhysMemory mem;
+    StubPort port;
+    PageTableBuilder pt;
+    hw::Mmu mmu;
+};
+
+constexpr Addr kVa = 0x7f0000000000ULL; // 2M-aligned user address
+
+} // namespace
+
+TEST(Mmu, ContiguousRunIsOneEntryAndOneWalkWhenHonoured)
+{
+    hw::MmuConfig cfg = small_mmu();
+    Rig r("arm64", cfg);
+    r.pt.map(kVa, 64 * MiB, 16, 3, /*contiguous=*/true);
+    for (int i = 0; i < 16; ++i) {
+        const auto t = r.mmu.translate(kVa + i * 4096 + 8, AccessKind::Read);
+        ASSERT_EQ(t.fault, hw::Fault::None);
+        EXPECT_EQ(t.pa, 64 * MiB + i * 4096 + 8);
+    }
+    EXPECT_EQ(r.mmu.stats().walks, 1u);
+    EXPECT_EQ(r.mmu.l1d().valid_entries(), 1u);
+    EXPECT_EQ(r.mmu.l1d().stats().misses, 1u);
+    EXPECT_EQ(r.mmu.l1d().stats().hits, 15u);
+}
+
+TEST(Mmu, ContiguousRunCostsSixteenEntriesWhenNotHonoured)
+{
+    hw::MmuConfig cfg = small_mmu();
+    cfg.walker.contiguous = false;
+    Rig r("arm64", cfg);
+    r.pt.map(kVa, 64 * MiB, 16, 3, /*contiguous=*/true);
+    for (int i = 0; i < 16; ++i)
+        ASSERT_EQ(r.mmu.translate(kVa + i * 4096, AccessKind::Read).pa, 64 * MiB + i * 4096);
+    EXPECT_EQ(r.mmu.stats().walks, 16u);
+    EXPECT_EQ(r.mmu.l1d().valid_entries(), 16u);
+}
+
+TEST(Mmu, SvnapotRunIsOneEntry)
+{
+    Rig r("riscv");
+    r.pt.map(0x40000000, 64 * MiB, 16, 2, /*contiguous=*/true);
+    for (int i = 0; i < 16; ++i)
+        ASSERT_EQ(r.mmu.translate(0x40000000 + i * 4096 + 1, AccessKind::Fetch).pa, 64 * MiB + i * 4096 + 1);
+    EXPECT_EQ(r.mmu.stats().walks, 1u);
+    EXPECT_EQ(r.mmu.l1i().valid_entries(), 1u);
+}
+
+TEST(Mmu, WalkCacheShortensWalks)
+{
+    for (unsigned wc : {0u, 16u}) {
+        Rig r("arm64", small_mmu(16, 16, wc));
+        r.pt.map(kVa, 64 * MiB, 4, 3);
+        r.mmu.translate(kVa, AccessKind::Read);
+        const unsigned first = r.port.reads;
+        r.mmu.translate(kVa + 4096, AccessKind::Read); // same last-level table
+        const unsigned second = r.port.reads - first;
+        EXPECT_EQ(first, 4u) << "4-level walk";
+        EXPECT_EQ(second, wc ? 1u : 4u) << "walk cache entries " << wc;
+        EXPECT_EQ(r.mmu.stats().walk_cache_hits, wc ? 1u : 0u);
+    }
+}
+
+TEST(Mmu, BlockMappingAndSplinteringIntoL1)
+{
+    hw::MmuConfig cfg = small_mmu();
+    cfg.l1d = {hw::TlbGeometry{"l1d", 16, 16, {12}, 1}}; // L1 holds 4K only: 2M block splinters
+    Rig r("x86-64", cfg);
+    r.pt.map(kVa, 512 * MiB, 1, 2); // one 2M leaf at PD level
+    EXPECT_EQ(r.mmu.translate(kVa + 0x12345, AccessKind::Write).pa, 512 * MiB + 0x12345);
+    EXPECT_EQ(r.mmu.translate(kVa + 0x13000, AccessKind::Read).pa, 512 * MiB + 0x13000); // L1 miss, L2 hit
+    EXPECT_EQ(r.mmu.stats().walks, 1u);
+    EXPECT_EQ(r.mmu.l2().stats().hits, 1u);
+    EXPECT_EQ(r.mmu.l1d().valid_entries(), 2u);
+}
+
+TEST(Mmu, AmdCoalescingMergesAlignedAdjacentPtes)
+{
+    hw::MmuConfig cfg = small_mmu();
+    cfg.l1d = {hw::TlbGeometry{"l1d", 16, 16, {12, 14}, 1}};
+    cfg.l2 = {hw::TlbGeometry{"l2", 256, 4, {12, 14}, 5}};
+    cfg.walker.coalescing = true;
+    cfg.walker.coalesce_group = 4;
+    Rig r("x86-64", cfg);
+    r.pt.map(kVa, 64 * MiB, 4, 3);                 // contiguous, aligned frames: coalesced
+    r.pt.map(kVa + 16 * KiB, 80 * MiB + 4096, 4, 3); // frames not 16K aligned: not coalesced
+    for (int i = 0; i < 4; ++i)
+        r.mmu.translate(kVa + i * 4096, AccessKind::Read);
+    EXPECT_EQ(r.mmu.stats().walks, 1u);
+    for (int i = 0; i < 4; ++i)
+        r.mmu.translate(kVa + 16 * KiB + i * 4096, AccessKind::Read);
+    EXPECT_EQ(r.mmu.stats().walks, 5u);
+}
+
+TEST(Mmu, HardwareSetsDirtyOnFirstWrite)
+{
+    Rig r("x86-64");
+    r.pt.map(kVa, 64 * MiB, 1, 3, false, false, /*dirty=*/false);
+    r.mmu.translate(kVa, AccessKind::Read);
+    EXPECT_EQ(r.port.writes, 0u);
+    const auto t = r.mmu.translate(kVa, AccessKind::Write); // read-only-clean entry: walk and set D
+    EXPECT_EQ(t.fault, hw::Fault::None);
+    EXPECT_EQ(r.port.writes, 1u);
+    EXPECT_EQ(r.mmu.stats().walks, 2u);
+    r.mmu.translate(kVa, AccessKind::Write);
+    EXPECT_EQ(r.mmu.stats().walks, 2u) << "dirty entry now in the TLB";
+}
+
+TEST(Mmu, NotPresentFaultReportsDepth)
+{
+    Rig r("arm64");
+    const auto t = r.mmu.translate(kVa, AccessKind::Read);
+    EXPECT_EQ(t.fault, hw::Fault::NotPresent);
+    EXPECT_EQ(t.fault_depth, 0);
+    EXPECT_EQ(r.mmu.stats().faults, 1u);
+}
+
+TEST(Mmu, InvalidateReachesEveryLevelAndWalkCache)
+{
+    Rig r("arm64");
+    r.pt.map(kVa, 64 * MiB, 2, 3);
+    r.mmu.translate(kVa, AccessKind::Read);
+    r.mmu.translate(kVa, AccessKind::Fetch);
+    EXPECT_GT(r.mmu.walk_cache().valid_entries(), 0u);
+    hw::InvalidationScope all;
+    EXPECT_EQ(r.mmu.invalidate(all), 3u); // the page in L1D, L1I (refilled from L2) and L2
+    EXPECT_EQ(r.mmu.walk_cache().valid_entries(), 0u);
+}

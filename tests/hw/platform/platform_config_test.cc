@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "platform_test_util.hh"
+
+#include "util/config_node.hh"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace mmusim;
+using namespace mmusim::test;
+
+namespace {
+
+std::string error_of(const std::string& path, const std::vector<std::string>& sets = {})
+{
+    try {
+        hw::load_platform_file(path, sets);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "<no error>";
+}
+
+// A copy of a shipped platform with one line replaced, in a temporary file.
+std::string patched(const std::string& name, const std::string& from, const std::string& to)
+{
+    std::ifstream in(platform_file(name));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    const std::string path = ::testing::TempDir() + "/patched-" + name + ".yaml";
+    std::ofstream(path) << text;
+    return path;
+}
+
+int line_of(const std::string& name, const std::string& needle)
+{
+    std::ifstream in(platform_file(name));
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+        ++n;
+        if (line.find(needle) != std::string::npos)
+            return n;
+    }
+    return -1;
+}
+
+} // namespace
+
+TEST(PlatformConfig, ShippedPlatformsValidate)
+{
+    for (const char* name : {"neoverse-n1", "neoverse-v2", "skylake-sp", "zen4", "riscv-sv39"}) {
+        const hw::PlatformConfig p = platform_config(name);
+        EXPECT_EQ(p.name, name);
+        EXPECT_FALSE(p.mmu.l1d.empty());
+        EXPECT_GT(p.memory.dram_latency, p.memory.levels.back().latency) << name;
+    }
+}
+
+TEST(PlatformConfig, UnknownKeyNamesFileLineAndKey)
+{
+    const std::string path = patched("neoverse-n1", "  contiguous: true", "  contiguous: true\n  contigous: true");
+    const int line = line_of("neoverse-n1", "  contiguous: true") + 1;
+    EXPECT_EQ(error_of(path), path + ":" + std::to_string(line) + ": mmu.contigous: unknown key");
+}
+
+TEST(PlatformConfig, WrongTypeAndRangeNameTheKey)
+{
+    const std::string p1 = patched("neoverse-n1", "cores: 4", "cores: four");
+    EXPECT_NE(error_of(p1).find("cores: expected a non-negative integer, got 'four'"), std::string::npos);
+    const std::string p2 = patched("neoverse-n1", "cores: 4", "cores: 100000");
+    EXPECT_NE(error_of(p2).find("cores: 100000 is out of range"), std::string::npos);
+    const std::string p3 = patched("neoverse-n1", "granule: 4K", "granule: 8K");
+    EXPECT_NE(error_of(p3).find("page_table.granule"), std::string::npos) << error_of(p3);
+    const std::string p4 = patched("skylake-sp", "invlpg: 260", "invlpg: -3");
+    EXPECT_NE(error_of(p4).find("tlb_maintenance.invlpg"), std::string::npos);
+}
+
+TEST(PlatformConfig, ArchSpecificKeysAreRejectedOnOtherArchs)
+{
+    // An arm64 cost on an x86 platform is an unknown key, not silently ignored.
+    const std::string path = patched("skylake-sp", "  invlpg: 260", "  invlpg: 260\n  dsb_ish_base: 5");
+    EXPECT_NE(error_of(path).find("tlb_maintenance.dsb_ish_base: unknown key"), std::string::npos);
+}
+
+TEST(PlatformConfig, OverridesApplyAndAreChecked)
+{
+    const auto p = platform_config("neoverse-n1", {"mmu.l1d.entries=64", "mmu.l1d.ways=4", "memory.folio_size=64K"});
+    EXPECT_EQ(p.mmu.l1d[0].entries, 64u);
+    EXPECT_EQ(p.folio_size, 64 * KiB);
+    EXPECT_EQ(error_of(platform_file("neoverse-n1"), {"mmu.l1d.entrys=64"}),
+              "--set mmu.l1d.entrys=64: mmu.l1d.entrys: unknown key");
+    EXPECT_NE(error_of(platform_file("neoverse-n1"), {"mmu.l1d.ways=5"}).find("entries / ways"), std::string::npos);
+    EXPECT_NE(error_of(platform_file("neoverse-n1"), {"memory.folio_size=3K"}).find("memory.folio_size"), std::string::npos);
+    EXPECT_NE(error_of(platform_file("neoverse-n1"), {"page_table.granule=64K", "memory.folio_size=16K"}).find("smaller than the page size"),
+              std::string::npos);
+}
+
+TEST(PlatformConfig, FormatMustMatchArch)
+{
+    EXPECT_NE(error_of(platform_file("neoverse-n1"), {"page_table.format=x86-64"}).find("is for x86-64"), std::string::npos);
+}

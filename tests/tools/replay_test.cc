@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// End-to-end replays whose TLB counts are known in advance. A first touch faults, and the faulting access is
+// retried after the fault handler maps it (as the instruction would be re-executed), so each first touch
+// costs two lookups at every level.
+#include "replay_test_util.hh"
+
+#include <gtest/gtest.h>
+
+using namespace mmusim;
+using namespace mmusim::test;
+
+namespace {
+constexpr Addr kBase = 0x10000000;
+}
+
+TEST(Replay, WorkingSetJustUnderL1Reach)
+{
+    // Neoverse N1: L1 DTLB 48 entries, fully associative LRU.
+    const int passes = 10;
+    const auto r = replay("neoverse-n1", write_temp("under.trace", cyclic_trace(kBase, 48, 4096, passes)), "native");
+    const auto& t = r["totals"];
+    EXPECT_EQ(u(t["tlb"]["l1d"]["accesses"]), 48u * passes + 48);
+    EXPECT_EQ(u(t["tlb"]["l1d"]["misses"]), 2u * 48);
+    EXPECT_EQ(u(t["page_faults"]), 48u);
+    EXPECT_EQ(u(t["walks"]), 2u * 48);
+    EXPECT_EQ(u(t["tlb"]["l1i"]["accesses"]), 0u);
+}
+
+TEST(Replay, WorkingSetJustOverL1ReachHitsInL2)
+{
+    const int passes = 10;
+    const auto r = replay("neoverse-n1", write_temp("over.trace", cyclic_trace(kBase, 49, 4096, passes)), "native");
+    const auto& t = r["totals"];
+    EXPECT_EQ(u(t["tlb"]["l1d"]["misses"]), 49u * passes + 49) << "cyclic over LRU capacity: every access misses";
+    EXPECT_EQ(u(t["tlb"]["l2"]["misses"]), 2u * 49);
+    EXPECT_EQ(u(t["tlb"]["l2"]["hits"]), 49u * (passes - 1));
+}
+
+TEST(Replay, WorkingSetAtAndOverL2Reach)
+{
+    // L2 TLB 1280 entries, 5-way, 256 sets; consecutive pages fill the sets evenly.
+    const int passes = 3;
+    const auto at = replay("neoverse-n1", write_temp("l2at.trace", cyclic_trace(kBase, 1280, 4096, passes)), "native");
+    EXPECT_EQ(u(at["totals"]["tlb"]["l2"]["misses"]), 2u * 1280);
+    const auto over = replay("neoverse-n1", write_temp("l2over.trace", cyclic_trace(kBase, 1281, 4096, passes)), "native");
+    // One set now holds six pages: under LRU those six miss on every later pass.
+    EXPECT_EQ(u(over["totals"]["tlb"]["l2"]["misses"]), 2u * 1281 + 6u * (passes - 1));
+}
+
+TEST(Replay, ContiguousRunsOnAndOffWith64KFolios)
+{
+    const std::uint64_t folios = 8;
+    const std::string trace = write_temp("contig.trace", cyclic_trace(kBase, 16 * folios, 4096, 1));
+    const auto on = replay("neoverse-n1", trace, "native", {"memory.folio_size=64K"});
+    const auto off = replay("neoverse-n1", trace, "native", {"memory.folio_size=64K", "mmu.contiguous=false"});
+    EXPECT_EQ(u(on["totals"]["page_faults"]), folios);
+    EXPECT_EQ(u(off["totals"]["page_faults"]), folios);
+    EXPECT_EQ(u(on["totals"]["contiguous_runs_mapped"]), folios);
+    // Honoured: the fault and its retry walk, the other 15 pages hit the 64K entry.
+    EXPECT_EQ(u(on["totals"]["walks"]), 2 * folios);
+    EXPECT_EQ(u(on["totals"]["tlb"]["l1d"]["misses"]), 2 * folios);
+    // Ignored: every page is its own entry and its own walk.
+    EXPECT_EQ(u(off["totals"]["walks"]), 17 * folios);
+    EXPECT_LT(u(on["totals"]["translation_cycles"]), u(off["totals"]["translation_cycles"]));
+}
+
+TEST(Replay, FolioSizeSetsFaultCount)
+{
+    const std::string trace = write_temp("folio.trace", cyclic_trace(kBase, 64, 4096, 1, 'W'));
+    const auto small = replay("neoverse-n1", trace, "native", {"memory.folio_size=4K"});
+    const auto large = replay("neoverse-n1", trace, "native", {"memory.folio_size=64K"});
+    const auto huge = replay("neoverse-n1", trace, "native", {"memory.folio_size=2M"});
+    EXPECT_EQ(u(small["totals"]["page_faults"]), 64u);
+    EXPECT_EQ(u(large["totals"]["page_faults"]), 4u);
+    EXPECT_EQ(u(huge["totals"]["page_faults"]), 1u);
+    EXPECT_EQ(u(huge["totals"]["blocks_mapped"]), 1u);
+    EXPECT_EQ(u(huge["totals"]["walks"]), 2u) << "one 2M block entry covers all 64 pages";
+}
+
+TEST(Replay, PageCrossingAccessIsTwoTranslations)
+{
+    const auto r = replay("neoverse-n1", write_temp("cross.trace", "R 0x10000ffc 8\nR 0x10002000 4\n"), "native");
+    EXPECT_EQ(u(r["trace"]["records"]), 2u);
+    EXPECT_EQ(u(r["trace"]["translations"]), 3u);
+    EXPECT_EQ(u(r["trace"]["page_splits"]), 1u);
+    EXPECT_EQ(u(r["totals"]["page_faults"]), 3u);
+}
+
+TEST(Replay, X86AndRiscvPlatformsReplay)
+{
+    const std::string trace = write_temp("arch.trace", cyclic_trace(kBase, 32, 4096, 2) + cyclic_trace(kBase, 4, 4096, 1, 'X'));
+    for (const char* p : {"skylake-sp", "zen4", "riscv-sv39", "neoverse-v2"}) {
+        const auto r = replay(p, trace, "native");
+        EXPECT_EQ(u(r["totals"]["page_faults"]), 32u) << p;
+        EXPECT_EQ(u(r["totals"]["tlb"]["l1i"]["accesses"]), 4u) << p;
+        EXPECT_GT(u(r["totals"]["cycles_by_category"]["translation"]), 0u) << p;
+    }
+}
+
+TEST(Replay, MultiCoreRecordsGoToTheirCores)
+{
+    std::string dec;
+    for (int i = 0; i < 100; ++i)
+        dec += "R " + std::to_string(0x10000000 + i * 4096) + " 8 @" + std::to_string(i % 3) + "\n";
+    const auto r = replay("neoverse-n1", write_temp("mc.trace", dec), "native", {"cores=3"});
+    EXPECT_EQ(u(r["cores"][0]["records"]), 34u);
+    EXPECT_EQ(u(r["cores"][1]["records"]), 33u);
+    EXPECT_EQ(u(r["cores"][2]["records"]), 33u);
+    EXPECT_EQ(u(r["totals"]["page_faults"]), 100u);
+}
+
+TEST(Replay, SameInputsGiveIdenticalReports)
+{
+    const std::string trace = write_temp("det.trace", cyclic_trace(kBase, 300, 4096, 3) + cyclic_trace(kBase, 300, 8192, 2, 'W'));
+    const auto a = replay("neoverse-n1", trace, "native", {"cores=2", "memory.folio_size=16K"});
+    const auto b = replay("neoverse-n1", trace, "native", {"cores=2", "memory.folio_size=16K"});
+    EXPECT_EQ(a.dump(2), b.dump(2));
+    EXPECT_EQ(a["schema"], "mmusim-report/1");
+}
+
+TEST(Replay, CategoriesAddUpToCoreTime)
+{
+    const auto r = replay("skylake-sp", write_temp("sum.trace", cyclic_trace(kBase, 200, 4096, 2, 'W')), "native");
+    std::uint64_t sum = 0;
+    for (const auto& [k, v] : r["cores"][0]["cycles_by_category"].items())
+        sum += v.get<std::uint64_t>();
+    EXPECT_EQ(sum, u(r["cores"][0]["cycles"]));
+    EXPECT_EQ(u(r["cores"][0]["fault_cycles"]),
+              u(r["cores"][0]["cycles"]) - u(r["cores"][0]["cycles_by_category"]["translation"]));
+}
+
+TEST(Replay, LackeyTraceOfARealProgram)
+{
+    const std::string sample = std::string(MMUSIM_SOURCE_DIR) + "/traces/samples/lackey_true.txt.xz";
+    const auto r = replay("neoverse-n1", sample, "lackey");
+    const auto& c = r["cores"][0];
+    EXPECT_GT(u(c["fetches"]), 1000u);
+    EXPECT_GT(u(c["reads"]), 1000u);
+    EXPECT_GT(u(c["writes"]), 100u);
+    EXPECT_GE(u(c["tlb"]["l1i"]["accesses"]), u(c["fetches"]));
+    EXPECT_GT(u(c["tlb"]["l1i"]["hits"]), u(c["tlb"]["l1i"]["misses"]));
+    EXPECT_GT(u(c["page_faults"]), 10u);
+}

@@ -47,6 +47,14 @@ void Core::run()
     done_ = true;
 }
 
+Cycles Core::now() const
+{
+    Cycles t = 0;
+    for (std::uint64_t c : counters_.cycles)
+        t += c;
+    return t;
+}
+
 void Core::sync()
 {
     qk_.inc(cycle_ * static_cast<double>(pending_));

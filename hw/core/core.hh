@@ -78,7 +78,6 @@ public:
     void charge(Cycles c, Category cat)
     {
         counters_.cycles[static_cast<std::size_t>(cat)] += c;
-        now_ += c;
         pending_ += c;
     }
     // Translates a user access of the work stream, charging its cycles to Category::Translation.
@@ -98,7 +97,7 @@ public:
     void sync();
 
     // ---- inspection ----
-    Cycles now() const { return now_; } // cycles since simulation start, this core's local view
+    Cycles now() const; // cycles since simulation start, this core's local view (sum of categories)
     Mmu& mmu() { return mmu_; }
     const Mmu& mmu() const { return mmu_; }
     const CoreCounters& counters() const { return counters_; }
@@ -123,7 +122,6 @@ private:
     tlm_utils::tlm_quantumkeeper qk_;
     tlm::tlm_generic_payload trans_; // reused: a memory access allocates nothing
     std::function<void(Core&)> work_;
-    Cycles now_ = 0;
     Cycles pending_ = 0;
     bool done_ = false;
     std::exception_ptr error_;

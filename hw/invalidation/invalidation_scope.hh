@@ -13,9 +13,9 @@ struct InvalidationScope {
     bool any_asid = true;        // false: only entries tagged `asid` (and global ones if include_global)
     Asid asid = 0;
     bool include_global = true;  // global entries are removed too
-    bool by_va = false;          // restrict to entries overlapping [va_start, va_end)
+    bool by_va = false;          // restrict to entries overlapping [va_start, va_last]
     Addr va_start = 0;
-    Addr va_end = 0;
+    Addr va_last = 0;            // inclusive, so a range may end at the top of the address space
     bool leaf_only = false;      // "last level": walk-cache (intermediate) entries survive
     int ttl_depth = -1;          // TTL hint: only leaf entries found at this walk depth (-1: any)
     bool walk_cache_whole_asid = false; // x86 INVLPG: every paging-structure entry of the PCID goes
@@ -30,7 +30,7 @@ struct InvalidationScope {
         } else if (!any_asid && e.asid != asid) {
             return false;
         }
-        if (by_va && (e.va_end() <= va_start || e.va_base() >= va_end))
+        if (by_va && (e.trans_last() < va_start || e.trans_base() > va_last))
             return false;
         if (ttl_depth >= 0 && e.depth != ttl_depth)
             return false;
@@ -46,7 +46,7 @@ struct InvalidationScope {
             return false;
         if (walk_cache_whole_asid)
             return true;
-        if (by_va && (va_base + span <= va_start || va_base >= va_end))
+        if (by_va && (va_base + (span - 1) < va_start || va_base > va_last))
             return false;
         return true;
     }

@@ -56,6 +56,15 @@ constexpr std::uint64_t bits(std::uint64_t v, unsigned hi, unsigned lo)
     return (v >> lo) & ((std::uint64_t{1} << (hi - lo + 1)) - 1);
 }
 
+// Sign-extends the low `width` bits: arm64 operands carry VA[55:12] (or a 37-bit BADDR), and an upper-half
+// (TTBR1) address has every bit above them equal to its top bit.
+constexpr std::uint64_t sext(std::uint64_t v, unsigned width)
+{
+    const std::uint64_t m = std::uint64_t{1} << (width - 1);
+    v &= (m << 1) - 1;
+    return (v ^ m) - m;
+}
+
 // Maps an arm64 TTL level (0 = no hint) to a walk depth of `fmt`, or -1.
 int ttl_to_depth(unsigned level, bool hinted, const PageTableFormat& fmt)
 {
@@ -92,13 +101,13 @@ InvalidationScope arm64_scope(const TlbiOp& op, const PageTableFormat& fmt)
         const unsigned scale = static_cast<unsigned>(bits(op.operand, 45, 44));
         const unsigned num = static_cast<unsigned>(bits(op.operand, 43, 39));
         const unsigned ttl = static_cast<unsigned>(bits(op.operand, 38, 37));
-        s.va_start = bits(op.operand, 36, 0) << pshift;
-        s.va_end = s.va_start + (arm64::range_pages(scale, num) << pshift);
+        s.va_start = sext(bits(op.operand, 36, 0), 37) << pshift;
+        s.va_last = s.va_start + ((arm64::range_pages(scale, num) << pshift) - 1);
         s.ttl_depth = ttl_to_depth(ttl, ttl != 0, fmt);
     } else {
         const unsigned ttl = static_cast<unsigned>(bits(op.operand, 47, 44));
-        s.va_start = (bits(op.operand, 43, 0) << 12) & ~((Addr{1} << pshift) - 1);
-        s.va_end = s.va_start + (Addr{1} << pshift);
+        s.va_start = sext(bits(op.operand, 43, 0) << 12, 56) & ~((Addr{1} << pshift) - 1);
+        s.va_last = s.va_start + ((Addr{1} << pshift) - 1);
         // TTL[3:2] = TG (must match the granule, else no hint), TTL[1:0] = level.
         const bool hinted = (ttl >> 2) == arm64::tg_of(pshift) && (ttl & 3) != 0;
         s.ttl_depth = ttl_to_depth(ttl & 3, hinted, fmt);
@@ -118,7 +127,7 @@ std::optional<InvalidationScope> x86_scope(const TlbiOp& op, const PageTableForm
         s.asid = op.asid;
         s.by_va = true;
         s.va_start = op.operand & ~(page - 1);
-        s.va_end = s.va_start + page;
+        s.va_last = s.va_start + (page - 1);
         s.walk_cache_whole_asid = true;
         return s;
     case TlbiKind::MovCr3:
@@ -136,7 +145,7 @@ std::optional<InvalidationScope> x86_scope(const TlbiOp& op, const PageTableForm
             s.include_global = false;
             s.by_va = true;
             s.va_start = op.operand & ~(page - 1);
-            s.va_end = s.va_start + page;
+            s.va_last = s.va_start + (page - 1);
             s.walk_cache_whole_asid = true;
             return s;
         case 1:
@@ -154,7 +163,7 @@ std::optional<InvalidationScope> x86_scope(const TlbiOp& op, const PageTableForm
         s.include_global = op.include_global;
         s.by_va = true;
         s.va_start = op.operand & ~(page - 1);
-        s.va_end = s.va_start + std::uint64_t(op.pages) * page;
+        s.va_last = s.va_start + (std::uint64_t(op.pages) * page - 1);
         s.leaf_only = op.final_only;
         return s;
     default: break;
@@ -175,7 +184,7 @@ InvalidationScope riscv_scope(const TlbiOp& op, const PageTableFormat& fmt)
         const Addr page = Addr{1} << fmt.page_shift();
         s.by_va = true;
         s.va_start = op.operand & ~(page - 1);
-        s.va_end = s.va_start + page;
+        s.va_last = s.va_start + (page - 1);
     }
     return s;
 }

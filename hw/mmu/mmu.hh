@@ -22,13 +22,13 @@ struct MmuConfig {
 };
 
 struct MmuStats {
-    std::uint64_t translations = 0;
+    std::uint64_t translations = 0; // derived: L1I + L1D lookups
     std::uint64_t walks = 0;
     std::uint64_t walk_cache_hits = 0;
     std::uint64_t walk_loads = 0;
     std::uint64_t walk_stores = 0; // hardware A/D updates
     Cycles walk_cycles = 0;
-    Cycles translation_cycles = 0; // every cycle spent translating, L1 hits included
+    Cycles translation_cycles = 0; // derived: every cycle spent translating, L1 lookups included
     Cycles stall_cycles = 0;       // the part beyond an L1 hit: L2 lookups and walks
     std::uint64_t faults = 0;
     std::uint64_t permission_faults = 0;
@@ -48,13 +48,9 @@ public:
     Translation translate(Addr va, AccessKind kind)
     {
         TlbLevel& l1 = kind == AccessKind::Fetch ? l1i_ : l1d_;
-        ++stats_.translations;
         const TlbEntry* e = l1.lookup(va, asid_);
-        if (e && (kind != AccessKind::Write || e->write)) {
-            const Cycles c = l1.hit_latency();
-            stats_.translation_cycles += c;
-            return {e->pa + (va & ((Addr{1} << e->size_shift) - 1)), c, Fault::None, 0};
-        }
+        if (e && (kind != AccessKind::Write || e->write))
+            return {e->pa + (va & ((Addr{1} << e->size_shift) - 1)), l1.hit_latency(), Fault::None, 0};
         return translate_slow(va, kind, l1, e != nullptr);
     }
 
@@ -73,7 +69,7 @@ public:
     const TlbLevel& l1d() const { return l1d_; }
     const TlbLevel& l2() const { return l2_; }
     const WalkCache& walk_cache() const { return wc_; }
-    const MmuStats& stats() const { return stats_; }
+    MmuStats stats() const;
     const PageTableFormat& format() const { return fmt_; }
 
 private:

@@ -21,9 +21,24 @@ const TlbEntry* TlbLevel::lookup_multi(Addr va, Asid asid)
 {
     // Hardware probes the arrays in parallel; only the array that hits updates its LRU state.
     for (Tlb& t : arrays_)
-        if (t.probe(va, asid))
+        if (t.probe(va, asid)) {
+            ++stats_.hits;
             return t.lookup(va, asid);
+        }
+    ++stats_.misses;
     return nullptr;
+}
+
+TlbLevelStats TlbLevel::stats() const
+{
+    TlbLevelStats s = stats_;
+    if (single_) {
+        const TlbStats a = arrays_[0].stats();
+        s.hits = a.hits;
+        s.misses = a.misses;
+    }
+    s.accesses = s.hits + s.misses;
+    return s;
 }
 
 const TlbEntry* TlbLevel::probe(Addr va, Asid asid) const

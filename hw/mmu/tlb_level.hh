@@ -24,13 +24,8 @@ public:
 
     const TlbEntry* lookup(Addr va, Asid asid)
     {
-        ++stats_.accesses;
-        const TlbEntry* e = single_ ? arrays_[0].lookup(va, asid) : lookup_multi(va, asid);
-        if (e)
-            ++stats_.hits;
-        else
-            ++stats_.misses;
-        return e;
+        // One array: its own counters are the level's, nothing more to count here.
+        return single_ ? arrays_[0].lookup(va, asid) : lookup_multi(va, asid);
     }
     const TlbEntry* probe(Addr va, Asid asid) const;
     bool fill(const TlbEntry& e, Addr va);
@@ -39,7 +34,7 @@ public:
     std::size_t valid_entries() const;
     Cycles hit_latency() const { return hit_latency_; }
     const std::string& name() const { return name_; }
-    const TlbLevelStats& stats() const { return stats_; }
+    TlbLevelStats stats() const;
     const std::vector<Tlb>& arrays() const { return arrays_; }
 
 private:

@@ -119,6 +119,7 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
     e.desc_pa = first_desc;
     e.vpn = va >> shift;
     e.size_shift = static_cast<std::uint8_t>(shift);
+    e.trans_shift = e.size_shift;
     e.depth = static_cast<std::uint8_t>(depth);
     e.asid = asid;
     e.global = d.global;

@@ -59,6 +59,7 @@ bool Tlb::holds(unsigned shift) const
 bool Tlb::fill(const TlbEntry& in, Addr va)
 {
     TlbEntry e = in;
+    e.trans_shift = std::max(in.trans_shift, in.size_shift);
     if (!holds(e.size_shift)) {
         // Largest held size not larger than the translation.
         unsigned fit = 0;
@@ -79,12 +80,14 @@ bool Tlb::fill(const TlbEntry& in, Addr va)
 
     TlbEntry* set = set_base(va, e.size_shift);
     TlbEntry* victim = nullptr;
+    bool same = false;
     for (unsigned w = 0; w < ways_; ++w) {
         TlbEntry& c = set[w];
         // Same translation already present (e.g. a refill after a permission upgrade): replace it.
         if (c.valid && c.size_shift == e.size_shift && c.vpn == e.vpn && c.global == e.global &&
             (e.global || c.asid == e.asid)) {
             victim = &c;
+            same = true;
             break;
         }
         if (!c.valid) {
@@ -94,7 +97,7 @@ bool Tlb::fill(const TlbEntry& in, Addr va)
             victim = &c;
         }
     }
-    if (victim->valid && !(victim->vpn == e.vpn && victim->size_shift == e.size_shift))
+    if (victim->valid && !same)
         ++stats_.evictions;
     *victim = e;
     ++stats_.fills;

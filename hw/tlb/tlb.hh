@@ -25,7 +25,7 @@ struct TlbGeometry {
 };
 
 struct TlbStats {
-    std::uint64_t accesses = 0;
+    std::uint64_t accesses = 0; // hits + misses (derived, not counted on the hot path)
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
     std::uint64_t fills = 0;
@@ -41,7 +41,6 @@ public:
     // Counts an access and updates LRU. Returns the matching entry or nullptr.
     const TlbEntry* lookup(Addr va, Asid asid)
     {
-        ++stats_.accesses;
         // Fast path: the last entry hit is already most recent in its set, so hitting it again changes no
         // replacement state (exact LRU is preserved).
         if (last_ && last_->matches(va, asid)) {
@@ -59,7 +58,12 @@ public:
 
     bool holds(unsigned shift) const;
     const TlbGeometry& geometry() const { return geom_; }
-    const TlbStats& stats() const { return stats_; }
+    TlbStats stats() const
+    {
+        TlbStats s = stats_;
+        s.accesses = s.hits + s.misses;
+        return s;
+    }
     std::size_t valid_entries() const;
     template <typename F> void for_each(F&& f) const
     {

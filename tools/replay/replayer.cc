@@ -8,8 +8,9 @@ namespace mmusim::tools {
 
 using traces::TraceRecord;
 
-// Hands each core its records in trace order. A core that runs dry pulls the next batch from the reader
-// and deals it out; records for other cores wait in their buffers (flat memory while cores interleave).
+// Hands each core its records in trace order. A core that runs dry refills from the reader only when every
+// other core has run dry as well; until then it waits for one of them to drain. So at most one batch is ever
+// buffered (flat memory whatever the trace), and an idle core never copies records meant for a busy one.
 class Replayer::Demux {
 public:
     Demux(traces::TraceReader& reader, unsigned cores, std::string name)
@@ -17,46 +18,65 @@ public:
     {
     }
 
-    // Next record for `core`, or nullptr at the end of the trace.
-    const TraceRecord* next(unsigned core)
+    // Next record for `core`, or nullptr at the end of the trace. Called from the core's own thread.
+    const TraceRecord* next(hw::Core& core)
     {
-        while (pos_[core] == bufs_[core].size()) {
-            bufs_[core].clear();
-            pos_[core] = 0;
-            if (!refill())
+        const unsigned id = core.id();
+        while (pos_[id] == bufs_[id].size()) {
+            if (!bufs_[id].empty()) {
+                bufs_[id].clear();
+                pos_[id] = 0;
+                drained_.notify(); // others may be waiting for everyone to run dry
+            }
+            if (eof_)
                 return nullptr;
+            if (others_have_records(id)) {
+                core.sync();
+                sc_core::wait(drained_);
+                continue;
+            }
+            refill();
         }
-        return &bufs_[core][pos_[core]++];
+        return &bufs_[id][pos_[id]++];
     }
     std::uint64_t records() const { return dealt_; }
     std::uint64_t bytes() const { return reader_.bytes_read(); }
 
 private:
-    bool refill()
+    bool others_have_records(unsigned id) const
     {
-        if (eof_)
-            return false;
+        for (unsigned c = 0; c < bufs_.size(); ++c)
+            if (c != id && pos_[c] != bufs_[c].size())
+                return true;
+        return false;
+    }
+
+    // Precondition: every buffer is empty.
+    void refill()
+    {
         if (!reader_.next_batch(batch_, kBatch)) {
             eof_ = true;
-            return false;
+            drained_.notify();
+            return;
         }
         const unsigned cores = static_cast<unsigned>(bufs_.size());
-        if (cores == 1) {
-            // Common case: no dealing, the batch becomes core 0's buffer.
-            for (const TraceRecord& r : batch_)
-                if (r.core != 0)
-                    bad_core(r);
-            dealt_ += batch_.size();
-            bufs_[0].swap(batch_);
-            return true;
-        }
+        const std::uint16_t first = batch_.front().core;
+        bool single = true;
         for (const TraceRecord& r : batch_) {
             if (r.core >= cores)
                 bad_core(r);
-            bufs_[r.core].push_back(r);
+            single &= r.core == first;
         }
         dealt_ += batch_.size();
-        return true;
+        if (single) {
+            // Every single-threaded trace: the batch becomes that core's buffer without a copy.
+            bufs_[first].swap(batch_);
+            pos_[first] = 0;
+        } else {
+            for (const TraceRecord& r : batch_)
+                bufs_[r.core].push_back(r);
+        }
+        drained_.notify(); // wake the cores that just got records
     }
     [[noreturn]] void bad_core(const TraceRecord& r) const
     {
@@ -67,6 +87,7 @@ private:
 
     static constexpr std::size_t kBatch = 4096;
     traces::TraceReader& reader_;
+    sc_core::sc_event drained_;
     std::vector<std::vector<TraceRecord>> bufs_;
     std::vector<std::size_t> pos_;
     std::vector<TraceRecord> batch_;
@@ -99,12 +120,10 @@ ReplayCounters Replayer::total() const
 {
     ReplayCounters t;
     for (const ReplayCounters& c : per_core_) {
-        t.records += c.records;
         t.translations += c.translations;
         t.page_splits += c.page_splits;
-        t.reads += c.reads;
-        t.writes += c.writes;
-        t.fetches += c.fetches;
+        for (std::size_t k = 0; k < t.by_kind.size(); ++k)
+            t.by_kind[k] += c.by_kind[k];
     }
     return t;
 }
@@ -114,11 +133,8 @@ void Replayer::core_loop(hw::Core& core)
     ReplayCounters& rc = per_core_[core.id()];
     const unsigned pshift = platform_.format().page_shift();
     std::uint64_t next_progress = 1u << 20;
-    while (const TraceRecord* r = demux_->next(core.id())) {
-        ++rc.records;
-        rc.reads += r->kind == AccessKind::Read;
-        rc.writes += r->kind == AccessKind::Write;
-        rc.fetches += r->kind == AccessKind::Fetch;
+    while (const TraceRecord* r = demux_->next(core)) {
+        ++rc.by_kind[static_cast<std::size_t>(r->kind)];
         const Addr first = r->addr;
         const Addr last = r->addr + (r->size ? r->size - 1 : 0);
         if (last < first)
@@ -142,7 +158,7 @@ void Replayer::core_loop(hw::Core& core)
                 break;
         }
         core.maybe_sync();
-        if (progress_ && rc.records >= next_progress) {
+        if (progress_ && rc.records() >= next_progress) {
             next_progress += 1u << 20;
             progress_(demux_->records(), demux_->bytes());
         }

@@ -10,6 +10,7 @@
 #include "mm/anon_fault.hh"
 #include "traces/trace_reader.hh"
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -17,10 +18,14 @@
 namespace mmusim::tools {
 
 struct ReplayCounters {
-    std::uint64_t records = 0;
+    std::array<std::uint64_t, 3> by_kind{}; // records, indexed by AccessKind
     std::uint64_t translations = 0;
     std::uint64_t page_splits = 0; // records that touched more than one page
-    std::uint64_t reads = 0, writes = 0, fetches = 0;
+
+    std::uint64_t reads() const { return by_kind[static_cast<std::size_t>(AccessKind::Read)]; }
+    std::uint64_t writes() const { return by_kind[static_cast<std::size_t>(AccessKind::Write)]; }
+    std::uint64_t fetches() const { return by_kind[static_cast<std::size_t>(AccessKind::Fetch)]; }
+    std::uint64_t records() const { return reads() + writes() + fetches(); }
 };
 
 // Called now and then from the simulation with (records so far, trace bytes consumed).

@@ -38,10 +38,10 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     const mm::FaultStats& f = r.faults().stats(i);
     ordered_json j;
     j["id"] = i;
-    j["records"] = rc.records;
-    j["reads"] = rc.reads;
-    j["writes"] = rc.writes;
-    j["fetches"] = rc.fetches;
+    j["records"] = rc.records();
+    j["reads"] = rc.reads();
+    j["writes"] = rc.writes();
+    j["fetches"] = rc.fetches();
     j["translations"] = rc.translations;
     j["page_splits"] = rc.page_splits;
     j["cycles"] = c.now();
@@ -112,7 +112,7 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     j["tool"] = {{"name", "mmusim"}, {"version", MMUSIM_VERSION}};
     j["command"] = "replay";
     const ReplayCounters t = r.total();
-    j["trace"] = {{"path", info.trace_path}, {"format", info.trace_format}, {"records", t.records},
+    j["trace"] = {{"path", info.trace_path}, {"format", info.trace_format}, {"records", t.records()},
                   {"translations", t.translations}, {"page_splits", t.page_splits}};
     j["platform"] = hw::to_json(p.config());
     ordered_json cores = ordered_json::array();

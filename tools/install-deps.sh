@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libsystemc-dev libspdlog-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev zlib1g-dev liblzma-dev
-  gzip xz-utils valgrind
+  gzip xz-utils valgrind bc
 )
 
 missing=()

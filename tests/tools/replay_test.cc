@@ -141,3 +141,18 @@ TEST(Replay, LackeyTraceOfARealProgram)
     EXPECT_GT(u(c["tlb"]["l1i"]["hits"]), u(c["tlb"]["l1i"]["misses"]));
     EXPECT_GT(u(c["page_faults"]), 10u);
 }
+
+TEST(Replay, StrideIntoOneL2SetConflictsThere)
+{
+    // 1 MiB stride = 256 pages: every page indexes the same set of N1's 256-set, 5-way L2 TLB. Six such pages
+    // fit the 48-entry L1 but not the set: after the cold pass L1 hits every time and L2 is never asked.
+    const int passes = 5;
+    const auto r = replay("neoverse-n1", write_temp("stride.trace", cyclic_trace(kBase, 6, 1 * MiB, passes)), "native");
+    EXPECT_EQ(u(r["totals"]["tlb"]["l1d"]["hits"]), 6u * (passes - 1));
+    EXPECT_EQ(u(r["totals"]["tlb"]["l2"]["accesses"]), 2u * 6);
+    // Same pages with L1 shrunk to 4 entries: every access reaches L2, and the 5-way set thrashes.
+    const auto small = replay("neoverse-n1", write_temp("stride.trace", cyclic_trace(kBase, 6, 1 * MiB, passes)), "native",
+                              {"mmu.l1d.entries=4", "mmu.l1d.ways=4"});
+    EXPECT_EQ(u(small["totals"]["tlb"]["l2"]["hits"]), 0u);
+    EXPECT_EQ(u(small["totals"]["tlb"]["l2"]["misses"]), 6u * passes + 6);
+}

@@ -242,3 +242,33 @@ TEST(Maintenance, InvlpgbBroadcastsAndTlbsyncWaits)
         EXPECT_EQ(r.l1d_after[i], kPages - 2u) << "core " << i;
     EXPECT_EQ(r.cycles_in[0], x86.tlbsync_base + 3 * x86.tlbsync_per_remote_core);
 }
+
+// Every arm64 TLBI kind, in its broadcast (IS) and local form: the IS form removes the same entries on every
+// core, the local form removes them on the issuer only.
+class Arm64Reach : public ::testing::TestWithParam<TlbiKind> {};
+
+TEST_P(Arm64Reach, BroadcastReachesAllCoresLocalOnlyTheIssuer)
+{
+    const TlbiKind kind = GetParam();
+    const std::uint64_t operand = hw::is_range(kind)     ? hw::arm64::range_operand(kBase, 1, 12, 0, 0) // 2 pages
+                                  : kind == TlbiKind::ASIDE1 ? std::uint64_t{1} << 48
+                                  : kind == TlbiKind::VMALLE1 ? 0
+                                                              : hw::arm64::va_operand(kBase, 1, 12);
+    const auto bcast = run("neoverse-n1", 3, [&](Core& c, const mm::AddressSpace&) { c.tlbi(hw::arm64::tlbi(kind, operand, true)); },
+                           Category::Tlbi);
+    const auto local = run("neoverse-n1", 3, [&](Core& c, const mm::AddressSpace&) { c.tlbi(hw::arm64::tlbi(kind, operand, false)); },
+                           Category::Tlbi);
+    EXPECT_LT(bcast.l1d_after[0], std::size_t(kPages)) << "the operation names some of the entries";
+    for (unsigned i = 1; i < 3; ++i) {
+        EXPECT_EQ(bcast.l1d_after[i], bcast.l1d_after[0]) << "core " << i;
+        EXPECT_EQ(bcast.l2_after[i], bcast.l2_after[0]) << "core " << i;
+        EXPECT_EQ(local.l1d_after[i], std::size_t(kPages)) << "core " << i;
+    }
+    EXPECT_EQ(local.l1d_after[0], bcast.l1d_after[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKinds, Arm64Reach,
+                         ::testing::Values(TlbiKind::VAE1, TlbiKind::VALE1, TlbiKind::VAAE1, TlbiKind::VAALE1, TlbiKind::RVAE1,
+                                           TlbiKind::RVALE1, TlbiKind::RVAAE1, TlbiKind::RVAALE1, TlbiKind::ASIDE1,
+                                           TlbiKind::VMALLE1),
+                         [](const ::testing::TestParamInfo<TlbiKind>& i) { return std::string(hw::to_string(i.param)); });

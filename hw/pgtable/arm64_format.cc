@@ -43,7 +43,6 @@ constexpr unsigned kSwShift = 57;             // bits 57, 58 -> sw bits 0, 1
 constexpr std::uint64_t kPxnTable = bit(59);
 constexpr std::uint64_t kUxnTable = bit(60);
 
-constexpr unsigned kPaBits = 48;
 // OA bits a 52-bit-PA implementation would use above our 48 (PTE_ADDR_LOW reaches bit 49). Set, they name an
 // address beyond the 48-bit PA space: an Address size fault, so decode() reports the entry as invalid.
 constexpr std::uint64_t kOaAbove48 = bits(49, 48);
@@ -185,25 +184,8 @@ public:
 private:
     unsigned granule_index() const { return page_shift_ == 12 ? 0 : page_shift_ == 14 ? 1 : 2; }
 
-    void check_depth(int depth) const
-    {
-        if (depth < 0 || depth >= levels())
-            throw std::out_of_range("arm64: depth " + std::to_string(depth) + " outside 0.." +
-                                    std::to_string(levels() - 1));
-    }
 
-    [[noreturn]] void fail(int depth, const std::string& what) const
-    {
-        throw std::invalid_argument("arm64 (" + variant() + "), " + level(depth).name + ": cannot encode " + what);
-    }
 
-    void check_oa(int depth, PAddr oa, unsigned align_shift) const
-    {
-        if (oa >> kPaBits)
-            fail(depth, "an output address above 48 bits");
-        if (oa & (bit(align_shift) - 1))
-            fail(depth, "an output address not aligned to 2^" + std::to_string(align_shift));
-    }
 
     unsigned page_shift_;
 };

@@ -2,6 +2,9 @@
 // Out-of-line parts of the page-table format interface that every format shares.
 #include "hw/pgtable/format.hh"
 
+#include <stdexcept>
+#include <string>
+
 #include <algorithm>
 
 namespace mmusim::hw {
@@ -25,6 +28,25 @@ std::vector<unsigned> PageTableFormat::leaf_shifts() const
     std::sort(shifts.begin(), shifts.end());
     shifts.erase(std::unique(shifts.begin(), shifts.end()), shifts.end());
     return shifts;
+}
+
+void PageTableFormat::check_depth(int depth) const
+{
+    if (depth < 0 || depth >= levels())
+        throw std::out_of_range(name() + ": depth " + std::to_string(depth) + " outside 0.." + std::to_string(levels() - 1));
+}
+
+void PageTableFormat::fail(int depth, const std::string& what) const
+{
+    throw std::invalid_argument(name() + " (" + variant() + "), " + level(depth).name + ": cannot encode " + what);
+}
+
+void PageTableFormat::check_oa(int depth, PAddr oa, unsigned align_shift) const
+{
+    if (oa >> kPaBits)
+        fail(depth, "an output address above 48 bits");
+    if (oa & ((PAddr{1} << align_shift) - 1))
+        fail(depth, "an output address not aligned to 2^" + std::to_string(align_shift));
 }
 
 } // namespace mmusim::hw

@@ -87,6 +87,13 @@ public:
     std::vector<unsigned> leaf_shifts() const;
 
 protected:
+    // Shared argument checks for encode()/decode(): a depth outside the table throws std::out_of_range; an
+    // impossible descriptor throws std::invalid_argument naming the format, variant and level.
+    static constexpr unsigned kPaBits = 48; // no LPA2 / 52-bit PA yet
+    void check_depth(int depth) const;
+    [[noreturn]] void fail(int depth, const std::string& what) const;
+    void check_oa(int depth, PAddr oa, unsigned align_shift) const;
+
     std::vector<LevelInfo> levels_;
     unsigned va_bits_ = 0;
 };

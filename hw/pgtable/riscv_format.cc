@@ -46,7 +46,6 @@ constexpr std::uint64_t kPbmtMask = bits(62, 61);
 constexpr std::uint64_t kNapot = bit(63);
 
 constexpr unsigned kPageShift = 12;
-constexpr unsigned kPaBits = 48;
 constexpr unsigned kNapotOrder = 4;                              // 64K = 16 x 4K, NAPOT_CONT64KB_ORDER
 constexpr std::uint64_t kNapotPpnLow = bit(kNapotOrder - 1);     // PPN[3:0] = 0b1000
 constexpr std::uint64_t kNapotBytes = bit(kPageShift + kNapotOrder);
@@ -183,27 +182,6 @@ public:
         d.sw = static_cast<std::uint8_t>((raw >> kRswShift) & 3);
         d.attr = static_cast<std::uint8_t>(pbmt);
         return d;
-    }
-
-private:
-    void check_depth(int depth) const
-    {
-        if (depth < 0 || depth >= levels())
-            throw std::out_of_range("riscv: depth " + std::to_string(depth) + " outside 0.." +
-                                    std::to_string(levels() - 1));
-    }
-
-    [[noreturn]] void fail(int depth, const std::string& what) const
-    {
-        throw std::invalid_argument("riscv (" + variant() + "), " + level(depth).name + ": cannot encode " + what);
-    }
-
-    void check_oa(int depth, PAddr oa, unsigned align_shift) const
-    {
-        if (oa >> kPaBits)
-            fail(depth, "an output address above 48 bits");
-        if (oa & (bit(align_shift) - 1))
-            fail(depth, "an output address not aligned to 2^" + std::to_string(align_shift));
     }
 };
 

@@ -168,25 +168,8 @@ private:
         return raw;
     }
 
-    void check_depth(int depth) const
-    {
-        if (depth < 0 || depth >= levels())
-            throw std::out_of_range("x86-64: depth " + std::to_string(depth) + " outside 0.." +
-                                    std::to_string(levels() - 1));
-    }
 
-    [[noreturn]] void fail(int depth, const std::string& what) const
-    {
-        throw std::invalid_argument("x86-64 (" + variant() + "), " + level(depth).name + ": cannot encode " + what);
-    }
 
-    void check_oa(int depth, PAddr oa, unsigned align_shift) const
-    {
-        if (oa >> kMaxPhyAddr)
-            fail(depth, "an output address above 48 bits");
-        if (oa & (bit(align_shift) - 1))
-            fail(depth, "an output address not aligned to 2^" + std::to_string(align_shift));
-    }
 };
 
 std::unique_ptr<PageTableFormat> make_x86_64(const FormatOptions& opts)

@@ -33,6 +33,8 @@ public:
     virtual std::uint64_t bytes_read() const = 0;
     // Current line number (last line parsed).
     virtual std::uint64_t line() const = 0;
+    // Records for core >= `cores` are errors naming their line (the replayer sets the platform's core count).
+    virtual void set_core_count(unsigned cores) = 0;
 };
 
 struct ReaderInfo {

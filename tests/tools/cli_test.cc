@@ -121,3 +121,11 @@ TEST(Cli, StdinTrace)
     const Result r = run("replay --format native --quiet - < " + temp("stdin.trace", "R 0x1000\nR 0x1008\n"));
     EXPECT_EQ(r.status, 0) << r.output;
 }
+
+TEST(Cli, RecordForAMissingCoreNamesItsLine)
+{
+    const std::string trace = temp("cores.trace", "R 0x1000 8 @1\nR 0x2000 8 @3\n");
+    const Result r = run("replay --set cores=2 " + trace);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.output.find(trace + ":2: record for core 3 but the platform has 2 core(s)"), std::string::npos) << r.output;
+}

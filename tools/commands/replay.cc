@@ -90,7 +90,10 @@ CommandFn add_replay(CLI::App& app)
         ->check(CLI::IsMember({"auto", "native", "lackey"}));
     cmd->add_option("trace", args->trace, "Trace file ('-' for standard input; .gz and .xz are decompressed)");
     cmd->add_option("--set,-s", args->sets, "Override a platform key: KEY=VALUE (e.g. mmu.l1d.entries=64)")
-        ->type_name("KEY=VALUE");
+        ->type_name("KEY=VALUE")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
     cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/1) here");
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here");
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");

@@ -18,7 +18,10 @@ CommandFn add_validate(CLI::App& app)
     auto args = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("validate", "Check platform configuration files (exit 2 on the first error)");
     cmd->add_option("files", args->files, "Platform YAML files or names")->required();
-    cmd->add_option("--set,-s", args->sets, "Override a key: KEY=VALUE")->type_name("KEY=VALUE");
+    cmd->add_option("--set,-s", args->sets, "Override a key: KEY=VALUE")->type_name("KEY=VALUE")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
     return [args]() {
         for (const std::string& f : args->files) {
             const std::string path = resolve_platform(f);

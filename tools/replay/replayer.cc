@@ -97,7 +97,8 @@ private:
 };
 
 Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, std::string trace_name, ProgressFn progress)
-    : platform_(platform), demux_(std::make_unique<Demux>(reader, platform.cores(), std::move(trace_name))),
+    : platform_(platform), demux_((reader.set_core_count(platform.cores()),
+                                   std::make_unique<Demux>(reader, platform.cores(), std::move(trace_name)))),
       alloc_(platform.config().memory.size), per_core_(platform.cores()), progress_(std::move(progress))
 {
     // One process, its threads spread over the cores: one address space, ASID 1 (0 is the kernel's).

@@ -139,9 +139,12 @@ public:
     }
     std::uint64_t bytes_read() const final { return buf_.bytes_read(); }
     std::uint64_t line() const final { return line_; }
+    void set_core_count(unsigned cores) final { core_count_ = cores; }
 
 protected:
     explicit TextReader(std::unique_ptr<InputStream> in) : buf_(std::move(in)) {}
+
+    std::uint32_t core_count_ = 0x10000; // cores the records may name
 
     // Writes up to `max` records (max >= 1) to `o` and returns how many; fewer only at the end of the input.
     // Parses from [pos_, end_) and refill()s when that is used up; keeps pos_, end_ and line_ up to date.

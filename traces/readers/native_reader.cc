@@ -182,6 +182,10 @@ std::size_t NativeReader::parse_lines(TraceRecord* const o, const std::size_t ma
             if (p == c0 + 1 || !ends_field(*p))
                 fail(n, line,
                      "bad core " + parse::quote(c0, field_end(c0)) + " (expected '@' and a decimal number)");
+            if (core >= core_count_)
+                fail(n, line,
+                     "record for core " + std::to_string(core) + " but the platform has " + std::to_string(core_count_) +
+                         " core(s) (raise it with --set cores=N)");
             r.core = static_cast<std::uint16_t>(core);
             p = skip_blanks(p);
         }

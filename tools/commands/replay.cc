@@ -6,6 +6,7 @@
 #include "tools/progress.hh"
 #include "tools/replay/replayer.hh"
 #include "tools/report/report.hh"
+#include "traces/prefetch_reader.hh"
 #include "traces/trace_reader.hh"
 
 #include <sys/stat.h>
@@ -49,7 +50,8 @@ int run_replay(const ReplayArgs& a)
     hw::PlatformConfig cfg = hw::load_platform_file(platform_file, a.sets);
     const std::string trace = a.trace.empty() ? default_trace() : a.trace;
     const std::string format = a.format == "auto" ? guess_format(trace) : a.format;
-    auto reader = traces::ReaderRegistry::instance().open(format, trace);
+    // Parsing and decompression run ahead on a second thread while the cores simulate.
+    auto reader = std::make_unique<traces::PrefetchReader>(traces::ReaderRegistry::instance().open(format, trace));
 
     hw::Platform platform(std::move(cfg));
     Progress progress(!a.no_progress && stderr_is_terminal(), file_size(trace));

@@ -37,6 +37,7 @@ FaultStats AnonFaultHandler::total() const
     FaultStats t;
     for (const FaultStats& s : stats_) {
         t.faults += s.faults;
+        t.access_faults += s.access_faults;
         t.pages_mapped += s.pages_mapped;
         t.contiguous_runs += s.contiguous_runs;
         t.blocks += s.blocks;
@@ -122,6 +123,44 @@ void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
     if (contiguous)
         st.contiguous_runs += nr / run;
     st.cycles += core.now() - start;
+}
+
+bool AnonFaultHandler::handle_access_fault(hw::Core& core, Addr va, AccessKind kind)
+{
+    if (stats_.size() <= core.id())
+        stats_.resize(core.id() + 1);
+    FaultStats& st = stats_[core.id()];
+    const Cycles start = core.now();
+    const hw::PageTableFormat& fmt = as_.format();
+    core.charge(fault_entry_, Category::FaultEntry);
+    PAddr table = as_.pgd();
+    for (int d = 0; d < fmt.levels(); ++d) {
+        const PAddr dpa = table + PAddr(fmt.index(va, d)) * hw::PageTableFormat::descriptor_bytes;
+        Descriptor cur = fmt.decode(d, core.load(dpa, 8, Category::PteLoad));
+        if (cur.type == Descriptor::Type::Table) {
+            table = cur.oa;
+            continue;
+        }
+        const bool write = kind == AccessKind::Write;
+        const bool write_ok = cur.write || (fmt.arch() == Arch::Arm64 && cur.dbm); // pte_write()
+        if (cur.type != Descriptor::Type::Leaf || (write && !write_ok))
+            return false;
+        cur.accessed = true; // pte_mkyoung
+        if (write) {         // pte_mkdirty
+            if (fmt.arch() == Arch::Arm64) {
+                cur.write = true;
+                cur.sw_dirty = true;
+            } else {
+                cur.dirty = true;
+            }
+        }
+        core.store(dpa, fmt.encode(d, cur), 8, Category::PteStore);
+        ++st.faults;
+        ++st.access_faults;
+        st.cycles += core.now() - start;
+        return true;
+    }
+    return false;
 }
 
 } // namespace mmusim::mm

@@ -17,6 +17,7 @@ namespace mmusim::mm {
 
 struct FaultStats {
     std::uint64_t faults = 0;
+    std::uint64_t access_faults = 0; // software accessed/dirty updates (counted in `faults` too)
     std::uint64_t pages_mapped = 0; // base pages
     std::uint64_t contiguous_runs = 0;
     std::uint64_t blocks = 0;       // PMD/PUD-level leaves
@@ -30,6 +31,11 @@ public:
 
     // Maps the folio containing `va` on `core`. The access is retried by the caller.
     void handle_fault(hw::Core& core, Addr va, AccessKind kind);
+    // A permission fault on a present page whose accessed flag or dirty state the hardware does not manage
+    // (mmu.hw_access_flag / mmu.hw_dirty off): handle_pte_fault() marks it young (and dirty on a write) with
+    // ptep_set_access_flags(), a relaxation that needs no TLB flush (the retried access re-walks). Returns
+    // false for a real permission violation.
+    bool handle_access_fault(hw::Core& core, Addr va, AccessKind kind);
     const FaultStats& stats(unsigned core) const;
     FaultStats total() const;
     int leaf_depth() const { return leaf_depth_; }

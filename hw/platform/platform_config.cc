@@ -119,12 +119,13 @@ PlatformConfig load_platform(const ConfigNode& root)
     p.format = pt.str("format");
     for (const auto& [k, v] : pt.scalars_except({"format"}))
         p.format_options[k] = v;
+    std::unique_ptr<PageTableFormat> fmt;
     try {
         // The architecture first: another arch's options would otherwise be reported as unknown.
         const Arch fmt_arch = FormatRegistry::instance().create(p.format, {})->arch();
         if (fmt_arch != p.arch)
             pt.fail("format", "format '" + p.format + "' is for " + to_string(fmt_arch) + ", the platform is " + arch);
-        FormatRegistry::instance().create(p.format, p.format_options);
+        fmt = FormatRegistry::instance().create(p.format, p.format_options);
     } catch (const FormatOptionError& e) {
         pt.fail(e.key, e.what());
     }
@@ -174,6 +175,9 @@ PlatformConfig load_platform(const ConfigNode& root)
     p.folio_size = mem.size("folio_size", 4 * KiB);
     if (!is_pow2(p.folio_size) || p.folio_size < 4 * KiB || p.folio_size > 1 * GiB)
         mem.fail("folio_size", "must be a power of two between 4K and 1G");
+    if (p.folio_size < fmt->page_size())
+        mem.fail("folio_size", "folio_size " + format_size(p.folio_size) + " is smaller than the page size " +
+                                   format_size(fmt->page_size()));
 
     load_costs(root, p);
     p.costs.atomic_extra = root.u64("atomic_extra", 0, 0, kMaxCost);
@@ -195,11 +199,6 @@ PlatformConfig load_platform_file(const std::string& path, const std::vector<std
         root.apply_override(o);
     PlatformConfig p = load_platform(root);
     root.finish();
-    // The folio must be mappable by this format: at least one page.
-    auto fmt = FormatRegistry::instance().create(p.format, p.format_options);
-    if (p.folio_size < fmt->page_size())
-        root.fail("memory", "folio_size " + format_size(p.folio_size) + " is smaller than the page size " +
-                                format_size(fmt->page_size()));
     return p;
 }
 

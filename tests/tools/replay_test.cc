@@ -156,3 +156,18 @@ TEST(Replay, StrideIntoOneL2SetConflictsThere)
     EXPECT_EQ(u(small["totals"]["tlb"]["l2"]["hits"]), 0u);
     EXPECT_EQ(u(small["totals"]["tlb"]["l2"]["misses"]), 6u * passes + 6);
 }
+
+TEST(Replay, DirtyStateInHardwareOrSoftware)
+{
+    // Read then write the same pages: the read fault maps them clean.
+    const std::string trace = write_temp("ad.trace", cyclic_trace(kBase, 8, 4096, 1) + cyclic_trace(kBase, 8, 4096, 1, 'W'));
+    for (const char* p : {"neoverse-n1", "skylake-sp"}) {
+        const auto hw = replay(p, trace, "native");
+        EXPECT_EQ(u(hw["totals"]["page_faults"]), 8u) << p;
+        EXPECT_EQ(u(hw["totals"]["walk_ad_updates"]), 8u) << p << ": the walker sets the dirty state";
+        const auto sw = replay(p, trace, "native", {"mmu.hw_dirty=false"});
+        EXPECT_EQ(u(sw["totals"]["page_faults"]), 16u) << p;
+        EXPECT_EQ(u(sw["totals"]["access_faults"]), 8u) << p << ": the kernel sets it, one fault per page";
+        EXPECT_EQ(u(sw["totals"]["walk_ad_updates"]), 0u) << p;
+    }
+}

@@ -146,14 +146,15 @@ void Replayer::core_loop(hw::Core& core)
         for (Addr va = first;; va = (++page) << pshift) {
             ++rc.translations;
             hw::Translation t = core.translate(va, r->kind);
-            if (t.fault != hw::Fault::None) {
-                if (t.fault == hw::Fault::Permission)
-                    throw std::runtime_error("permission fault replaying a trace: the platform has hw_access_flag or "
-                                             "hw_dirty off, and software-managed A/D comes with the mm port");
-                faults_->handle_fault(core, va, r->kind);
-                t = core.translate(va, r->kind);
-                if (t.fault != hw::Fault::None)
+            // A first touch may fault twice when the hardware manages no A/D state: not present, then young.
+            for (int tries = 0; t.fault != hw::Fault::None; ++tries) {
+                if (tries == 2)
                     throw std::logic_error("access still faults after the fault handler mapped it");
+                if (t.fault == hw::Fault::NotPresent)
+                    faults_->handle_fault(core, va, r->kind);
+                else if (!faults_->handle_access_fault(core, va, r->kind))
+                    throw std::runtime_error("permission fault at " + std::to_string(va) + " replaying the trace");
+                t = core.translate(va, r->kind);
             }
             if ((page + 1) << pshift > last)
                 break;

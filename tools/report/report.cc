@@ -61,6 +61,7 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["translation_cycles"] = s.translation_cycles;
     j["stall_cycles"] = s.stall_cycles;
     j["page_faults"] = f.faults;
+    j["access_faults"] = f.access_faults;
     j["fault_cycles"] = f.cycles;
     j["pages_mapped"] = f.pages_mapped;
     j["contiguous_runs_mapped"] = f.contiguous_runs;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/address_space.hh"
 
+#include <algorithm>
+
 namespace mmusim::mm {
 
 AddressSpace::AddressSpace(const hw::PageTableFormat& fmt, PhysAllocator& alloc, Asid asid)

@@ -9,7 +9,6 @@ void Interconnect::attach(Core& c)
 {
     cores_.push_back(&c);
     pending_broadcast_.push_back(0);
-    pending_local_.push_back(0);
 }
 
 void Interconnect::apply(Core& to, const InvalidationScope& scope)
@@ -45,7 +44,6 @@ void Interconnect::tlbi(Core& from, const TlbiOp& op)
                 apply(*c, *scope);
     } else {
         ++stats_.local_ops;
-        ++pending_local_[from.id()];
         if (scope)
             apply(from, *scope);
     }
@@ -61,13 +59,9 @@ void Interconnect::barrier(Core& from, Barrier kind)
         const Cycles n = pending_broadcast_[me];
         from.charge(a.dsb_ish_base + n * (a.dsb_per_pending_tlbi + a.dsb_per_remote_core * remote), Category::Dsb);
         pending_broadcast_[me] = 0;
-        pending_local_[me] = 0; // DSB ISH also completes local maintenance
         break;
     }
-    case Barrier::DsbNsh:
-        from.charge(costs_.arm64.dsb_nsh, Category::Dsb);
-        pending_local_[me] = 0;
-        break;
+    case Barrier::DsbNsh: from.charge(costs_.arm64.dsb_nsh, Category::Dsb); break;
     case Barrier::DsbIshst: from.charge(costs_.arm64.dsb_ishst, Category::Dsb); break;
     case Barrier::DmbIsh: from.charge(costs_.arm64.dmb, Category::Barrier); break;
     case Barrier::Isb: from.charge(costs_.arm64.isb, Category::Barrier); break;

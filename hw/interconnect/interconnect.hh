@@ -46,7 +46,6 @@ private:
     const PageTableFormat& fmt_;
     std::vector<Core*> cores_;             // owned by the Platform
     std::vector<std::uint64_t> pending_broadcast_; // per core, since its last DSB ISH / TLBSYNC
-    std::vector<std::uint64_t> pending_local_;
     InterconnectStats stats_;
 };
 

@@ -27,7 +27,9 @@ Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, bool l1_
     if (!l1_permission_miss) {
         cycles += l2_.hit_latency();
         const TlbEntry* e = l2_.lookup(va, asid_);
-        if (e && (kind != AccessKind::Write || e->write)) {
+        // The L2 is unified: a data walk's entry may lack execute permission (the L1 ITLB only ever holds
+        // entries that passed this check, so its hits need none).
+        if (e && (kind != AccessKind::Write || e->write) && (kind != AccessKind::Fetch || e->exec)) {
             const TlbEntry copy = *e;
             l1.fill(copy, va);
             stats_.stall_cycles += cycles - l1.hit_latency();

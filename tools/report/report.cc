@@ -67,6 +67,11 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["contiguous_runs_mapped"] = f.contiguous_runs;
     j["blocks_mapped"] = f.blocks;
     j["page_tables_allocated"] = f.tables_allocated;
+    const hw::CoreCounters& k = c.counters();
+    j["maintenance"] = {{"tlbi_issued", k.tlbi_issued},       {"tlbi_received", k.tlbi_received},
+                        {"entries_invalidated", k.tlb_entries_invalidated}, {"barriers", k.barriers},
+                        {"ipis_sent", k.ipis_sent},           {"ipis_received", k.ipis_received}};
+    j["kernel_accesses"] = {{"loads", k.loads}, {"stores", k.stores}, {"atomics", k.atomics}};
     ordered_json cats;
     for (std::size_t k = 0; k < hw::kCategoryCount; ++k)
         cats[hw::to_string(static_cast<hw::Category>(k))] = c.counters().cycles[k];
@@ -130,6 +135,7 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     totals["page_table_pages"] = r.address_space().table_pages();
     const auto& ic = p.interconnect().stats();
     totals["broadcast_maintenance_ops"] = ic.broadcast_ops;
+    totals["local_maintenance_ops"] = ic.local_ops;
     totals["ipis"] = ic.ipis;
     j["cores"] = cores;
     j["totals"] = totals;

@@ -144,3 +144,21 @@ TEST(Mmu, InvalidateReachesEveryLevelAndWalkCache)
     EXPECT_EQ(r.mmu.invalidate(all), 3u); // the page in L1D, L1I (refilled from L2) and L2
     EXPECT_EQ(r.mmu.walk_cache().valid_entries(), 0u);
 }
+
+TEST(Mmu, FetchFromANoExecPageFaultsEvenWhenTheL2HoldsIt)
+{
+    Rig r("arm64");
+    r.pt.map(kVa, 64 * MiB, 1, 3);
+    // Make the page execute-never, then let a data access bring it into the unified L2.
+    PageTableBuilder& pt = r.pt;
+    PAddr table = pt.root;
+    for (int d = 0; d < 3; ++d)
+        table = r.fmt->decode(d, r.mem.read64(table + r.fmt->index(kVa, d) * 8)).oa;
+    const PAddr pte = table + r.fmt->index(kVa, 3) * 8;
+    hw::Descriptor d = r.fmt->decode(3, r.mem.read64(pte));
+    d.exec = false;
+    r.mem.write64(pte, r.fmt->encode(3, d));
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+    EXPECT_EQ(r.mmu.translate(kVa, AccessKind::Fetch).fault, hw::Fault::Permission);
+    EXPECT_EQ(r.mmu.l1i().valid_entries(), 0u);
+}

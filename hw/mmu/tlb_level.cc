@@ -19,7 +19,13 @@ TlbLevel::TlbLevel(std::string name, std::vector<TlbGeometry> arrays) : name_(st
 
 const TlbEntry* TlbLevel::lookup_multi(Addr va, Asid asid)
 {
-    // Hardware probes the arrays in parallel; only the array that hits updates its LRU state.
+    // Hardware probes the arrays in parallel; only the array that hits updates its LRU state. Try each array's
+    // last hit first: the common case costs no set scan.
+    for (Tlb& t : arrays_)
+        if (t.last_hit_matches(va, asid)) {
+            ++stats_.hits;
+            return t.lookup(va, asid);
+        }
     for (Tlb& t : arrays_)
         if (t.probe(va, asid)) {
             ++stats_.hits;

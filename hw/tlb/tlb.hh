@@ -51,6 +51,8 @@ public:
     }
     // No statistics, no LRU update.
     const TlbEntry* probe(Addr va, Asid asid) const;
+    // Would lookup() take the last-hit shortcut? (Lets a multi-array level skip probing every array.)
+    bool last_hit_matches(Addr va, Asid asid) const { return last_ && last_->matches(va, asid); }
 
     // Installs a translation for `va` (splintered if needed). Returns false if no held size fits.
     bool fill(const TlbEntry& e, Addr va);

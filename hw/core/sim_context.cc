@@ -14,6 +14,9 @@ SimContext::SimContext()
     ctx_ = std::make_unique<sc_core::sc_simcontext>();
     sc_core::sc_curr_simcontext = ctx_.get();
     sc_core::sc_default_global_context = ctx_.get();
+    // SystemC's info messages ("Simulation stopped by user" when a failing core stops the run) are noise
+    // next to mmusim's own error message.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
 }
 
 SimContext::~SimContext()

@@ -86,6 +86,7 @@ TEST(Cli, MalformedTraceNamesFileAndLineAndWritesNothing)
     const Result r = run("replay " + trace + " --json " + json);
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find(trace + ":3:"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("SystemC"), std::string::npos) << "the error stops the simulation without a banner";
     EXPECT_FALSE(exists(json));
 }
 
@@ -128,4 +129,12 @@ TEST(Cli, RecordForAMissingCoreNamesItsLine)
     const Result r = run("replay --set cores=2 " + trace);
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find(trace + ":2: record for core 3 but the platform has 2 core(s)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, UnknownPlatformListsTheShippedOnes)
+{
+    const Result r = run("replay -p neoverse-n3 " + temp("p.trace", "R 0x1000\n"));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.output.find("unknown platform 'neoverse-n3'"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("neoverse-n1"), std::string::npos) << r.output;
 }

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace mmusim::tools {
 
@@ -20,6 +21,8 @@ CommandFn add_platforms(CLI::App& app);
 // "neoverse-n1" -> <source>/configs/platforms/neoverse-n1.yaml; a path is returned as is.
 std::string resolve_platform(const std::string& name_or_path);
 std::string default_platform();
+std::string platforms_dir();
+std::vector<std::string> shipped_platforms(); // names in configs/platforms/, sorted
 std::string default_trace();
 
 } // namespace mmusim::tools

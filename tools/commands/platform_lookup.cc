@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tools/commands/commands.hh"
 
+#include "util/config_error.hh"
+
+#include <dirent.h>
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace mmusim::tools {
 
@@ -13,6 +19,23 @@ bool exists(const std::string& p)
 }
 } // namespace
 
+std::string platforms_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms"; }
+
+std::vector<std::string> shipped_platforms()
+{
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(platforms_dir().c_str())) {
+        while (const dirent* e = ::readdir(d)) {
+            const std::string n = e->d_name;
+            if (n.size() > 5 && n.compare(n.size() - 5, 5, ".yaml") == 0)
+                names.push_back(n.substr(0, n.size() - 5));
+        }
+        ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 std::string resolve_platform(const std::string& name_or_path)
 {
     if (name_or_path.find('/') != std::string::npos || exists(name_or_path))
@@ -20,8 +43,14 @@ std::string resolve_platform(const std::string& name_or_path)
     std::string base = name_or_path;
     if (base.size() > 5 && base.compare(base.size() - 5, 5, ".yaml") == 0)
         base.resize(base.size() - 5);
-    const std::string candidate = std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/" + base + ".yaml";
-    return exists(candidate) ? candidate : name_or_path;
+    const std::string candidate = platforms_dir() + "/" + base + ".yaml";
+    if (exists(candidate))
+        return candidate;
+    std::string known;
+    for (const std::string& n : shipped_platforms())
+        known += (known.empty() ? "" : ", ") + n;
+    throw ConfigError("unknown platform '" + name_or_path + "': not a file, and not one of the shipped platforms (" +
+                      known + ")");
 }
 
 std::string default_platform() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/neoverse-n1.yaml"; }

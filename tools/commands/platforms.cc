@@ -4,9 +4,6 @@
 
 #include "hw/platform/platform_config.hh"
 
-#include <dirent.h>
-
-#include <algorithm>
 #include <iostream>
 
 namespace mmusim::tools {
@@ -15,19 +12,8 @@ CommandFn add_platforms(CLI::App& app)
 {
     app.add_subcommand("platforms", "List the platforms shipped in configs/platforms/");
     return []() {
-        const std::string dir = std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms";
-        std::vector<std::string> names;
-        if (DIR* d = ::opendir(dir.c_str())) {
-            while (const dirent* e = ::readdir(d)) {
-                const std::string n = e->d_name;
-                if (n.size() > 5 && n.compare(n.size() - 5, 5, ".yaml") == 0)
-                    names.push_back(n.substr(0, n.size() - 5));
-            }
-            ::closedir(d);
-        }
-        std::sort(names.begin(), names.end());
-        for (const std::string& n : names) {
-            const hw::PlatformConfig p = hw::load_platform_file(dir + "/" + n + ".yaml");
+        for (const std::string& n : shipped_platforms()) {
+            const hw::PlatformConfig p = hw::load_platform_file(platforms_dir() + "/" + n + ".yaml");
             std::cout << "  " << n << ": " << p.description << "\n";
         }
         return 0;

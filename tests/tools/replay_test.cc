@@ -171,3 +171,44 @@ TEST(Replay, DirtyStateInHardwareOrSoftware)
         EXPECT_EQ(u(sw["totals"]["walk_ad_updates"]), 0u) << p;
     }
 }
+
+// Every format variant end to end: the fault handler builds tables the walker can read, at every geometry.
+struct Variant {
+    const char* name;
+    const char* platform;
+    std::vector<std::string> sets;
+    std::uint64_t page;
+};
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+class ReplayVariant : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(ReplayVariant, FaultsWalksAndHitsAddUp)
+{
+    const Variant& v = GetParam();
+    std::vector<std::string> sets = v.sets;
+    sets.push_back("memory.folio_size=" + std::to_string(v.page));
+    const Addr base = 0x7f0000000000ULL & ((Addr{1} << 38) - 1); // fits every VA size down to 39 bits
+    const auto r = replay(v.platform, write_temp(std::string(v.name) + ".trace", cyclic_trace(base, 30, v.page, 3)), "native", sets);
+    const auto& t = r["totals"];
+    EXPECT_EQ(u(t["page_faults"]), 30u);
+    EXPECT_EQ(u(t["tlb"]["l1d"]["accesses"]), 30u * 3 + 30);
+    EXPECT_EQ(u(t["tlb"]["l1d"]["misses"]), 60u) << "30 pages fit every shipped L1 DTLB (the smallest has 32)";
+    EXPECT_EQ(u(t["walks"]), 60u);
+    EXPECT_GT(u(t["page_table_pages"]), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, ReplayVariant,
+    ::testing::Values(Variant{"arm64_4k_48", "neoverse-n1", {}, 4096},
+                      Variant{"arm64_4k_39", "neoverse-n1", {"page_table.va_bits=39"}, 4096},
+                      Variant{"arm64_16k_47", "neoverse-n1", {"page_table.granule=16K", "page_table.va_bits=47"}, 16384},
+                      Variant{"arm64_16k_36", "neoverse-n1", {"page_table.granule=16K", "page_table.va_bits=36"}, 16384},
+                      Variant{"arm64_64k_42", "neoverse-n1", {"page_table.granule=64K", "page_table.va_bits=42"}, 65536},
+                      Variant{"arm64_64k_48", "neoverse-n1", {"page_table.granule=64K"}, 65536},
+                      Variant{"x86_4level", "skylake-sp", {}, 4096},
+                      Variant{"x86_5level", "skylake-sp", {"page_table.levels=5"}, 4096},
+                      Variant{"riscv_sv39", "riscv-sv39", {}, 4096},
+                      Variant{"riscv_sv48", "riscv-sv39", {"page_table.mode=sv48"}, 4096},
+                      Variant{"riscv_sv57", "riscv-sv39", {"page_table.mode=sv57"}, 4096}),
+    [](const ::testing::TestParamInfo<Variant>& i) { return std::string(i.param.name); });

@@ -138,3 +138,16 @@ TEST(Cli, UnknownPlatformListsTheShippedOnes)
     EXPECT_NE(r.output.find("unknown platform 'neoverse-n3'"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("neoverse-n1"), std::string::npos) << r.output;
 }
+
+TEST(Cli, SameInputsGiveByteIdenticalJson)
+{
+    const std::string sample = kSrc + "/traces/samples/lackey_true.txt.xz";
+    const std::string a = ::testing::TempDir() + "/cli-det-a.json", b = ::testing::TempDir() + "/cli-det-b.json";
+    ASSERT_EQ(run("replay -q -p zen4 --set cores=2 " + sample + " --json " + a).status, 0);
+    ASSERT_EQ(run("replay -q -p zen4 --set cores=2 " + sample + " --json " + b).status, 0);
+    std::ifstream fa(a), fb(b);
+    const std::string ta((std::istreambuf_iterator<char>(fa)), std::istreambuf_iterator<char>());
+    const std::string tb((std::istreambuf_iterator<char>(fb)), std::istreambuf_iterator<char>());
+    EXPECT_GT(ta.size(), 1000u);
+    EXPECT_EQ(ta, tb);
+}

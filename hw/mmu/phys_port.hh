@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // How a core's table walker (and anything else inside the core) reaches memory: timed 8-byte accesses that
-// return their latency in cycles. The core implements it with TLM b_transport; tests may use a stub.
+// return their latency in cycles. The core implements it with TLM b_transport; tests use a fixed-latency port over PhysMemory.
 #pragma once
 
 #include "hw/common/types.hh"

@@ -17,7 +17,7 @@ struct Rig {
     }
     std::unique_ptr<hw::PageTableFormat> fmt;
     hw::PhysMemory mem;
-    StubPort port;
+    FixedLatencyPort port;
     PageTableBuilder pt;
     hw::Mmu mmu;
 };

@@ -11,9 +11,9 @@
 
 namespace mmusim::test {
 
-class StubPort : public hw::PhysPort {
+class FixedLatencyPort : public hw::PhysPort {
 public:
-    explicit StubPort(hw::PhysMemory& m, Cycles lat = 10) : mem(m), latency(lat) {}
+    explicit FixedLatencyPort(hw::PhysMemory& m, Cycles lat = 10) : mem(m), latency(lat) {}
     Cycles read64(PAddr pa, std::uint64_t& v) override
     {
         ++reads;

@@ -27,7 +27,7 @@ inline nlohmann::ordered_json replay(const std::string& platform, const std::str
 {
     hw::Platform p(hw::load_platform_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/" + platform + ".yaml", sets));
     auto reader = traces::ReaderRegistry::instance().open(format, trace_path);
-    tools::Replayer r(p, *reader, trace_path);
+    tools::Replayer r(p, *reader);
     r.run();
     return tools::replay_report(p, r, {trace_path, format});
 }

@@ -55,8 +55,7 @@ int run_replay(const ReplayArgs& a)
 
     hw::Platform platform(std::move(cfg));
     Progress progress(!a.no_progress && stderr_is_terminal(), file_size(trace));
-    Replayer replayer(platform, *reader, trace == "-" ? "<stdin>" : trace,
-                      [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); });
+    Replayer replayer(platform, *reader, [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); });
     const auto t0 = std::chrono::steady_clock::now();
     replayer.run();
     progress.finish();

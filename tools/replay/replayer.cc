@@ -13,8 +13,8 @@ using traces::TraceRecord;
 // buffered (flat memory whatever the trace), and an idle core never copies records meant for a busy one.
 class Replayer::Demux {
 public:
-    Demux(traces::TraceReader& reader, unsigned cores, std::string name)
-        : reader_(reader), bufs_(cores), pos_(cores, 0), name_(std::move(name))
+    Demux(traces::TraceReader& reader, unsigned cores)
+        : reader_(reader), bufs_(cores), pos_(cores, 0)
     {
     }
 
@@ -59,14 +59,11 @@ private:
             drained_.notify();
             return;
         }
-        const unsigned cores = static_cast<unsigned>(bufs_.size());
+        // Core numbers were checked by the reader, on their lines (TraceReader::set_core_count).
         const std::uint16_t first = batch_.front().core;
         bool single = true;
-        for (const TraceRecord& r : batch_) {
-            if (r.core >= cores)
-                bad_core(r);
+        for (const TraceRecord& r : batch_)
             single &= r.core == first;
-        }
         dealt_ += batch_.size();
         if (single) {
             // Every single-threaded trace: the batch becomes that core's buffer without a copy.
@@ -78,13 +75,6 @@ private:
         }
         drained_.notify(); // wake the cores that just got records
     }
-    [[noreturn]] void bad_core(const TraceRecord& r) const
-    {
-        throw traces::TraceError(name_, reader_.line(),
-                                 "record for core " + std::to_string(r.core) + " but the platform has " +
-                                     std::to_string(bufs_.size()) + " core(s) (raise it with --set cores=N)");
-    }
-
     static constexpr std::size_t kBatch = 16384; // the PrefetchReader batch: handed over without a copy
     traces::TraceReader& reader_;
     sc_core::sc_event drained_;
@@ -93,12 +83,11 @@ private:
     std::vector<TraceRecord> batch_;
     std::uint64_t dealt_ = 0;
     bool eof_ = false;
-    std::string name_;
 };
 
-Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, std::string trace_name, ProgressFn progress)
+Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, ProgressFn progress)
     : platform_(platform), demux_((reader.set_core_count(platform.cores()),
-                                   std::make_unique<Demux>(reader, platform.cores(), std::move(trace_name)))),
+                                   std::make_unique<Demux>(reader, platform.cores()))),
       alloc_(platform.config().memory.size), per_core_(platform.cores()), progress_(std::move(progress))
 {
     // One process, its threads spread over the cores: one address space, ASID 1 (0 is the kernel's).

@@ -33,7 +33,7 @@ using ProgressFn = std::function<void(std::uint64_t records, std::uint64_t bytes
 
 class Replayer {
 public:
-    Replayer(hw::Platform& platform, traces::TraceReader& reader, std::string trace_name, ProgressFn progress = {});
+    Replayer(hw::Platform& platform, traces::TraceReader& reader, ProgressFn progress = {});
     ~Replayer();
     // Runs the whole trace. Throws TraceError for a bad trace, mm::OutOfMemory, ConfigError.
     void run();

@@ -27,7 +27,7 @@ public:
     std::uint64_t bytes_read() const override { return bytes_.load(std::memory_order_relaxed); }
     std::uint64_t line() const override { return line_.load(std::memory_order_relaxed); }
     // Must come before the first next_batch (the read-ahead starts there).
-    void set_core_count(unsigned cores) override { inner_->set_core_count(cores); }
+    void set_limits(const RecordLimits& limits) override { inner_->set_limits(limits); }
 
 private:
     struct Item {

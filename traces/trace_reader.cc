@@ -2,6 +2,7 @@
 #include "traces/trace_reader.hh"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 namespace mmusim::traces {
@@ -20,7 +21,37 @@ std::string format_error(const std::string& file, std::uint64_t line, const std:
     return s;
 }
 
+std::string hex(Addr a)
+{
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(a));
+    return buf;
+}
+
 } // namespace
+
+std::string RecordLimits::check_access(Addr addr, std::uint32_t size) const
+{
+    const Addr last = addr + (size - 1);
+    if (last < addr)
+        return "access of " + std::to_string(size) + " bytes at " + hex(addr) + " wraps past the top of the 64-bit address space";
+    if (last > va_last)
+        return (size > 1 && addr <= va_last ? "access of " + std::to_string(size) + " bytes at " + hex(addr) + " ends"
+                                            : "address " + hex(addr) + " is") +
+               " outside the user address range 0.." + hex(va_last) + (va_space.empty() ? "" : " of " + va_space) +
+               " (a wider address would alias a lower one in the page tables)";
+    return {};
+}
+
+std::string RecordLimits::check_core(unsigned core) const
+{
+    if (core < cores)
+        return {};
+    std::string msg = "record for core " + std::to_string(core) + " but the platform has " + std::to_string(cores) + " core(s)";
+    if (core < max_cores)
+        return msg + " (raise it with --set cores=N)";
+    return msg + " and can have at most " + std::to_string(max_cores);
+}
 
 TraceError::TraceError(const std::string& file_, std::uint64_t line_, const std::string& msg)
     : std::runtime_error(format_error(file_, line_, msg)), file(file_), line(line_)

@@ -23,6 +23,20 @@ struct TraceError : std::runtime_error {
     std::uint64_t line;
 };
 
+// What a record may name, set by whoever runs the trace on a platform: anything outside is an error on the
+// record's own line, never an alias (a VA wider than the page-table format would index the same PTE as a lower
+// one) or a wrap past 2^64.
+struct RecordLimits {
+    unsigned cores = 0x10000;     // records may name cores [0, cores)
+    unsigned max_cores = 0x10000; // the most the platform can be given (--set cores=N), for the message
+    Addr va_last = ~Addr{0};      // the last byte a record may touch
+    std::string va_space;         // names the VA range in a message, e.g. "arm64 4K granule, 48-bit VA"
+
+    // Empty if the access of `size` bytes at `addr` fits, else why not.
+    std::string check_access(Addr addr, std::uint32_t size) const;
+    std::string check_core(unsigned core) const;
+};
+
 class TraceReader {
 public:
     virtual ~TraceReader() = default;
@@ -33,8 +47,9 @@ public:
     virtual std::uint64_t bytes_read() const = 0;
     // Current line number (last line parsed).
     virtual std::uint64_t line() const = 0;
-    // Records for core >= `cores` are errors naming their line (the replayer sets the platform's core count).
-    virtual void set_core_count(unsigned cores) = 0;
+    // Records outside `limits` are errors naming their line (the replayer sets the platform's). Must come
+    // before the first next_batch.
+    virtual void set_limits(const RecordLimits& limits) = 0;
 };
 
 struct ReaderInfo {

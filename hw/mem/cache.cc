@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/mem/cache.hh"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace mmusim::hw {
@@ -14,14 +15,36 @@ Cache::Cache(CacheGeometry g) : geom_(std::move(g))
         throw std::invalid_argument(geom_.name + ": size / (line_size * ways) must be a power of two");
     line_shift_ = log2_exact(geom_.line_size);
     set_mask_ = sets - 1;
-    lines_.resize(sets * geom_.ways);
+    chunks_.resize(((sets - 1) >> kChunkShift) + 1);
+}
+
+std::uint64_t Cache::fixed_host_bytes(const CacheGeometry& g)
+{
+    const std::uint64_t sets = g.line_size && g.ways ? g.size / g.line_size / g.ways : 0;
+    return sizeof(Cache) + (((sets ? sets - 1 : 0) >> kChunkShift) + 1) * sizeof(std::vector<Line>);
+}
+
+Cache::Line* Cache::set_for(std::uint64_t line)
+{
+    const std::uint64_t set = line & set_mask_;
+    std::vector<Line>& chunk = chunks_[set >> kChunkShift];
+    if (chunk.empty())
+        chunk.resize(std::min<std::uint64_t>(set_mask_ + 1, std::uint64_t{1} << kChunkShift) * geom_.ways);
+    return &chunk[(set & ((std::uint64_t{1} << kChunkShift) - 1)) * geom_.ways];
+}
+
+const Cache::Line* Cache::find_set(std::uint64_t line) const
+{
+    const std::uint64_t set = line & set_mask_;
+    const std::vector<Line>& chunk = chunks_[set >> kChunkShift];
+    return chunk.empty() ? nullptr : &chunk[(set & ((std::uint64_t{1} << kChunkShift) - 1)) * geom_.ways];
 }
 
 bool Cache::access(PAddr pa)
 {
     ++stats_.accesses;
     const std::uint64_t line = pa >> line_shift_;
-    Line* set = &lines_[(line & set_mask_) * geom_.ways];
+    Line* set = set_for(line);
     Line* victim = set;
     for (unsigned w = 0; w < geom_.ways; ++w) {
         Line& l = set[w];
@@ -45,8 +68,8 @@ bool Cache::access(PAddr pa)
 bool Cache::contains(PAddr pa) const
 {
     const std::uint64_t line = pa >> line_shift_;
-    const Line* set = &lines_[(line & set_mask_) * geom_.ways];
-    for (unsigned w = 0; w < geom_.ways; ++w)
+    const Line* set = find_set(line);
+    for (unsigned w = 0; set && w < geom_.ways; ++w)
         if (set[w].valid && set[w].tag == line)
             return true;
     return false;
@@ -55,8 +78,8 @@ bool Cache::contains(PAddr pa) const
 void Cache::invalidate_line(PAddr pa)
 {
     const std::uint64_t line = pa >> line_shift_;
-    Line* set = &lines_[(line & set_mask_) * geom_.ways];
-    for (unsigned w = 0; w < geom_.ways; ++w)
+    Line* set = find_set(line); // an untouched set holds nothing to invalidate
+    for (unsigned w = 0; set && w < geom_.ways; ++w)
         if (set[w].valid && set[w].tag == line) {
             set[w].valid = false;
             ++stats_.snoop_invalidations;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Tag array of one data-cache level: set-associative, LRU, write-allocate. Only presence is modelled (the
-// data lives in PhysMemory); the level's load-to-use latency is charged when it hits.
+// data lives in PhysMemory); the level's load-to-use latency is charged when it hits. The sets are stored in
+// chunks allocated when first touched, so a very large level (a 64G LLC, or many cores' private levels) costs
+// host memory only for the sets the simulation uses; the result is the same as a full array's.
 #pragma once
 
 #include "hw/common/types.hh"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mmusim::hw {
@@ -34,6 +37,8 @@ public:
     bool contains(PAddr pa) const;
     const CacheGeometry& geometry() const { return geom_; }
     const CacheStats& stats() const { return stats_; }
+    // Host bytes a level of this geometry needs before any access (the chunk table), for validation.
+    static std::uint64_t fixed_host_bytes(const CacheGeometry& g);
 
 private:
     struct Line {
@@ -41,8 +46,13 @@ private:
         std::uint64_t lru = 0;
         bool valid = false;
     };
+    static constexpr unsigned kChunkShift = 10; // sets per chunk: 1024
+    Line* set_for(std::uint64_t line);                // allocates the set's chunk on first touch
+    const Line* find_set(std::uint64_t line) const;   // nullptr if its chunk was never touched
+    Line* find_set(std::uint64_t line) { return const_cast<Line*>(std::as_const(*this).find_set(line)); }
+
     CacheGeometry geom_;
-    std::vector<Line> lines_;
+    std::vector<std::vector<Line>> chunks_; // an empty chunk was never touched
     unsigned line_shift_ = 6;
     std::uint64_t set_mask_ = 0;
     std::uint64_t clock_ = 0;

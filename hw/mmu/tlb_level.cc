@@ -59,18 +59,28 @@ bool TlbLevel::fill(const TlbEntry& e, Addr va)
 {
     if (single_)
         return arrays_[0].fill(e, va);
+    // The array that holds the translation's size, else the one whose largest held size fits best.
     Tlb* best = nullptr;
     unsigned best_fit = 0;
     for (Tlb& t : arrays_) {
-        if (t.holds(e.size_shift))
-            return t.fill(e, va);
+        if (t.holds(e.size_shift)) {
+            best = &t;
+            break;
+        }
         for (unsigned s : t.geometry().size_shifts)
             if (s <= e.size_shift && s > best_fit) {
                 best_fit = s;
                 best = &t;
             }
     }
-    return best ? best->fill(e, va) : false;
+    if (!best)
+        return false;
+    const TlbEntry shaped = best->shape(e, va);
+    // No two arrays of a level may translate one address (see tlb.hh): the new entry replaces the others.
+    for (Tlb& t : arrays_)
+        t.remove_overlaps(shaped);
+    best->install(shaped, shaped.size_shift != e.size_shift);
+    return true;
 }
 
 std::size_t TlbLevel::invalidate(const InvalidationScope& scope)

@@ -75,6 +75,10 @@ public:
     unsigned page_shift() const { return levels_.back().shift; }
     std::uint64_t page_size() const { return std::uint64_t{1} << page_shift(); }
     unsigned va_bits() const { return va_bits_; }
+    // Last address of the lower (user) VA range one root table translates: arm64 TTBR0 covers [0, 2^va_bits);
+    // x86-64 and RISC-V user addresses are the lower canonical half, [0, 2^(va_bits-1)). An address above it
+    // is the other root's (TTBR1, kernel half) or non-canonical: indexing it here would alias a lower one.
+    Addr user_va_last() const { return (Addr{1} << (arch() == Arch::Arm64 ? va_bits_ : va_bits_ - 1)) - 1; }
     static constexpr unsigned descriptor_bytes = 8;
 
     unsigned index(Addr va, int depth) const

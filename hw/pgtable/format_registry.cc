@@ -121,4 +121,46 @@ std::unique_ptr<PageTableFormat> FormatRegistry::create(const std::string& name,
     return info->make(opts);
 }
 
+std::vector<unsigned> FormatRegistry::translation_shifts(const std::string& name) const
+{
+    const FormatInfo* info = find(name);
+    if (info == nullptr)
+        return {};
+    // Every combination of the options documented as alternations (arm64: granule x va_bits); combinations
+    // the factory refuses are skipped.
+    std::vector<FormatOptions> variants{{}};
+    for (const FormatOptionDoc& d : info->options) {
+        if (d.values.find('|') == std::string::npos)
+            continue;
+        std::vector<FormatOptions> next;
+        for (const FormatOptions& v : variants)
+            for (const std::string& value : split_alternatives(d.values)) {
+                FormatOptions o = v;
+                o[d.key] = value;
+                next.push_back(std::move(o));
+            }
+        variants = std::move(next);
+    }
+    std::vector<unsigned> shifts;
+    for (const FormatOptions& v : variants) {
+        std::unique_ptr<PageTableFormat> fmt;
+        try {
+            fmt = info->make(v);
+        } catch (const FormatOptionError&) {
+            continue;
+        }
+        for (int d = 0; d < fmt->levels(); ++d) {
+            const LevelInfo& l = fmt->level(d);
+            if (!l.leaf_allowed)
+                continue;
+            shifts.push_back(l.shift);
+            if (l.contig_entries > 1)
+                shifts.push_back(l.shift + log2_exact(l.contig_entries));
+        }
+    }
+    std::sort(shifts.begin(), shifts.end());
+    shifts.erase(std::unique(shifts.begin(), shifts.end()), shifts.end());
+    return shifts;
+}
+
 } // namespace mmusim::hw

@@ -35,6 +35,9 @@ public:
 
     // Throws FormatOptionError for an unknown format (key "format"), unknown option or bad value.
     std::unique_ptr<PageTableFormat> create(const std::string& name, const FormatOptions& opts) const;
+    // Every translation size (log2 bytes), sorted, that some variant of the format maps with one leaf or one
+    // contiguous run: what a TLB for that architecture may be built to hold, whatever granule is chosen.
+    std::vector<unsigned> translation_shifts(const std::string& name) const;
 
 private:
     std::vector<FormatInfo> formats_;

@@ -2,6 +2,7 @@
 #include "hw/platform/platform_config.hh"
 
 #include "hw/pgtable/format_registry.hh"
+#include "hw/tlb/tlb_entry.hh"
 #include "util/config_node.hh"
 
 #include <algorithm>
@@ -13,18 +14,46 @@ namespace {
 
 constexpr Cycles kMaxCost = 100'000'000;
 
-std::vector<unsigned> page_size_shifts(const ConfigNode& n, const std::string& key)
+// Host memory the TLB and cache arrays may take before the simulation starts: beyond it a platform is refused
+// in validation rather than failing with std::bad_alloc halfway through building.
+constexpr std::uint64_t kMaxHostBytes = 4 * GiB;
+
+// Translation sizes a TLB of this platform may hold: those some variant of its format maps (a TLB built for
+// arm64 lists 16K and 64K pages even when the 4K granule is in use), plus coalesced groups.
+using SizeSet = std::vector<unsigned>;
+
+std::string size_names(const SizeSet& shifts)
+{
+    std::string out;
+    for (unsigned s : shifts)
+        out += (out.empty() ? "" : ", ") + format_size(std::uint64_t{1} << s);
+    return out;
+}
+
+std::vector<unsigned> page_size_shifts(const ConfigNode& n, const std::string& key, const SizeSet& possible,
+                                       const std::string& format)
 {
     std::vector<unsigned> out;
     for (std::uint64_t s : n.size_list(key)) {
         if (!is_pow2(s) || s < 4 * KiB)
             n.fail(key, "page size " + format_size(s) + " must be a power of two of at least 4K");
-        out.push_back(log2_exact(s));
+        const unsigned shift = log2_exact(s);
+        if (std::find(possible.begin(), possible.end(), shift) == possible.end())
+            n.fail(key, "page size " + format_size(s) + " is never produced by the " + format +
+                            " page-table format (its translation sizes: " + size_names(possible) + ")");
+        if (std::find(out.begin(), out.end(), shift) != out.end())
+            n.fail(key, "page size " + format_size(s) + " is listed twice");
+        out.push_back(shift);
     }
     return out;
 }
 
-TlbGeometry tlb_array(const ConfigNode& n, const std::string& name, Cycles latency)
+struct TlbSizes {
+    SizeSet possible;
+    std::string format;
+};
+
+TlbGeometry tlb_array(const ConfigNode& n, const std::string& name, Cycles latency, const TlbSizes& sizes)
 {
     TlbGeometry g;
     g.name = name;
@@ -33,13 +62,13 @@ TlbGeometry tlb_array(const ConfigNode& n, const std::string& name, Cycles laten
     if (g.entries % g.ways != 0 || !is_pow2(g.entries / g.ways))
         n.fail("ways", "entries / ways must be a whole power of two (got " + std::to_string(g.entries) + " / " +
                            std::to_string(g.ways) + ")");
-    g.size_shifts = page_size_shifts(n, "page_sizes");
+    g.size_shifts = page_size_shifts(n, "page_sizes", sizes.possible, sizes.format);
     g.hit_latency = latency;
     return g;
 }
 
 // A TLB level: either one array (entries/ways/page_sizes) or `arrays: [...]`, one per page-size group.
-std::vector<TlbGeometry> tlb_level(const ConfigNode& mmu, const std::string& name)
+std::vector<TlbGeometry> tlb_level(const ConfigNode& mmu, const std::string& name, const TlbSizes& sizes)
 {
     const ConfigNode n = mmu.child(name);
     const Cycles latency = n.u64("hit_latency", 0, 1000);
@@ -47,11 +76,11 @@ std::vector<TlbGeometry> tlb_level(const ConfigNode& mmu, const std::string& nam
     if (n.has("arrays")) {
         int i = 0;
         for (const ConfigNode& a : n.list("arrays"))
-            out.push_back(tlb_array(a, name + "." + std::to_string(i++), latency));
+            out.push_back(tlb_array(a, name + "." + std::to_string(i++), latency, sizes));
         if (out.empty())
             n.fail("arrays", "needs at least one array");
     } else {
-        out.push_back(tlb_array(n, name, latency));
+        out.push_back(tlb_array(n, name, latency, sizes));
     }
     return out;
 }
@@ -102,6 +131,25 @@ void load_costs(const ConfigNode& root, PlatformConfig& p)
     p.costs.ipi.ack = cost(i, "ack");
 }
 
+// The TLB arrays and cache chunk tables are allocated when the platform is built; refuse a geometry that
+// would not fit in host memory, naming what makes it large.
+void check_host_footprint(const ConfigNode& root, const PlatformConfig& p)
+{
+    std::uint64_t tlb_entries = p.mmu.walk_cache.entries;
+    for (const auto* level : {&p.mmu.l1i, &p.mmu.l1d, &p.mmu.l2})
+        for (const TlbGeometry& g : *level)
+            tlb_entries += g.entries;
+    const std::uint64_t per_core = tlb_entries * sizeof(TlbEntry);
+    std::uint64_t bytes = per_core * p.cores;
+    for (const CacheGeometry& g : p.memory.levels)
+        bytes += Cache::fixed_host_bytes(g) * (g.shared ? 1 : p.cores);
+    if (bytes > kMaxHostBytes)
+        root.fail("cores", "this platform's TLB and cache arrays need " + format_size(bytes / MiB * MiB) +
+                               " of host memory (" + std::to_string(p.cores) + " cores x " + std::to_string(tlb_entries) +
+                               " TLB and walk-cache entries, plus cache tag tables), more than the " +
+                               format_size(kMaxHostBytes) + " allowed; use fewer cores or smaller TLBs");
+}
+
 } // namespace
 
 PlatformConfig load_platform(const ConfigNode& root)
@@ -131,16 +179,6 @@ PlatformConfig load_platform(const ConfigNode& root)
     }
 
     const ConfigNode mmu = root.child("mmu");
-    p.mmu.l1i = tlb_level(mmu, "l1i");
-    p.mmu.l1d = tlb_level(mmu, "l1d");
-    p.mmu.l2 = tlb_level(mmu, "l2");
-    const ConfigNode wc = mmu.child("walk_cache");
-    p.mmu.walk_cache.entries = static_cast<unsigned>(wc.u64("entries", 0, 1u << 16));
-    p.mmu.walk_cache.ways = static_cast<unsigned>(wc.u64("ways", 1, 1, 1u << 16));
-    p.mmu.walk_cache.hit_latency = wc.u64("hit_latency", 0, 0, 1000);
-    if (p.mmu.walk_cache.entries &&
-        (p.mmu.walk_cache.entries % p.mmu.walk_cache.ways || !is_pow2(p.mmu.walk_cache.entries / p.mmu.walk_cache.ways)))
-        wc.fail("ways", "entries / ways must be a whole power of two");
     p.mmu.walker.contiguous = mmu.boolean("contiguous", true);
     p.mmu.walker.coalescing = mmu.boolean("coalescing", false);
     p.mmu.walker.coalesce_group = static_cast<unsigned>(mmu.u64("coalesce_group", 4, 2, 64));
@@ -148,6 +186,22 @@ PlatformConfig load_platform(const ConfigNode& root)
         mmu.fail("coalesce_group", "must be 2, 4 or 8 (PTEs in one 64-byte line)");
     p.mmu.walker.hw_access_flag = mmu.boolean("hw_access_flag", true);
     p.mmu.walker.hw_dirty = mmu.boolean("hw_dirty", true);
+    TlbSizes sizes{FormatRegistry::instance().translation_shifts(p.format), p.format};
+    if (p.mmu.walker.coalescing) {
+        sizes.possible.push_back(fmt->page_shift() + log2_exact(p.mmu.walker.coalesce_group));
+        std::sort(sizes.possible.begin(), sizes.possible.end());
+        sizes.possible.erase(std::unique(sizes.possible.begin(), sizes.possible.end()), sizes.possible.end());
+    }
+    p.mmu.l1i = tlb_level(mmu, "l1i", sizes);
+    p.mmu.l1d = tlb_level(mmu, "l1d", sizes);
+    p.mmu.l2 = tlb_level(mmu, "l2", sizes);
+    const ConfigNode wc = mmu.child("walk_cache");
+    p.mmu.walk_cache.entries = static_cast<unsigned>(wc.u64("entries", 0, 1u << 16));
+    p.mmu.walk_cache.ways = static_cast<unsigned>(wc.u64("ways", 1, 1, 1u << 16));
+    p.mmu.walk_cache.hit_latency = wc.u64("hit_latency", 0, 0, 1000);
+    if (p.mmu.walk_cache.entries &&
+        (p.mmu.walk_cache.entries % p.mmu.walk_cache.ways || !is_pow2(p.mmu.walk_cache.entries / p.mmu.walk_cache.ways)))
+        wc.fail("ways", "entries / ways must be a whole power of two");
 
     const ConfigNode caches = root.child("caches");
     const unsigned line = static_cast<unsigned>(caches.u64("line_size", 64, 16, 512));
@@ -156,7 +210,12 @@ PlatformConfig load_platform(const ConfigNode& root)
     for (const ConfigNode& c : caches.list("levels")) {
         CacheGeometry g;
         g.name = c.str("name");
+        for (const CacheGeometry& other : p.memory.levels)
+            if (other.name == g.name)
+                c.fail("name", "cache level name '" + g.name + "' is used twice (the report keys levels by name)");
         g.size = c.size("size");
+        if (g.size > 1024 * GiB)
+            c.fail("size", format_size(g.size) + " is larger than the 1T a cache level may have");
         g.ways = static_cast<unsigned>(c.u64("ways", 1, 1024));
         g.line_size = line;
         g.latency = c.u64("latency", 0, 100000);
@@ -179,6 +238,7 @@ PlatformConfig load_platform(const ConfigNode& root)
         mem.fail("folio_size", "folio_size " + format_size(p.folio_size) + " is smaller than the page size " +
                                    format_size(fmt->page_size()));
 
+    check_host_footprint(root, p);
     load_costs(root, p);
     p.costs.atomic_extra = root.u64("atomic_extra", 0, 0, kMaxCost);
     const ConfigNode sw = root.child("software");

@@ -20,6 +20,7 @@ Tlb::Tlb(TlbGeometry g) : geom_(std::move(g))
     ways_ = geom_.ways;
     set_mask_ = sets - 1;
     entries_.resize(geom_.entries);
+    valid_by_size_.assign(geom_.size_shifts.size(), 0);
 }
 
 const TlbEntry* Tlb::lookup_slow(Addr va, Asid asid)
@@ -56,7 +57,13 @@ bool Tlb::holds(unsigned shift) const
     return std::find(geom_.size_shifts.begin(), geom_.size_shifts.end(), shift) != geom_.size_shifts.end();
 }
 
-bool Tlb::fill(const TlbEntry& in, Addr va)
+std::size_t Tlb::shift_slot(unsigned shift) const
+{
+    return static_cast<std::size_t>(std::find(geom_.size_shifts.begin(), geom_.size_shifts.end(), shift) -
+                                    geom_.size_shifts.begin());
+}
+
+TlbEntry Tlb::shape(const TlbEntry& in, Addr va) const
 {
     TlbEntry e = in;
     e.trans_shift = std::max(in.trans_shift, in.size_shift);
@@ -66,30 +73,66 @@ bool Tlb::fill(const TlbEntry& in, Addr va)
         for (unsigned s : geom_.size_shifts)
             if (s <= in.size_shift)
                 fit = s;
-        if (fit == 0)
-            return false;
+        if (fit == 0) {
+            e.valid = false;
+            return e;
+        }
         const Addr offset = (va & ((Addr{1} << in.size_shift) - 1)) & ~((Addr{1} << fit) - 1);
         e.pa = in.pa + offset;
         e.size_shift = static_cast<std::uint8_t>(fit);
         e.desc_pa = in.desc_pa;
-        ++stats_.splintered;
     }
     e.vpn = va >> e.size_shift;
     e.valid = true;
-    e.lru = ++clock_;
+    return e;
+}
 
-    TlbEntry* set = set_base(va, e.size_shift);
-    TlbEntry* victim = nullptr;
-    bool same = false;
+void Tlb::remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e)
+{
     for (unsigned w = 0; w < ways_; ++w) {
         TlbEntry& c = set[w];
-        // Same translation already present (e.g. a refill after a permission upgrade): replace it.
-        if (c.valid && c.size_shift == e.size_shift && c.vpn == e.vpn && c.global == e.global &&
-            (e.global || c.asid == e.asid)) {
-            victim = &c;
-            same = true;
-            break;
+        if (!c.valid || !(c.global || e.global || c.asid == e.asid))
+            continue;
+        // The smaller of the two ranges lies inside the larger one exactly when their VPNs agree at the
+        // larger size.
+        const unsigned big = std::max(c.size_shift, e.size_shift);
+        if ((c.va_base() >> big) != (e.va_base() >> big))
+            continue;
+        c.valid = false;
+        --valid_by_size_[shift_slot(c.size_shift)];
+        ++stats_.replaced;
+    }
+}
+
+void Tlb::remove_overlaps(const TlbEntry& e)
+{
+    const std::uint64_t sets = set_mask_ + 1;
+    for (std::size_t i = 0; i < geom_.size_shifts.size(); ++i) {
+        if (valid_by_size_[i] == 0)
+            continue;
+        const unsigned s = geom_.size_shifts[i];
+        if (s >= e.size_shift) {
+            // At most one entry of this size covers e's range, in the set its base indexes.
+            remove_overlaps_in_set(set_base(e.va_base(), s), e);
+            continue;
         }
+        // Smaller entries inside e's range: one set per page of size s, or every set.
+        const std::uint64_t pages = std::uint64_t{1} << (e.size_shift - s);
+        const std::uint64_t first = (e.va_base() >> s) & set_mask_;
+        for (std::uint64_t k = 0; k < std::min(pages, sets); ++k)
+            remove_overlaps_in_set(&entries_[((first + k) & set_mask_) * ways_], e);
+    }
+}
+
+void Tlb::install(const TlbEntry& in, bool splintered)
+{
+    stats_.splintered += splintered;
+    TlbEntry e = in;
+    e.lru = ++clock_;
+    TlbEntry* set = set_base(e.va_base(), e.size_shift);
+    TlbEntry* victim = nullptr;
+    for (unsigned w = 0; w < ways_; ++w) {
+        TlbEntry& c = set[w];
         if (!c.valid) {
             if (!victim || victim->valid)
                 victim = &c;
@@ -97,11 +140,23 @@ bool Tlb::fill(const TlbEntry& in, Addr va)
             victim = &c;
         }
     }
-    if (victim->valid && !same)
+    if (victim->valid) {
         ++stats_.evictions;
+        --valid_by_size_[shift_slot(victim->size_shift)];
+    }
     *victim = e;
+    ++valid_by_size_[shift_slot(e.size_shift)];
     ++stats_.fills;
     last_ = victim;
+}
+
+bool Tlb::fill(const TlbEntry& in, Addr va)
+{
+    const TlbEntry e = shape(in, va);
+    if (!e.valid)
+        return false;
+    remove_overlaps(e);
+    install(e, e.size_shift != in.size_shift);
     return true;
 }
 
@@ -111,6 +166,7 @@ std::size_t Tlb::invalidate(const InvalidationScope& scope)
     for (TlbEntry& e : entries_) {
         if (scope.matches(e)) {
             e.valid = false;
+            --valid_by_size_[shift_slot(e.size_shift)];
             ++n;
         }
     }

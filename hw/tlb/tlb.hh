@@ -5,6 +5,12 @@
 // size. An entry larger than any held size is splintered to the largest held size that fits, covering the
 // accessed address (the SDM allows this; arm64 TRMs describe L1 TLBs caching blocks "at 64KB granularity").
 // A fully associative TLB is one set with `entries` ways.
+//
+// No two valid entries of a TLB (or of a TlbLevel's arrays) ever translate one address: a fill first removes
+// every entry whose range overlaps the new one for a matching ASID (or global), counted as `replaced`. Real
+// TLBs avoid such duplicates too (Intel may cache both but then flushes both; on arm64 they are a TLB conflict,
+// Arm ARM D8.14.2); with this rule a lookup's result and the LRU order never depend on which copy is probed
+// first, so replacement is exact LRU per set.
 #pragma once
 
 #include "hw/common/types.hh"
@@ -32,6 +38,7 @@ struct TlbStats {
     std::uint64_t evictions = 0;
     std::uint64_t invalidated = 0; // entries removed by maintenance operations
     std::uint64_t splintered = 0;  // fills that had to be cut to a smaller held size
+    std::uint64_t replaced = 0;    // entries removed because a fill overlapped them (same address, ASID)
 };
 
 class Tlb {
@@ -54,8 +61,16 @@ public:
     // Would lookup() take the last-hit shortcut? (Lets a multi-array level skip probing every array.)
     bool last_hit_matches(Addr va, Asid asid) const { return last_ && last_->matches(va, asid); }
 
-    // Installs a translation for `va` (splintered if needed). Returns false if no held size fits.
+    // Installs a translation for `va` (splintered if needed), replacing any entry it overlaps. Returns false if
+    // no held size fits.
     bool fill(const TlbEntry& e, Addr va);
+    // The entry fill() would install for `va` (splintered to a held size); invalid if no held size fits.
+    TlbEntry shape(const TlbEntry& e, Addr va) const;
+    // Removes every entry that translates some address of `e`'s range for `e`'s ASID (or any, if global).
+    void remove_overlaps(const TlbEntry& e);
+    // Installs an entry made by shape() into its set, evicting the LRU way if the set is full. `splintered`:
+    // shape() had to cut the translation to a smaller held size.
+    void install(const TlbEntry& e, bool splintered);
     std::size_t invalidate(const InvalidationScope& scope);
 
     bool holds(unsigned shift) const;
@@ -77,6 +92,8 @@ public:
 private:
     const TlbEntry* lookup_slow(Addr va, Asid asid);
     TlbEntry* set_base(Addr va, unsigned shift) { return &entries_[((va >> shift) & set_mask_) * ways_]; }
+    std::size_t shift_slot(unsigned shift) const; // index of `shift` in geom_.size_shifts
+    void remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e);
 
     TlbGeometry geom_;
     std::vector<TlbEntry> entries_;
@@ -84,6 +101,7 @@ private:
     std::uint64_t set_mask_ = 0;
     std::uint64_t clock_ = 0;
     TlbEntry* last_ = nullptr;
+    std::vector<std::uint32_t> valid_by_size_; // valid entries per held size (lets a fill skip absent sizes)
     TlbStats stats_;
 };
 

@@ -22,12 +22,12 @@ TEST(LackeyReader, RecordForms)
                              " M 0601040,16\n"
                              "I  0401AB70,15\n"       // upper-case hex
                              "I  10,1\n"              // fewer than 8 digits
-                             " L ffffffffffffffff,8\n" // 16 digits
+                             " L fffffffffffffff8,8\n" // 16 digits, ending at the last byte of 2^64
                              " L 00000000000000000000000000001234,2\n"; // leading zeros beyond 16 digits
     test::expect_records(parse_file("lackey", text),
                          {rec(X, 0x4010a0, 3), rec(R, 0x1ffefffd88, 8), rec(W, 0x1ffefffd80, 4),
                           rec(R, 0x601040, 16), rec(W, 0x601040, 16), rec(X, 0x401ab70, 15), rec(X, 0x10, 1),
-                          rec(R, ~Addr{0}, 8), rec(R, 0x1234, 2)});
+                          rec(R, ~Addr{7}, 8), rec(R, 0x1234, 2)});
 }
 
 TEST(LackeyReader, BannerBlankLinesCrlfAndNoFinalNewline)
@@ -122,6 +122,8 @@ TEST(LackeyReader, EveryErrorNamesFileLineAndProblem)
         {"I  0401ab70,-3", "expected a decimal size after ',', got '-3'"},
         {"I  0401ab70,0", "size must be > 0"},
         {"I  0401ab70,4294967296", "size '4294967296' too large (must be < 4G)"},
+        {" M ffffffffffffffff,2", "access of 2 bytes at 0xffffffffffffffff wraps past the top of the 64-bit address space"},
+        {"I  fffffffffffffffe,4", "access of 4 bytes at 0xfffffffffffffffe wraps"},
         {"I  0401ab70,3x", "trailing garbage 'x'"},
         {"I  0401ab70,0x3", "trailing garbage 'x3'"},
         {"I  0401ab70,3 ", "trailing garbage ' '"},

@@ -120,6 +120,8 @@ TEST(NativeReader, EveryErrorNamesFileLineAndProblem)
         {"R 0x10 0x100000000", "size '0x100000000' too large"},
         {"R 0x10 99999999999999999999999999", "size '99999999999999999999999999' too large"},
         {"R 0x10 0xfffffffffffffffffffffffff", "too large"},
+        {"R 0xfffffffffffffff0 32", "access of 32 bytes at 0xfffffffffffffff0 wraps past the top of the 64-bit address space"},
+        {"R 18446744073709551615 2", "access of 2 bytes at 0xffffffffffffffff wraps"},
         {"R 0x10 8Q", "bad size '8Q' (expected decimal or 0x-prefixed hex, optionally followed by K, M or G)"},
         {"R 0x10 K", "bad size 'K'"},
         {"R 0x10 8KB", "bad size '8KB'"},

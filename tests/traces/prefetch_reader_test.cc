@@ -52,12 +52,14 @@ TEST(PrefetchReader, ErrorComesAfterTheRecordsBeforeIt)
     }
 }
 
-TEST(PrefetchReader, CoreCountReachesTheWrappedReader)
+TEST(PrefetchReader, LimitsReachTheWrappedReader)
 {
     test::ScratchDir dir;
     const std::string path = dir.write("c.trace", "R 0x10 @0\nR 0x20 @2\n");
     PrefetchReader r(ReaderRegistry::instance().open("native", path));
-    r.set_core_count(2);
+    RecordLimits limits;
+    limits.cores = 2;
+    r.set_limits(limits);
     std::vector<TraceRecord> b;
     EXPECT_THROW(
         while (r.next_batch(b, 16)) {}, TraceError);

@@ -8,6 +8,20 @@ namespace mmusim::tools {
 
 using traces::TraceRecord;
 
+namespace {
+
+traces::RecordLimits record_limits(const hw::Platform& platform)
+{
+    traces::RecordLimits l;
+    l.cores = platform.cores();
+    l.max_cores = kMaxCores;
+    l.va_last = platform.format().user_va_last();
+    l.va_space = platform.format().name() + " " + platform.format().variant();
+    return l;
+}
+
+} // namespace
+
 // Hands each core its records in trace order. A core that runs dry refills from the reader only when every
 // other core has run dry as well; until then it waits for one of them to drain. So at most one batch is ever
 // buffered (flat memory whatever the trace), and an idle core never copies records meant for a busy one.
@@ -59,7 +73,7 @@ private:
             drained_.notify();
             return;
         }
-        // Core numbers were checked by the reader, on their lines (TraceReader::set_core_count).
+        // Core numbers were checked by the reader, on their lines (TraceReader::set_limits).
         const std::uint16_t first = batch_.front().core;
         bool single = true;
         for (const TraceRecord& r : batch_)
@@ -86,7 +100,7 @@ private:
 };
 
 Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, ProgressFn progress)
-    : platform_(platform), demux_((reader.set_core_count(platform.cores()),
+    : platform_(platform), demux_((reader.set_limits(record_limits(platform)),
                                    std::make_unique<Demux>(reader, platform.cores()))),
       alloc_(platform.config().memory.size), per_core_(platform.cores()), progress_(std::move(progress))
 {
@@ -125,12 +139,11 @@ void Replayer::core_loop(hw::Core& core)
     std::uint64_t next_progress = 1u << 20;
     while (const TraceRecord* r = demux_->next(core)) {
         ++rc.by_kind[static_cast<std::size_t>(r->kind)];
+        // The reader checked that [addr, addr + size) lies inside the format's user VA range (so no wrap).
         const Addr first = r->addr;
-        const Addr last = r->addr + (r->size ? r->size - 1 : 0);
-        if (last < first)
-            throw std::runtime_error("access wraps around the address space");
+        const Addr last_page = (r->addr + (r->size - 1)) >> pshift;
         Addr page = first >> pshift;
-        if ((last >> pshift) != page)
+        if (last_page != page)
             ++rc.page_splits;
         for (Addr va = first;; va = (++page) << pshift) {
             ++rc.translations;
@@ -145,7 +158,7 @@ void Replayer::core_loop(hw::Core& core)
                     throw std::runtime_error("permission fault at " + std::to_string(va) + " replaying the trace");
                 t = core.translate(va, r->kind);
             }
-            if ((page + 1) << pshift > last)
+            if (page == last_page) // not (page + 1) << pshift > last: that wraps to 0 in the top page
                 break;
         }
         core.maybe_sync();

@@ -17,16 +17,17 @@ namespace {
 
 ordered_json tlb_json(const hw::TlbLevel& t)
 {
-    std::uint64_t fills = 0, evictions = 0, invalidated = 0, splintered = 0;
+    std::uint64_t fills = 0, evictions = 0, invalidated = 0, splintered = 0, replaced = 0;
     for (const hw::Tlb& a : t.arrays()) {
         fills += a.stats().fills;
         evictions += a.stats().evictions;
         invalidated += a.stats().invalidated;
         splintered += a.stats().splintered;
+        replaced += a.stats().replaced;
     }
     return {{"accesses", t.stats().accesses}, {"hits", t.stats().hits},           {"misses", t.stats().misses},
             {"fills", fills},                 {"evictions", evictions},           {"invalidated", invalidated},
-            {"splintered", splintered}};
+            {"splintered", splintered},       {"replaced", replaced}};
 }
 
 ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)

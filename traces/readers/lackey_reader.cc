@@ -134,6 +134,7 @@ std::size_t LackeyReader::parse_lines(TraceRecord* const o, const std::size_t ma
             fail(n, line, "trailing garbage " + parse::quote_rest(rest));
         if (size == 0)
             fail(n, line, "size must be > 0");
+        check_access(n, line, addr, static_cast<std::uint32_t>(size));
         ++p;
 
         TraceRecord& r = o[n++];

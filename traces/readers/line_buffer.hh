@@ -139,12 +139,33 @@ public:
     }
     std::uint64_t bytes_read() const final { return buf_.bytes_read(); }
     std::uint64_t line() const final { return line_; }
-    void set_core_count(unsigned cores) final { core_count_ = cores; }
+    void set_limits(const RecordLimits& limits) final
+    {
+        limits_ = limits;
+        core_count_ = limits.cores;
+        va_last_ = limits.va_last;
+    }
 
 protected:
     explicit TextReader(std::unique_ptr<InputStream> in) : buf_(std::move(in)) {}
 
+    // Checks the access of `size` bytes at `addr` of the record being parsed (one add and two compares when it
+    // fits; the limits are copied into members so the hot path reads no string).
+    void check_access(std::size_t n, std::uint64_t line, Addr addr, std::uint32_t size)
+    {
+        const Addr last = addr + (size - 1);
+        if (__builtin_expect(last < addr || last > va_last_, 0))
+            fail(n, line, limits_.check_access(addr, size));
+    }
+    void check_core(std::size_t n, std::uint64_t line, unsigned core)
+    {
+        if (__builtin_expect(core >= core_count_, 0))
+            fail(n, line, limits_.check_core(core));
+    }
+
+    RecordLimits limits_;
     std::uint32_t core_count_ = 0x10000; // cores the records may name
+    Addr va_last_ = ~Addr{0};            // last byte a record may touch
 
     // Writes up to `max` records (max >= 1) to `o` and returns how many; fewer only at the end of the input.
     // Parses from [pos_, end_) and refill()s when that is used up; keeps pos_, end_ and line_ up to date.

@@ -182,10 +182,7 @@ std::size_t NativeReader::parse_lines(TraceRecord* const o, const std::size_t ma
             if (p == c0 + 1 || !ends_field(*p))
                 fail(n, line,
                      "bad core " + parse::quote(c0, field_end(c0)) + " (expected '@' and a decimal number)");
-            if (core >= core_count_)
-                fail(n, line,
-                     "record for core " + std::to_string(core) + " but the platform has " + std::to_string(core_count_) +
-                         " core(s) (raise it with --set cores=N)");
+            check_core(n, line, core);
             r.core = static_cast<std::uint16_t>(core);
             p = skip_blanks(p);
         }
@@ -194,6 +191,7 @@ std::size_t NativeReader::parse_lines(TraceRecord* const o, const std::size_t ma
             p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
         else if (*p != '\n')
             fail(n, line, "trailing garbage " + parse::quote(p, field_end(p)));
+        check_access(n, line, r.addr, r.size);
         ++p;
         ++n;
     }

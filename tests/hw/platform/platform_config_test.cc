@@ -102,3 +102,39 @@ TEST(PlatformConfig, FormatMustMatchArch)
 {
     EXPECT_NE(error_of(platform_file("neoverse-n1"), {"page_table.format=x86-64"}).find("is for x86-64"), std::string::npos);
 }
+
+TEST(PlatformConfig, TlbPageSizesMustBeOnesTheFormatProduces)
+{
+    const std::string n1 = platform_file("neoverse-n1");
+    const std::string m = error_of(n1, {"mmu.l1d.page_sizes=[4K,8K]"});
+    EXPECT_NE(m.find("--set mmu.l1d.page_sizes=[4K,8K]: mmu.l1d.page_sizes: page size 8K is never produced by the arm64"),
+              std::string::npos) << m;
+    EXPECT_NE(error_of(n1, {"mmu.l2.page_sizes=[4K,1T]"}).find("page size 1T is never produced"), std::string::npos);
+    EXPECT_NE(error_of(n1, {"mmu.l2.page_sizes=[4K,4K]"}).find("listed twice"), std::string::npos);
+    // Sizes of another granule of the same architecture are fine: the hardware holds them.
+    EXPECT_EQ(error_of(n1, {"mmu.l1d.page_sizes=[4K,16K,64K,2M,32M,512M,1G,16G]"}), "<no error>");
+    // x86-64 has no 64K pages, unless coalescing makes 16K groups.
+    const std::string skx = platform_file("skylake-sp");
+    EXPECT_NE(error_of(skx, {"mmu.l2.arrays.0.page_sizes=[4K,64K]"}).find("never produced by the x86-64"), std::string::npos);
+    EXPECT_EQ(error_of(platform_file("zen4")), "<no error>") << "Zen 4 lists 16K: its 4 x 4K coalesced entries";
+    EXPECT_NE(error_of(platform_file("zen4"), {"mmu.coalescing=false"}).find("page size 16K is never produced"),
+              std::string::npos);
+}
+
+TEST(PlatformConfig, CacheLevelNamesAreUnique)
+{
+    const std::string m = error_of(platform_file("neoverse-n1"), {"caches.levels.1.name=l1d"});
+    EXPECT_NE(m.find("caches.levels.1.name: cache level name 'l1d' is used twice"), std::string::npos) << m;
+}
+
+TEST(PlatformConfig, SizesThatCannotBeAllocatedAreRefusedInValidation)
+{
+    const std::string n1 = platform_file("neoverse-n1");
+    const std::string m = error_of(n1, {"cores=256", "mmu.l2.entries=1048576", "mmu.l2.ways=4"});
+    EXPECT_NE(m.find("of host memory"), std::string::npos) << m;
+    EXPECT_NE(error_of(n1, {"caches.levels.2.size=2T"}).find("larger than the 1T"), std::string::npos);
+    // A 64G last-level cache is sparse: nothing is allocated until a set is touched.
+    const hw::PlatformConfig big = hw::load_platform_file(n1, {"caches.levels.2.size=64G", "cores=64"});
+    hw::Platform p(big);
+    EXPECT_EQ(p.cores(), 64u);
+}

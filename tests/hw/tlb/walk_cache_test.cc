@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <stdexcept>
+#include <vector>
 
 namespace mmusim::hw {
 namespace {
@@ -294,6 +297,114 @@ TEST(WalkCache, ByVaInvalidationReachesTheTopOfTheAddressSpace)
     fill_walk(wc, kva, 1, 2);
     EXPECT_EQ(wc.invalidate(va_scope(kva, 0x1000)), 3u);
     EXPECT_TRUE(misses(wc, kva, 1));
+}
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Against a reference written from the rules in docs/ARCHITECTURE.md ("Walk cache"): one set-associative
+// structure for every non-leaf depth; set = (tag ^ ((depth * 0x9e3779b97f4a7c15) >> 58)) mod sets with
+// tag = va >> span_shift(depth); a lookup returns the deepest depth that hits and makes it most recent; a
+// fill replaces the entry with the same (depth, tag, ASID) in place, else an invalid way, else the LRU one.
+
+class RefWalkCache {
+public:
+    RefWalkCache(unsigned entries, unsigned ways, std::vector<unsigned> spans)
+        : ways_(ways), sets_(entries / ways), spans_(std::move(spans)), content_(sets_)
+    {
+    }
+    // next_depth, or -1 on a miss.
+    int lookup(Addr va, Asid asid, PAddr& table)
+    {
+        ++lookups;
+        for (int d = static_cast<int>(spans_.size()) - 2; d >= 0; --d)
+            for (E& e : set(va, d))
+                if (e.depth == d && e.tag == (va >> spans_[static_cast<size_t>(d)]) && e.asid == asid) {
+                    e.stamp = ++clock_;
+                    table = e.table;
+                    ++hits;
+                    return d + 1;
+                }
+        return -1;
+    }
+    void fill(Addr va, Asid asid, int d, PAddr table)
+    {
+        const Addr tag = va >> spans_[static_cast<size_t>(d)];
+        auto& s = set(va, d);
+        for (E& e : s)
+            if (e.depth == d && e.tag == tag && e.asid == asid) {
+                e = {tag, d, asid, table, ++clock_};
+                return;
+            }
+        if (s.size() == ways_) {
+            s.erase(std::min_element(s.begin(), s.end(), [](const E& a, const E& b) { return a.stamp < b.stamp; }));
+            ++evictions;
+        }
+        s.push_back({tag, d, asid, table, ++clock_});
+    }
+    std::size_t size() const
+    {
+        std::size_t n = 0;
+        for (const auto& s : content_)
+            n += s.size();
+        return n;
+    }
+    std::uint64_t lookups = 0, hits = 0, evictions = 0;
+
+private:
+    struct E {
+        Addr tag;
+        int depth;
+        Asid asid;
+        PAddr table;
+        std::uint64_t stamp;
+    };
+    std::vector<E>& set(Addr va, int d)
+    {
+        const Addr tag = va >> spans_[static_cast<size_t>(d)];
+        const std::uint64_t mix = (static_cast<std::uint64_t>(d) * 0x9e3779b97f4a7c15ULL) >> 58;
+        return content_[(tag ^ mix) % sets_];
+    }
+    unsigned ways_;
+    std::uint64_t sets_;
+    std::vector<unsigned> spans_;
+    std::vector<std::vector<E>> content_;
+    std::uint64_t clock_ = 0;
+};
+
+TEST(WalkCache, MatchesTheDocumentedModelUnderEvictionPressure)
+{
+    for (const auto& [entries, ways] : {std::pair{8u, 2u}, std::pair{16u, 4u}, std::pair{32u, 32u}, std::pair{64u, 1u}}) {
+        SCOPED_TRACE(testing::Message() << entries << " entries, " << ways << " ways");
+        std::mt19937_64 rng(entries * 31 + ways);
+        WalkCache wc = make_wc(entries, ways);
+        RefWalkCache ref(entries, ways, test::span_shifts(test::arm64_4k()));
+        for (int step = 0; step < 30000; ++step) {
+            // Regions spread over several 512G, 1G and 2M spans, two ASIDs: far more spans than entries.
+            const Addr va = (rng() % 3) * G512 + (rng() % 6) * G1 + (rng() % 12) * M2 + (rng() % 512) * 4096;
+            const Asid asid = static_cast<Asid>(1 + rng() % 2);
+            WalkCacheHit h;
+            PAddr ref_table = 0;
+            const bool hit = wc.lookup(va, asid, h);
+            const int ref_next = ref.lookup(va, asid, ref_table);
+            ASSERT_EQ(hit, ref_next >= 0) << "step " << step;
+            int depth = 0;
+            if (hit) {
+                ASSERT_EQ(h.next_depth, ref_next);
+                ASSERT_EQ(h.table_pa, ref_table);
+                depth = h.next_depth;
+            }
+            // What the walker does: fill every table descriptor it reads below the hit.
+            for (; depth < 3; ++depth) {
+                wc.fill(va, asid, depth, table_for(va, depth, asid));
+                ref.fill(va, asid, depth, table_for(va, depth, asid));
+            }
+            ASSERT_EQ(wc.valid_entries(), ref.size());
+        }
+        EXPECT_EQ(wc.stats().lookups, ref.lookups);
+        EXPECT_EQ(wc.stats().hits, ref.hits);
+        EXPECT_GT(ref.hits, 1000u);
+        EXPECT_GT(ref.evictions, 1000u) << "the stream must keep evicting";
+    }
 }
 
 } // namespace

@@ -18,7 +18,9 @@ namespace mmusim {
 
 class ConfigNode {
 public:
-    // Loads a YAML file; throws ConfigError naming the file (and line for syntax errors).
+    // Loads a YAML file holding one document and checks its structure once (docs/CONFIG.md, "YAML rules"):
+    // unique plain keys without '.', no NUL, bounded size and nesting with aliases expanded, so that no
+    // later walk can blow up. Throws ConfigError naming the file (and line where there is one).
     static ConfigNode load_file(const std::string& path);
     static ConfigNode from_string(const std::string& text, const std::string& origin);
 

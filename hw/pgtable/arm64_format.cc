@@ -228,6 +228,10 @@ MMUSIM_REGISTER_FORMAT(FormatInfo{
     "VMSAv8-64 stage-1 tables as Linux uses them (48-bit PA, no LPA2)",
     {{"granule", "4K|16K|64K", "4K"}, {"va_bits", "36|39|42|47|48", "48"}},
     make_arm64,
+    // The granule / va_bits pairs Linux offers (arm64 Kconfig ARM64_VA_BITS_*), as make_arm64 accepts them.
+    {{{"granule", "4K"}, {"va_bits", "39"}}, {{"granule", "4K"}, {"va_bits", "48"}},
+     {{"granule", "16K"}, {"va_bits", "36"}}, {{"granule", "16K"}, {"va_bits", "47"}}, {{"granule", "16K"}, {"va_bits", "48"}},
+     {{"granule", "64K"}, {"va_bits", "42"}}, {{"granule", "64K"}, {"va_bits", "48"}}},
 });
 
 } // namespace mmusim::hw

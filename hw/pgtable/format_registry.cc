@@ -126,29 +126,10 @@ std::vector<unsigned> FormatRegistry::translation_shifts(const std::string& name
     const FormatInfo* info = find(name);
     if (info == nullptr)
         return {};
-    // Every combination of the options documented as alternations (arm64: granule x va_bits); combinations
-    // the factory refuses are skipped.
-    std::vector<FormatOptions> variants{{}};
-    for (const FormatOptionDoc& d : info->options) {
-        if (d.values.find('|') == std::string::npos)
-            continue;
-        std::vector<FormatOptions> next;
-        for (const FormatOptions& v : variants)
-            for (const std::string& value : split_alternatives(d.values)) {
-                FormatOptions o = v;
-                o[d.key] = value;
-                next.push_back(std::move(o));
-            }
-        variants = std::move(next);
-    }
+    const std::vector<FormatOptions> variants = info->variants.empty() ? std::vector<FormatOptions>{{}} : info->variants;
     std::vector<unsigned> shifts;
     for (const FormatOptions& v : variants) {
-        std::unique_ptr<PageTableFormat> fmt;
-        try {
-            fmt = info->make(v);
-        } catch (const FormatOptionError&) {
-            continue;
-        }
+        const std::unique_ptr<PageTableFormat> fmt = info->make(v);
         for (int d = 0; d < fmt->levels(); ++d) {
             const LevelInfo& l = fmt->level(d);
             if (!l.leaf_allowed)

@@ -23,6 +23,9 @@ struct FormatInfo {
     std::string description;
     std::vector<FormatOptionDoc> options;
     std::function<std::unique_ptr<PageTableFormat>(const FormatOptions&)> make;
+    // Every option combination the factory accepts (empty: only the defaults), so that code asking what a
+    // format can do (translation_shifts) never relies on a refused combination throwing.
+    std::vector<FormatOptions> variants = {};
 };
 
 class FormatRegistry {

@@ -208,6 +208,7 @@ MMUSIM_REGISTER_FORMAT(FormatInfo{
     "RISC-V Sv39/Sv48/Sv57 with Svpbmt and 64K Svnapot (48-bit PA)",
     {{"mode", "sv39|sv48|sv57", "sv39"}},
     make_riscv,
+    {{{"mode", "sv39"}}, {{"mode", "sv48"}}, {{"mode", "sv57"}}},
 });
 
 } // namespace mmusim::hw

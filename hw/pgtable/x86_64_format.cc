@@ -188,6 +188,7 @@ MMUSIM_REGISTER_FORMAT(FormatInfo{
     "x86-64 4-level or 5-level (LA57) paging, 4K/2M/1G pages, MAXPHYADDR 48",
     {{"levels", "4|5", "4"}},
     make_x86_64,
+    {{{"levels", "4"}}, {{"levels", "5"}}},
 });
 
 } // namespace mmusim::hw

@@ -11,6 +11,7 @@
 
 #include <iostream>
 #include <map>
+#include <new>
 
 int main(int argc, char** argv)
 {
@@ -26,8 +27,15 @@ int main(int argc, char** argv)
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
+        // --help and --version are "errors" with status 0: printed as CLI11 formats them, on stdout.
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+            return app.exit(e);
+        // Every other parse error reads like mmusim's own errors, with a pointer to the help that applies.
+        std::string help = "mmusim";
+        for (const CLI::App* sub : app.get_subcommands())
+            help += " " + sub->get_name();
+        std::cerr << "mmusim: error: " << e.what() << "\nRun '" << help << " --help' for more information.\n";
+        return 2;
     }
     spdlog::set_level(spdlog::level::warn);
     try {
@@ -45,6 +53,11 @@ int main(int argc, char** argv)
         return 2;
     } catch (const mm::OutOfMemory& e) {
         std::cerr << "mmusim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        // Sizes are bounded when the config is validated; this is the last resort for what still does not fit.
+        std::cerr << "mmusim: error: out of host memory while building or running the simulation; reduce "
+                     "cache/TLB sizes or cores\n";
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "mmusim: failed: " << e.what() << "\n";

@@ -42,7 +42,10 @@ void Core::run()
     } catch (...) {
         // Exceptions must not cross into the SystemC kernel, which would turn them into sc_reports.
         error_ = std::current_exception();
-        sc_core::sc_stop();
+        // Another core may have failed in the same delta cycle; a second sc_stop() would print SystemC's
+        // W545 warning on stdout. The first error stops the run, and each core keeps its own.
+        if (sc_core::sc_get_simulator_status() != sc_core::SC_SIM_USER_STOP)
+            sc_core::sc_stop();
     }
     done_ = true;
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The mmusim command line as a user meets it: exit status 2 and a message naming file, line and key for bad
 // input, nothing half-written, the listing commands.
-#include <gtest/gtest.h>
+#include "tests/tools/cli_run.hh"
 
-#include <sys/wait.h>
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
@@ -11,25 +11,9 @@
 
 namespace {
 
-struct Result {
-    int status = -1;
-    std::string output; // stdout and stderr
-};
+using Result = mmusim::test::CliResult;
 
-Result run(const std::string& args)
-{
-    Result r;
-    const std::string cmd = std::string(MMUSIM_BINARY) + " " + args + " 2>&1";
-    FILE* f = ::popen(cmd.c_str(), "r");
-    if (!f)
-        return r;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, f))
-        r.output.append(buf, n);
-    const int st = ::pclose(f);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
+Result run(const std::string& args) { return mmusim::test::run_cli(args); }
 
 std::string temp(const std::string& name, const std::string& text)
 {
@@ -150,4 +134,112 @@ TEST(Cli, SameInputsGiveByteIdenticalJson)
     const std::string tb((std::istreambuf_iterator<char>(fb)), std::istreambuf_iterator<char>());
     EXPECT_GT(ta.size(), 1000u);
     EXPECT_EQ(ta, tb);
+}
+
+TEST(Cli, EmptyArgumentIsAnErrorNamingTheOption)
+{
+    // Each of these used to mean "not given": the built-in sample, the default platform, no report.
+    const std::string trace = temp("empty.trace", "R 0x1000\n");
+    const std::string json = ::testing::TempDir() + "/cli-empty.json";
+    struct Case {
+        std::string args, option;
+    };
+    for (const Case& c : {Case{"replay -q ''", "TRACE"}, Case{"replay -q -p '' " + trace, "--platform"},
+                          Case{"replay -q " + trace + " --json ''", "--json"},
+                          Case{"replay -q " + trace + " --csv ''", "--csv"},
+                          Case{"replay -q " + trace + " --set ''", "--set"}, Case{"validate ''", "files"}}) {
+        const Result r = run(c.args);
+        EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
+        EXPECT_NE(r.output.find("mmusim: error: " + c.option + ": an empty value is not allowed"), std::string::npos)
+            << c.args << "\n" << r.output;
+    }
+}
+
+TEST(Cli, TwoFailingCoresPrintNoSystemCWarning)
+{
+    // Both cores run out of simulated memory (16M, 2M per fault) in the same delta cycle; each used to call
+    // sc_stop(), and the second printed SystemC's W545 warning on stdout, -q or not.
+    std::string text;
+    for (int i = 0; i < 64; ++i) {
+        char line[96];
+        std::snprintf(line, sizeof line, "W 0x%x 8 @0\nW 0x%llx 8 @1\n", 0x10000000 + i * 0x200000,
+                      0x80000000000ull + static_cast<unsigned long long>(i) * 0x200000);
+        text += line;
+    }
+    const std::string trace = temp("two-oom.trace", text);
+    const Result r = mmusim::test::run_shell(mmusim::test::kMmusim +
+                                             " replay -q --set cores=2 --set memory.size=16M --set memory.folio_size=2M " +
+                                             trace + " 2>/dev/null");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.output, "") << "stdout holds only the table, and -q has none";
+    const Result all = run("replay -q --set cores=2 --set memory.size=16M --set memory.folio_size=2M " + trace);
+    EXPECT_EQ(all.status, 2);
+    EXPECT_EQ(all.output.find("W545"), std::string::npos) << all.output;
+    EXPECT_NE(all.output.find("mmusim: error: out of simulated physical memory"), std::string::npos) << all.output;
+}
+
+TEST(Cli, AutoFormatLooksAtTheFileNameOnly)
+{
+    // A native trace in a folder whose name says lackey (docs/TRACES.md: the file name decides).
+    const std::string dir = ::testing::TempDir() + "/cli-lackey_dir";
+    ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+    const std::string trace = dir + "/t.trace";
+    std::ofstream(trace) << "R 0x1000 8\nW 0x2000 8\n";
+    const Result r = run("replay " + trace);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("(native)"), std::string::npos) << r.output;
+    // The file name still picks lackey.
+    const std::string lackey = temp("x.lackey", " L 0001000,8\n");
+    const Result l = run("replay " + lackey);
+    EXPECT_EQ(l.status, 0) << l.output;
+    EXPECT_NE(l.output.find("(lackey)"), std::string::npos) << l.output;
+}
+
+TEST(Cli, EachSetTakesOneKeyValue)
+{
+    const std::string trace = temp("set2.trace", "R 0x1000\n");
+    for (const std::string& args : {"replay --set cores=2 mmu.l1d.entries=64 " + trace,
+                                    "replay " + trace + " --set cores=2 mmu.l1d.entries=64",
+                                    std::string("replay --set cores=2 mmu.l1d.entries=64"),
+                                    std::string("validate --set cores=2 mmu.l1d.entries=64 neoverse-n1")}) {
+        const Result r = run(args);
+        EXPECT_EQ(r.status, 2) << args;
+        EXPECT_NE(r.output.find("'mmu.l1d.entries=64'"), std::string::npos) << args << "\n" << r.output;
+        EXPECT_NE(r.output.find("write --set mmu.l1d.entries=64"), std::string::npos) << args << "\n" << r.output;
+    }
+    const Result two = run("replay " + trace + " " + trace);
+    EXPECT_EQ(two.status, 2);
+    EXPECT_NE(two.output.find("mmusim: error: replay takes one trace, got 2"), std::string::npos) << two.output;
+}
+
+TEST(Cli, ParseErrorsReadLikeEveryOtherError)
+{
+    for (const char* args : {"replay --no-such-flag", "replay --format ascii x.trace", "validate", "no-such-command",
+                             "replay --json"}) {
+        const Result r = run(args);
+        EXPECT_EQ(r.status, 2) << args;
+        EXPECT_EQ(r.output.rfind("mmusim: error: ", 0), 0u) << args << "\n" << r.output;
+        EXPECT_NE(r.output.find("--help' for more information"), std::string::npos) << args << "\n" << r.output;
+    }
+    EXPECT_NE(run("replay --no-such-flag").output.find("Run 'mmusim replay --help'"), std::string::npos);
+    // --help and --version are no errors: status 0, no prefix.
+    for (const char* args : {"--help", "replay --help", "--version"}) {
+        const Result r = run(args);
+        EXPECT_EQ(r.status, 0) << args;
+        EXPECT_EQ(r.output.find("mmusim: error"), std::string::npos) << args << "\n" << r.output;
+        EXPECT_NE(r.output.find("mmusim"), std::string::npos) << args << "\n" << r.output;
+    }
+}
+
+TEST(Cli, OutOfHostMemoryIsAClearError)
+{
+    // 256 cores with a 64K-entry L2 TLB each (about 800 MB of TLB arrays) pass validation, which refuses only
+    // what no host could hold, but cannot fit in 300 MB of address space.
+    const std::string trace = temp("oom.trace", "R 0x1000\n");
+    const Result r = mmusim::test::run_shell("ulimit -v 300000; " + mmusim::test::kMmusim +
+                                             " replay -q --set cores=256 --set mmu.l2.entries=65536 --set mmu.l2.ways=4 " +
+                                             trace + " 2>&1");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("mmusim: error: out of host memory"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("bad_alloc"), std::string::npos) << r.output;
 }

@@ -25,4 +25,13 @@ std::string platforms_dir();
 std::vector<std::string> shipped_platforms(); // names in configs/platforms/, sorted
 std::string default_trace();
 
+// Rejects an empty argument: `--json ""` or `replay ""` is a mistake (an unset variable, say), never a
+// request for the default.
+const CLI::Validator& non_empty();
+
+// A command-line argument that looks like `KEY=VALUE` where a file was expected, and is no file: almost
+// always a second override after one --set (`--set a=1 b=2`), since each --set takes exactly one.
+bool looks_like_override(const std::string& arg);
+std::string override_hint(const std::string& arg); // "each --set takes exactly one KEY=VALUE: write --set ARG"
+
 } // namespace mmusim::tools

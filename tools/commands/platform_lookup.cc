@@ -53,6 +53,25 @@ std::string resolve_platform(const std::string& name_or_path)
                       known + ")");
 }
 
+const CLI::Validator& non_empty()
+{
+    static const CLI::Validator v(
+        [](const std::string& s) { return s.empty() ? "an empty value is not allowed" : ""; }, "", "NONEMPTY");
+    return v;
+}
+
+bool looks_like_override(const std::string& arg)
+{
+    // A key is a dotted path: never empty, never holding a '/' (which a file's path before an '=' may).
+    const auto eq = arg.find('=');
+    return eq != std::string::npos && eq > 0 && arg.find('/') > eq && !exists(arg);
+}
+
+std::string override_hint(const std::string& arg)
+{
+    return "each --set takes exactly one KEY=VALUE: write --set " + arg;
+}
+
 std::string default_platform() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/neoverse-n1.yaml"; }
 std::string default_trace() { return std::string(MMUSIM_SOURCE_DIR) + "/traces/samples/lackey_true.txt.xz"; }
 

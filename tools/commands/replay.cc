@@ -5,9 +5,11 @@
 #include "hw/platform/platform.hh"
 #include "tools/progress.hh"
 #include "tools/replay/replayer.hh"
+#include "tools/report/output_file.hh"
 #include "tools/report/report.hh"
 #include "traces/prefetch_reader.hh"
 #include "traces/trace_reader.hh"
+#include "util/config_error.hh"
 
 #include <sys/stat.h>
 
@@ -20,10 +22,11 @@ namespace mmusim::tools {
 
 namespace {
 
+// An empty string is "not given": non_empty() rejects an empty argument.
 struct ReplayArgs {
     std::string platform;
     std::string format = "auto";
-    std::string trace;
+    std::vector<std::string> traces; // a list only to explain a stray argument; one trace is replayed
     std::vector<std::string> sets;
     std::string json_out;
     std::string csv_out;
@@ -31,9 +34,27 @@ struct ReplayArgs {
     bool no_progress = false;
 };
 
+// The file name decides, not its folder (docs/TRACES.md): a native trace in lackey_runs/ stays native.
 std::string guess_format(const std::string& path)
 {
-    return path.find("lackey") != std::string::npos ? "lackey" : "native";
+    const std::string name = path.substr(path.rfind('/') + 1);
+    return name.find("lackey") != std::string::npos ? "lackey" : "native";
+}
+
+std::string the_trace(const std::vector<std::string>& traces)
+{
+    if (traces.empty())
+        return default_trace();
+    for (const std::string& t : traces)
+        if (looks_like_override(t))
+            throw ConfigError("replay: unexpected argument '" + t + "': " + override_hint(t));
+    if (traces.size() > 1) {
+        std::string list;
+        for (const std::string& t : traces)
+            list += " '" + t + "'";
+        throw ConfigError("replay takes one trace, got " + std::to_string(traces.size()) + ":" + list);
+    }
+    return traces.front();
 }
 
 std::uint64_t file_size(const std::string& path)
@@ -46,10 +67,16 @@ std::uint64_t file_size(const std::string& path)
 
 int run_replay(const ReplayArgs& a)
 {
+    const std::string trace = the_trace(a.traces);
     const std::string platform_file = resolve_platform(a.platform.empty() ? default_platform() : a.platform);
     hw::PlatformConfig cfg = hw::load_platform_file(platform_file, a.sets);
-    const std::string trace = a.trace.empty() ? default_trace() : a.trace;
     const std::string format = a.format == "auto" ? guess_format(trace) : a.format;
+    // Every output is checked, and its temporary created, before the simulation: a bad path fails now.
+    OutputSet outputs;
+    if (!a.json_out.empty())
+        outputs.add("--json", a.json_out);
+    if (!a.csv_out.empty())
+        outputs.add("--csv", a.csv_out);
     // Parsing and decompression run ahead on a second thread while the cores simulate.
     auto reader = std::make_unique<traces::PrefetchReader>(traces::ReaderRegistry::instance().open(format, trace));
 
@@ -62,14 +89,15 @@ int run_replay(const ReplayArgs& a)
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const auto report = replay_report(platform, replayer, {trace, format});
-    // Write every output only once the whole run has succeeded: an error leaves nothing half-written.
-    if (!a.json_out.empty())
-        write_file_atomically(a.json_out, report.dump(2) + "\n");
-    if (!a.csv_out.empty()) {
+    // Written only once the whole run has succeeded, and all together: an error leaves none of them.
+    if (outputs.has("--json"))
+        outputs.set_text("--json", report.dump(2) + "\n");
+    if (outputs.has("--csv")) {
         std::ostringstream csv;
         write_csv(report, csv);
-        write_file_atomically(a.csv_out, csv.str());
+        outputs.set_text("--csv", csv.str());
     }
+    outputs.write_all();
     if (!a.quiet) {
         print_table(report, std::cout);
         const auto records = report["trace"]["records"].get<std::uint64_t>();
@@ -79,6 +107,15 @@ int run_replay(const ReplayArgs& a)
     return 0;
 }
 
+// The trace is taken as a list only to explain stray arguments (the_trace); the usage shows the one it takes.
+class ReplayFormatter : public CLI::Formatter {
+public:
+    std::string make_option_usage(const CLI::Option* opt) const override
+    {
+        return "[" + make_option_name(opt, true) + "]";
+    }
+};
+
 } // namespace
 
 CommandFn add_replay(CLI::App& app)
@@ -86,17 +123,24 @@ CommandFn add_replay(CLI::App& app)
     auto args = std::make_shared<ReplayArgs>();
     CLI::App* cmd = app.add_subcommand("replay", "Replay a memory trace on a platform and report TLB behaviour");
     cmd->add_option("--platform,-p", args->platform,
-                    "Platform: a YAML file or a name from configs/platforms/ (default: neoverse-n1)");
+                    "Platform: a YAML file or a name from configs/platforms/ (default: neoverse-n1)")
+        ->check(non_empty());
     cmd->add_option("--format,-f", args->format, "Trace format: native, lackey, or auto (by file name)")
         ->check(CLI::IsMember({"auto", "native", "lackey"}));
-    cmd->add_option("trace", args->trace, "Trace file ('-' for standard input; .gz and .xz are decompressed)");
+    cmd->formatter(std::make_shared<ReplayFormatter>());
+    cmd->add_option("TRACE", args->traces,
+                    "Trace file ('-' for standard input; .gz and .xz are decompressed; default: the built-in sample)")
+        ->option_text("FILE")
+        ->check(non_empty());
     cmd->add_option("--set,-s", args->sets, "Override a platform key: KEY=VALUE (e.g. mmu.l1d.entries=64)")
         ->type_name("KEY=VALUE")
+        ->check(non_empty())
         ->expected(1)
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
-    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/1) here");
-    cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here");
+    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/1) here")
+        ->check(non_empty());
+    cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     return [args]() { return run_replay(*args); };

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tools/report/report.hh"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <iomanip>
+#include <string_view>
 #include <sstream>
 #include <stdexcept>
 
@@ -101,6 +98,70 @@ void accumulate(ordered_json& into, const ordered_json& from)
     }
 }
 
+// Length of the valid UTF-8 sequence at s[i] (RFC 3629: no overlongs, surrogates or code points past
+// U+10FFFF), or 0 if the byte there does not start one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i)
+{
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    if (c < 0x80)
+        return 1;
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF; // the range allowed for the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (i + len > s.size() || b(i + 1) < lo || b(i + 1) > hi)
+        return 0;
+    for (std::size_t k = 2; k < len; ++k)
+        if (b(i + k) < 0x80 || b(i + k) > 0xBF)
+            return 0;
+    return len;
+}
+
+// Every string of the report (keys too) made valid UTF-8, which JSON requires: a byte that is not part of a
+// valid sequence (a Latin-1 file name, say) becomes the text \xNN.
+void escape_invalid_utf8(ordered_json& j)
+{
+    const auto fix = [](const std::string& s) {
+        std::string out;
+        for (std::size_t i = 0; i < s.size();) {
+            if (const std::size_t n = utf8_sequence(s, i)) {
+                out.append(s, i, n);
+                i += n;
+            } else {
+                static const char hex[] = "0123456789abcdef";
+                const auto c = static_cast<unsigned char>(s[i++]);
+                out += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            }
+        }
+        return out;
+    };
+    if (j.is_string()) {
+        j = fix(j.get_ref<const std::string&>());
+    } else if (j.is_array()) {
+        for (auto& e : j)
+            escape_invalid_utf8(e);
+    } else if (j.is_object()) {
+        ordered_json fixed = ordered_json::object();
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            escape_invalid_utf8(it.value());
+            fixed[fix(it.key())] = std::move(it.value());
+        }
+        j = std::move(fixed);
+    }
+}
+
 std::string pct(std::uint64_t part, std::uint64_t whole)
 {
     if (!whole)
@@ -140,6 +201,8 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     totals["ipis"] = ic.ipis;
     j["cores"] = cores;
     j["totals"] = totals;
+    // Names come from the user (trace path, platform file and name) and may hold any bytes.
+    escape_invalid_utf8(j);
     return j;
 }
 
@@ -199,27 +262,6 @@ void print_table(const ordered_json& report, std::ostream& out)
         const std::uint64_t v = it->get<std::uint64_t>();
         if (v)
             out << std::left << std::setw(16) << it.key() << std::right << std::setw(16) << v << std::setw(10) << pct(v, total) << "\n";
-    }
-}
-
-void write_file_atomically(const std::string& path, const std::string& text)
-{
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f)
-            throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-        f << text;
-        f.flush();
-        if (!f) {
-            std::remove(tmp.c_str());
-            throw std::runtime_error(path + ": write failed: " + std::strerror(errno));
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string err = std::strerror(errno);
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot rename into place: " + err);
     }
 }
 

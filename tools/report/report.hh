@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Replay reports: JSON with a versioned schema (docs/REPORT.md, "mmusim-report/1"), CSV (one row per core
 // plus a total row), and a human table. Reports hold only simulated quantities, so the same inputs give a
-// byte-identical report.
+// byte-identical report. Strings that are not valid UTF-8 (a file name, say) have each bad byte written as
+// the text \xNN, so the JSON always dumps. Written to files through OutputSet (output_file.hh).
 #pragma once
 
 #include "tools/replay/replayer.hh"
@@ -23,9 +24,5 @@ struct ReplayInfo {
 nlohmann::ordered_json replay_report(const hw::Platform& p, const Replayer& r, const ReplayInfo& info);
 void write_csv(const nlohmann::ordered_json& report, std::ostream& out);
 void print_table(const nlohmann::ordered_json& report, std::ostream& out);
-
-// Writes `text` to `path` through a temporary file and a rename, so a failed run leaves nothing
-// half-written. Throws std::runtime_error.
-void write_file_atomically(const std::string& path, const std::string& text);
 
 } // namespace mmusim::tools

@@ -187,7 +187,9 @@ PlatformConfig load_platform(const ConfigNode& root)
     p.mmu.walker.hw_access_flag = mmu.boolean("hw_access_flag", true);
     p.mmu.walker.hw_dirty = mmu.boolean("hw_dirty", true);
     TlbSizes sizes{FormatRegistry::instance().translation_shifts(p.format), p.format};
-    if (p.mmu.walker.coalescing) {
+    // A coalesced group is a size the TLB holds whether or not coalescing is switched on for this run (so
+    // `--set mmu.coalescing=false` needs no change to the TLB sizes).
+    {
         sizes.possible.push_back(fmt->page_shift() + log2_exact(p.mmu.walker.coalesce_group));
         std::sort(sizes.possible.begin(), sizes.possible.end());
         sizes.possible.erase(std::unique(sizes.possible.begin(), sizes.possible.end()), sizes.possible.end());

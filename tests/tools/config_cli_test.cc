@@ -1,38 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Bad YAML through the command line: every case below is exit status 2 and one "mmusim: error:" line
 // naming the file (and line) or the --set, never a crash, a hang, exit 1 or a silently ignored key.
+#include "cli_run.hh"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <string>
 
 namespace {
 
-struct Result {
-    int status = -1;
-    std::string output; // stdout and stderr
-};
-
-Result run(const std::string& args)
-{
-    Result r;
-    const std::string cmd = std::string(MMUSIM_BINARY) + " " + args + " 2>&1";
-    FILE* f = ::popen(cmd.c_str(), "r");
-    if (!f)
-        return r;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, f))
-        r.output.append(buf, n);
-    const int st = ::pclose(f);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
+using Result = mmusim::test::CliResult;
+Result run(const std::string& args) { return mmusim::test::run_cli(args); }
 
 std::string shipped()
 {

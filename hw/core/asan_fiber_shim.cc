@@ -6,7 +6,7 @@
 // bounds for the main stack, ignores every later __asan_handle_no_return ("stack type: default ... size:
 // negative") and reports false stack errors after the first exception. These definitions come before
 // libasan's in symbol lookup, so libsystemc's calls land here; they supply the main thread's real stack and
-// forward to ASan's own implementation.
+// forward to ASan's own implementation. docs/ARCHITECTURE.md, "Sanitizer builds", tells the whole story.
 #include <dlfcn.h>
 #include <pthread.h>
 
@@ -55,4 +55,14 @@ extern "C" void __sanitizer_finish_switch_fiber(void* fake_stack_save, const voi
     static const FinishFn next = next_definition<FinishFn>("__sanitizer_finish_switch_fiber");
     if (next)
         next(fake_stack_save, bottom_old, size_old);
+}
+
+// What SystemC's kernel allocates for a process that never ends: Core::run parks in ASan builds (see there).
+extern "C" const char* __lsan_default_suppressions()
+{
+    return "leak:sc_core::sc_simcontext::init\n"
+           "leak:sc_core::sc_process_b::delete_process\n"
+           "leak:sc_core::sc_prim_channel_registry::sc_prim_channel_registry\n"
+           "leak:sc_core::sc_ppq_base::sc_ppq_base\n"
+           "leak:sc_core::sc_phash_base::sc_phash_base\n";
 }

@@ -125,6 +125,7 @@ private:
     Cycles pending_ = 0;
     bool done_ = false;
     std::exception_ptr error_;
+    sc_core::sc_event parked_; // never notified: where the thread waits once its work is done (ASan builds)
     CoreCounters counters_;
 };
 

@@ -3,6 +3,7 @@
 
 #include "hw/interconnect/interconnect.hh"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -35,6 +36,7 @@ Core::Core(sc_core::sc_module_name name, unsigned id, const MmuConfig& mmu, cons
 
 void Core::run()
 {
+    thread_ = sc_core::sc_get_current_process_handle();
     try {
         if (work_)
             work_(*this);
@@ -71,6 +73,31 @@ void Core::sync()
     pending_ = 0;
     if (qk_.need_sync())
         qk_.sync();
+}
+
+Cycles Core::time() const
+{
+    const sc_core::sc_time t = sc_core::sc_time_stamp() + qk_.get_local_time();
+    return static_cast<Cycles>(t.value() / cycle_.value()) + pending_;
+}
+
+void Core::sync_point()
+{
+    if (!thread_.valid() || sc_core::sc_get_current_process_handle() != thread_)
+        return;
+    qk_.inc(cycle_ * static_cast<double>(pending_));
+    pending_ = 0;
+    qk_.sync();
+}
+
+void Core::drop_charges(const CoreCounters& before)
+{
+    Cycles earlier = 0;
+    for (std::uint64_t c : before.cycles)
+        earlier += c;
+    const Cycles extra = now() - earlier;
+    counters_.cycles = before.cycles;
+    pending_ -= std::min(pending_, extra);
 }
 
 Cycles Core::access(PAddr pa, void* data, unsigned len, bool write)
@@ -146,16 +173,37 @@ std::uint64_t Core::cmpxchg(PAddr pa, std::uint64_t expected, std::uint64_t desi
 
 void Core::barrier(Barrier kind)
 {
+    sync_point();
     ++counters_.barriers;
     ic_.barrier(*this, kind);
 }
 
 void Core::tlbi(const TlbiOp& op)
 {
+    sync_point();
     ++counters_.tlbi_issued;
     ic_.tlbi(*this, op);
 }
 
-void Core::ipi(const CpuMask& mask, const std::function<void(Core&)>& handler) { ic_.ipi(*this, mask, handler); }
+void Core::ipi(const CpuMask& mask, const std::function<void(Core&)>& handler)
+{
+    const Cycles ack = ipi_send(mask, handler);
+    if (mask.test(id_))
+        handler(*this); // the local part, while the interrupts are in flight
+    ipi_wait(ack);
+}
+
+Cycles Core::ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler)
+{
+    sync_point();
+    return ic_.ipi_send(*this, mask, handler);
+}
+
+void Core::ipi_wait(Cycles ack_time)
+{
+    const Cycles t = time();
+    if (ack_time > t)
+        charge(ack_time - t, Category::IpiWait);
+}
 
 } // namespace mmusim::hw

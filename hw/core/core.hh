@@ -75,6 +75,11 @@ public:
     // Runs `handler` on every core in `mask` (locally, without an interrupt, if this core is in it) and
     // waits for the acknowledgements.
     void ipi(const CpuMask& mask, const std::function<void(Core&)>& handler);
+    // The same in two halves, so that the sender can work while the interrupts are in flight (Linux's
+    // flush_tlb_multi runs the local flush between sending and waiting): ipi_send returns when the last
+    // acknowledgement will arrive, ipi_wait waits until then.
+    Cycles ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler);
+    void ipi_wait(Cycles ack_time);
     void charge(Cycles c, Category cat)
     {
         counters_.cycles[static_cast<std::size_t>(cat)] += c;
@@ -96,8 +101,19 @@ public:
     }
     void sync();
 
+    // Brings the core's local time into the simulation before an operation other cores can observe (an
+    // atomic, a barrier, TLB maintenance, an IPI), so that cores interleave in simulated time there. Only
+    // effective on the core's own thread (an IPI handler run on its behalf elsewhere does not sync).
+    void sync_point();
+    // Takes back the cycles charged since `before` was taken (the counters' other fields stay): work done on
+    // behalf of others while this core is idle is no part of its time.
+    void drop_charges(const CoreCounters& before);
+
     // ---- inspection ----
     Cycles now() const; // cycles since simulation start, this core's local view (sum of categories)
+    // Absolute simulated time of this core, in cycles: the SystemC time plus what it has not yet handed to
+    // the kernel. Unlike now(), it includes time spent waiting (e.g. for trace records).
+    Cycles time() const;
     Mmu& mmu() { return mmu_; }
     const Mmu& mmu() const { return mmu_; }
     const CoreCounters& counters() const { return counters_; }
@@ -126,6 +142,7 @@ private:
     bool done_ = false;
     std::exception_ptr error_;
     sc_core::sc_event parked_; // never notified: where the thread waits once its work is done (ASan builds)
+    sc_core::sc_process_handle thread_; // this core's SC_THREAD, once running
     CoreCounters counters_;
 };
 

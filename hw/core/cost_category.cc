@@ -16,6 +16,7 @@ const char* to_string(Category c)
     case Category::ClearPage: return "clear_page";
     case Category::Tlbi: return "tlbi";
     case Category::Dsb: return "dsb";
+    case Category::TlbiReceive: return "tlbi_receive";
     case Category::Barrier: return "barrier";
     case Category::IpiSend: return "ipi_send";
     case Category::IpiWait: return "ipi_wait";

@@ -19,6 +19,7 @@ enum class Category : std::uint8_t {
     ClearPage,    // zeroing newly allocated folios
     Tlbi,         // issuing TLB maintenance instructions (TLBI, INVLPG, INVPCID, INVLPGB, SFENCE.VMA, CR3)
     Dsb,          // waiting in DSB for TLB maintenance (and stores) to complete; TLBSYNC
+    TlbiReceive,  // this core's MMU searching its TLBs for another core's broadcast invalidation
     Barrier,      // other barriers (DMB, ISB, MFENCE, FENCE)
     IpiSend,      // sending IPIs
     IpiWait,      // waiting for remote acknowledgement

@@ -5,16 +5,32 @@
 
 namespace mmusim::hw {
 
+Interconnect::Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt) : costs_(costs), fmt_(fmt) {}
+
+Interconnect::~Interconnect() = default;
+
 void Interconnect::attach(Core& c)
 {
     cores_.push_back(&c);
-    pending_broadcast_.push_back(0);
+    state_.emplace_back();
+}
+
+std::size_t Interconnect::pending_invalidations(std::size_t core) const
+{
+    return state_[core].broadcast.size() + state_[core].local.size();
 }
 
 void Interconnect::apply(Core& to, const InvalidationScope& scope)
 {
     ++to.counters().tlbi_received;
     to.counters().tlb_entries_invalidated += to.mmu().invalidate(scope);
+}
+
+BroadcastChannel& Interconnect::channel(const BroadcastCosts& costs)
+{
+    if (!channel_)
+        channel_ = std::make_unique<BroadcastChannel>(costs, cores_.size());
+    return *channel_;
 }
 
 Cycles Interconnect::issue_cost(const TlbiOp& op) const
@@ -33,35 +49,76 @@ Cycles Interconnect::issue_cost(const TlbiOp& op) const
 
 void Interconnect::tlbi(Core& from, const TlbiOp& op)
 {
-    from.charge(issue_cost(op), Category::Tlbi);
+    const Cycles issue = issue_cost(op);
+    from.charge(issue, Category::Tlbi);
     const auto scope = scope_of(op, fmt_);
-    const bool broadcast = op.broadcast || op.kind == TlbiKind::Invlpgb;
-    if (broadcast) {
+    CoreState& me = state_[from.id()];
+    if (op.kind == TlbiKind::Invlpgb) {
         ++stats_.broadcast_ops;
-        ++pending_broadcast_[from.id()];
         if (scope)
-            for (Core* c : cores_)
-                apply(*c, *scope);
-    } else {
-        ++stats_.local_ops;
-        if (scope)
-            apply(from, *scope);
+            me.broadcast.push_back(*scope);
+        ++me.outstanding;
+        return;
     }
+    if (op.broadcast) {
+        ++stats_.broadcast_ops;
+        const BroadcastChannel::Delivery d = channel(costs_.arm64.dvm).post(from.id(), from.time(), is_range(op.kind));
+        for (std::size_t r = 0; r < cores_.size(); ++r)
+            if (d.receiver_busy[r] && !cores_[r]->done()) // an idle core's TLB search delays no work
+                cores_[r]->charge(d.receiver_busy[r], Category::TlbiReceive);
+        ++me.outstanding;
+        if (scope)
+            me.broadcast.push_back(*scope);
+        return;
+    }
+    ++stats_.local_ops;
+    if (!scope)
+        return;
+    if (is_arm64(op.kind))
+        me.local.push_back(*scope); // completes at the next DSB
+    else
+        apply(from, *scope);        // INVLPG, MOV CR3, INVPCID, SFENCE.VMA are synchronous
+}
+
+void Interconnect::complete_broadcasts(Core& from)
+{
+    CoreState& me = state_[from.id()];
+    for (const InvalidationScope& s : me.broadcast)
+        for (Core* c : cores_)
+            apply(*c, s);
+    me.broadcast.clear();
+}
+
+void Interconnect::complete_local(Core& from)
+{
+    CoreState& me = state_[from.id()];
+    for (const InvalidationScope& s : me.local)
+        apply(from, s);
+    me.local.clear();
 }
 
 void Interconnect::barrier(Core& from, Barrier kind)
 {
-    const std::size_t me = from.id();
-    const Cycles remote = cores_.empty() ? 0 : cores_.size() - 1;
+    CoreState& me = state_[from.id()];
     switch (kind) {
     case Barrier::DsbIsh: {
-        const auto& a = costs_.arm64;
-        const Cycles n = pending_broadcast_[me];
-        from.charge(a.dsb_ish_base + n * (a.dsb_per_pending_tlbi + a.dsb_per_remote_core * remote), Category::Dsb);
-        pending_broadcast_[me] = 0;
+        // Waits for every TLBI this core issued, broadcast or local: with broadcasts outstanding it sends a
+        // DVM Sync and waits for its acknowledgements; never shorter than the barrier itself.
+        const Cycles t = from.time();
+        Cycles wait = 0;
+        if (me.outstanding) {
+            wait = channel(costs_.arm64.dvm).sync(from.id(), t) - t;
+            me.outstanding = 0;
+        }
+        from.charge(std::max(costs_.arm64.dsb_ish_base, wait), Category::Dsb);
+        complete_broadcasts(from);
+        complete_local(from);
         break;
     }
-    case Barrier::DsbNsh: from.charge(costs_.arm64.dsb_nsh, Category::Dsb); break;
+    case Barrier::DsbNsh:
+        from.charge(costs_.arm64.dsb_nsh, Category::Dsb);
+        complete_local(from);
+        break;
     case Barrier::DsbIshst: from.charge(costs_.arm64.dsb_ishst, Category::Dsb); break;
     case Barrier::DmbIsh: from.charge(costs_.arm64.dmb, Category::Barrier); break;
     case Barrier::Isb: from.charge(costs_.arm64.isb, Category::Barrier); break;
@@ -69,42 +126,51 @@ void Interconnect::barrier(Core& from, Barrier kind)
     case Barrier::Fence: from.charge(costs_.riscv.fence, Category::Barrier); break;
     case Barrier::Tlbsync: {
         const auto& x = costs_.x86;
-        if (pending_broadcast_[me])
+        const Cycles remote = cores_.empty() ? 0 : cores_.size() - 1;
+        if (me.outstanding)
             from.charge(x.tlbsync_base + x.tlbsync_per_remote_core * remote, Category::Dsb);
-        pending_broadcast_[me] = 0;
+        me.outstanding = 0;
+        complete_broadcasts(from);
         break;
     }
     }
 }
 
-void Interconnect::ipi(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler)
+Cycles Interconnect::ipi_send(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler)
 {
     const auto& ipi = costs_.ipi;
+    const Cycles t = from.time();
+    Cycles sent = t + ipi.send_base;
+    Cycles last_ack = t;
     std::size_t targets = 0;
-    for (Core* c : cores_)
-        targets += (c != &from && mask.test(c->id()));
+    for (Core* c : cores_) {
+        if (c == &from || !mask.test(c->id()))
+            continue;
+        ++targets;
+        ++stats_.ipis;
+        ++c->counters().ipis_received;
+        // The interrupt controller sends to one target after another; a target takes one interrupt at a time.
+        sent += ipi.send_per_target;
+        CoreState& target = state_[c->id()];
+        const Cycles start = std::max(sent + ipi.delivery, target.ipi_free);
+        // The handler's work (its TLBIs, loads, ...) lands in the target's categories, the interrupt entry as
+        // IpiHandler. A core whose work is done is idle: it still runs the handler (its TLBs must be
+        // flushed), and the sender still waits for it, but the idle time is no core's work.
+        const CoreCounters saved = c->counters();
+        const Cycles before = c->now();
+        c->charge(ipi.handler_entry, Category::IpiHandler);
+        handler(*c);
+        const Cycles took = c->now() - before;
+        if (c->done())
+            c->drop_charges(saved);
+        target.ipi_free = start + took;
+        last_ack = std::max(last_ack, target.ipi_free + ipi.ack);
+    }
     if (targets) {
         from.charge(ipi.send_base + ipi.send_per_target * targets, Category::IpiSend);
         from.counters().ipis_sent += targets;
     }
-    // The initiator runs its own part directly (as on_each_cpu_mask does), then waits for the slowest target.
-    if (mask.test(from.id()))
-        handler(from);
-    Cycles slowest = 0;
-    for (Core* c : cores_) {
-        if (c == &from || !mask.test(c->id()))
-            continue;
-        ++stats_.ipis;
-        ++c->counters().ipis_received;
-        // The handler's own work (its TLBIs, loads, ...) lands in the target's categories; the interrupt
-        // entry is charged as IpiHandler. The initiator waits for delivery plus all of it.
-        const Cycles before = c->now();
-        c->charge(ipi.handler_entry, Category::IpiHandler);
-        handler(*c);
-        slowest = std::max(slowest, ipi.delivery + (c->now() - before));
-    }
-    if (targets)
-        from.charge(slowest + ipi.ack, Category::IpiWait);
+    return last_ack;
 }
 
 } // namespace mmusim::hw

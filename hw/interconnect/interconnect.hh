@@ -3,17 +3,24 @@
 // TLBI ...IS, AMD INVLPGB), the completion wait that follows (DSB ISH, TLBSYNC), and inter-processor
 // interrupts (x86 and RISC-V shootdowns).
 //
-// Functional effect: a broadcast invalidation removes entries from every core's MMU when it is issued; a
-// local one only from the issuer's. Cost: the issuer pays to issue; DSB ISH pays per outstanding broadcast
-// op and per core that must acknowledge it (the "DSB completion cost grows with outstanding TLBIs and with
-// the number of cores" model, cf. Barry Song's Kunpeng 920 figures and Arcangeli's eMAG note in
-// shared/reference/hardware-parameters.md 2c). IPIs charge the sender, run the handler on each target
-// (charging the target), and make the sender wait for the slowest acknowledgement.
+// Functional effect: an invalidation takes effect when the architecture says it has completed, not when it
+// is issued: a broadcast TLBI at the issuer's next DSB ISH (on every core), a local TLBI at the issuer's next
+// DSB, an INVLPGB at the issuer's TLBSYNC, INVLPG / MOV CR3 / INVPCID / SFENCE.VMA at once (they are
+// synchronous), an IPI handler's work when its target runs it. Until then the old entries stay usable, as
+// hardware may keep them (Arm ARM: a TLBI is only guaranteed complete after a DSB).
+//
+// Cost, from mechanism: the issuer pays the instruction; a broadcast then goes through the BroadcastChannel
+// (one serialization point, every other core's TLB search, acknowledgements), and DSB ISH / TLBSYNC waits
+// until the last acknowledgement of every operation it covers. IPIs are sent by the interrupt controller one
+// target after another; each target takes them one at a time; the sender sees the last acknowledgement.
+// docs/ARCHITECTURE.md, "TLB maintenance timing", has the whole model and the parameters' sources.
 #pragma once
 
 #include "hw/core/core.hh"
+#include "hw/interconnect/broadcast_channel.hh"
 #include "hw/interconnect/maintenance_costs.hh"
 
+#include <memory>
 #include <vector>
 
 namespace mmusim::hw {
@@ -26,26 +33,40 @@ struct InterconnectStats {
 
 class Interconnect {
 public:
-    Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt) : costs_(costs), fmt_(fmt) {}
+    Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt);
+    ~Interconnect();
     void attach(Core& c);
     std::size_t cores() const { return cores_.size(); }
     Core& core(std::size_t i) { return *cores_[i]; }
 
     void tlbi(Core& from, const TlbiOp& op);
     void barrier(Core& from, Barrier kind);
-    void ipi(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler);
+    // Sends `handler` to every core of `mask` but `from`; returns the time of the last acknowledgement.
+    Cycles ipi_send(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler);
 
+    // Invalidations issued by `core` that have not completed yet (for checkers and tests).
+    std::size_t pending_invalidations(std::size_t core) const;
     const InterconnectStats& stats() const { return stats_; }
     const MaintenanceCosts& costs() const { return costs_; }
 
 private:
+    struct CoreState {
+        std::vector<InvalidationScope> broadcast; // issued, complete on every core at DSB ISH / TLBSYNC
+        std::vector<InvalidationScope> local;     // issued, complete on the issuer at its next DSB
+        std::uint64_t outstanding = 0;            // broadcast operations since the last DSB ISH / TLBSYNC
+        Cycles ipi_free = 0;                      // when this core has handled the interrupts sent to it
+    };
     void apply(Core& to, const InvalidationScope& scope);
+    void complete_broadcasts(Core& from);
+    void complete_local(Core& from);
     Cycles issue_cost(const TlbiOp& op) const;
+    BroadcastChannel& channel(const BroadcastCosts& costs);
 
     MaintenanceCosts costs_;
     const PageTableFormat& fmt_;
-    std::vector<Core*> cores_;             // owned by the Platform
-    std::vector<std::uint64_t> pending_broadcast_; // per core, since its last DSB ISH / TLBSYNC
+    std::vector<Core*> cores_; // owned by the Platform
+    std::vector<CoreState> state_;
+    std::unique_ptr<BroadcastChannel> channel_; // made at the first broadcast, when every core is attached
     InterconnectStats stats_;
 };
 

@@ -4,15 +4,16 @@
 #pragma once
 
 #include "hw/common/types.hh"
+#include "hw/interconnect/broadcast_channel.hh"
 
 namespace mmusim::hw {
 
 struct Arm64Costs {
     Cycles tlbi_issue = 0;          // issuing one broadcast TLBI ...IS (the DVM message leaves the core)
-    Cycles tlbi_local = 0;          // one local TLBI (non-IS form)
-    Cycles dsb_ish_base = 0;        // DSB ISH with nothing outstanding
-    Cycles dsb_per_pending_tlbi = 0; // added per broadcast TLBI outstanding at the DSB
-    Cycles dsb_per_remote_core = 0;  // added per outstanding TLBI per other core that must acknowledge it
+    Cycles tlbi_local = 0;          // one local TLBI (non-IS form), including its own TLB search
+    BroadcastCosts dvm;             // the DVM message's way through the interconnect (broadcast_channel.hh)
+    Cycles dsb_ish_base = 0;        // DSB ISH with nothing outstanding; with TLBIs outstanding it also waits
+                                    // for their completion
     Cycles dsb_ishst = 0;           // DSB ISHST (store drain before TLBI)
     Cycles dsb_nsh = 0;             // DSB NSH (completes local TLBIs)
     Cycles dmb = 0;                 // DMB ISH / smp_mb

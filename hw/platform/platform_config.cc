@@ -96,8 +96,11 @@ void load_costs(const ConfigNode& root, PlatformConfig& p)
         a.tlbi_issue = cost(t, "tlbi_issue");
         a.tlbi_local = cost(t, "tlbi_local");
         a.dsb_ish_base = cost(t, "dsb_ish_base");
-        a.dsb_per_pending_tlbi = cost(t, "dsb_per_pending_tlbi");
-        a.dsb_per_remote_core = cost(t, "dsb_per_remote_core");
+        a.dvm.hop = cost(t, "dvm_hop");
+        a.dvm.service = cost(t, "dvm_service");
+        a.dvm.lookup = cost(t, "tlbi_lookup");
+        a.dvm.range_lookup = cost(t, "tlbi_range_lookup");
+        a.dvm.sync = cost(t, "dvm_sync");
         a.dsb_ishst = cost(t, "dsb_ishst");
         a.dsb_nsh = cost(t, "dsb_nsh");
         a.dmb = cost(t, "dmb");
@@ -312,7 +315,8 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     case Arch::Arm64: {
         const auto& a = p.costs.arm64;
         t = {{"tlbi_issue", a.tlbi_issue}, {"tlbi_local", a.tlbi_local}, {"dsb_ish_base", a.dsb_ish_base},
-             {"dsb_per_pending_tlbi", a.dsb_per_pending_tlbi}, {"dsb_per_remote_core", a.dsb_per_remote_core},
+             {"dvm_hop", a.dvm.hop}, {"dvm_service", a.dvm.service}, {"tlbi_lookup", a.dvm.lookup},
+             {"tlbi_range_lookup", a.dvm.range_lookup}, {"dvm_sync", a.dvm.sync},
              {"dsb_ishst", a.dsb_ishst}, {"dsb_nsh", a.dsb_nsh}, {"dmb", a.dmb}, {"isb", a.isb}};
         break;
     }

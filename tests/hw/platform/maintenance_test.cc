@@ -57,6 +57,8 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
             touched[i] = true;
             c.sync();
             sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
+            if (i != 0) // stay running while core 0's script runs: a finished core is idle and charged nothing
+                sc_core::wait(sc_core::sc_time(1, sc_core::SC_MS));
             if (i == 0) {
                 std::vector<Cycles> before(cores);
                 for (unsigned j = 0; j < cores; ++j)
@@ -66,6 +68,9 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
                 out.script_cycles = c.now() - t0;
                 for (unsigned j = 0; j < cores; ++j)
                     out.cycles_in[j] = p.core(j).cycles(cat) - before[j];
+                // Invalidations take effect when they complete: finish what the script left outstanding.
+                if (p.interconnect().pending_invalidations(0))
+                    c.barrier(p.config().arch == Arch::Arm64 ? hw::Barrier::DsbIsh : hw::Barrier::Tlbsync);
                 for (unsigned j = 0; j < cores; ++j) {
                     out.l1d_after[j] = p.core(j).mmu().l1d().valid_entries();
                     out.l2_after[j] = p.core(j).mmu().l2().valid_entries();
@@ -132,23 +137,30 @@ TEST(Maintenance, RangeTlbiRemovesExactlyItsRange)
 TEST(Maintenance, TlbiAndDsbCyclesAppearInCoreTime)
 {
     const auto& costs = platform_config("neoverse-n1").costs.arm64;
-    auto script = [](Core& c, const mm::AddressSpace&) {
-        c.barrier(hw::Barrier::DsbIshst);
-        for (int k = 0; k < 3; ++k)
-            c.tlbi(arm_va(TlbiKind::VALE1, kBase + Addr(k) * 4096, true));
-        c.barrier(hw::Barrier::DsbIsh);
+    const auto script = [](int pages) {
+        return [pages](Core& c, const mm::AddressSpace&) {
+            c.barrier(hw::Barrier::DsbIshst);
+            for (int k = 0; k < pages; ++k)
+                c.tlbi(arm_va(TlbiKind::VALE1, kBase + Addr(k) * 4096, true));
+            c.barrier(hw::Barrier::DsbIsh);
+        };
     };
-    const auto tlbi = run("neoverse-n1", 4, script, Category::Tlbi);
+    const auto tlbi = run("neoverse-n1", 4, script(3), Category::Tlbi);
     EXPECT_EQ(tlbi.cycles_in[0], 3 * costs.tlbi_issue);
     for (unsigned i = 1; i < 4; ++i)
-        EXPECT_EQ(tlbi.cycles_in[i], 0u) << "receiving cores are not charged for DVM";
-    const auto dsb4 = run("neoverse-n1", 4, script, Category::Dsb);
-    EXPECT_EQ(dsb4.cycles_in[0],
-              costs.dsb_ishst + costs.dsb_ish_base + 3 * (costs.dsb_per_pending_tlbi + 3 * costs.dsb_per_remote_core));
-    EXPECT_EQ(dsb4.script_cycles, tlbi.cycles_in[0] + dsb4.cycles_in[0]);
-    // More cores to acknowledge: a longer DSB.
-    const auto dsb8 = run("neoverse-n1", 8, script, Category::Dsb);
-    EXPECT_GT(dsb8.cycles_in[0], dsb4.cycles_in[0]);
+        EXPECT_EQ(tlbi.cycles_in[i], 0u) << "receiving cores search their TLBs, they issue nothing";
+    const auto received = run("neoverse-n1", 4, script(3), Category::TlbiReceive);
+    EXPECT_EQ(received.cycles_in[0], 0u);
+    for (unsigned i = 1; i < 4; ++i)
+        EXPECT_EQ(received.cycles_in[i], 3 * costs.dvm.lookup) << "core " << i;
+    // The DVM node serves one operation at a time: each extra page adds its service time to the DSB's wait.
+    const auto dsb1 = run("neoverse-n1", 4, script(1), Category::Dsb);
+    const auto dsb3 = run("neoverse-n1", 4, script(3), Category::Dsb);
+    EXPECT_EQ(dsb3.cycles_in[0] - dsb1.cycles_in[0], 2 * costs.dvm.service - 2 * costs.tlbi_issue);
+    // One page: DSB ISHST, then the DSB waits for the TLBI (hop + service) and the Sync (service, two hops),
+    // less the issue time already spent.
+    EXPECT_EQ(dsb1.cycles_in[0], costs.dsb_ishst + 3 * costs.dvm.hop + costs.dvm.service + costs.dvm.sync);
+    EXPECT_EQ(dsb3.script_cycles, tlbi.cycles_in[0] + dsb3.cycles_in[0]);
 }
 
 TEST(Maintenance, X86Cr3WriteIsLocal)
@@ -241,6 +253,7 @@ TEST(Maintenance, InvlpgbBroadcastsAndTlbsyncWaits)
     for (unsigned i = 0; i < 4; ++i)
         EXPECT_EQ(r.l1d_after[i], kPages - 2u) << "core " << i;
     EXPECT_EQ(r.cycles_in[0], x86.tlbsync_base + 3 * x86.tlbsync_per_remote_core);
+    // (INVLPGB completes at TLBSYNC: the script's own TLBSYNC made the entries go.)
 }
 
 // Every arm64 TLBI kind, in its broadcast (IS) and local form: the IS form removes the same entries on every
@@ -272,3 +285,171 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, Arm64Reach,
                                            TlbiKind::RVALE1, TlbiKind::RVAAE1, TlbiKind::RVAALE1, TlbiKind::ASIDE1,
                                            TlbiKind::VMALLE1),
                          [](const ::testing::TestParamInfo<TlbiKind>& i) { return std::string(hw::to_string(i.param)); });
+
+// ---------------------------------------------------------------------------------------------------------
+// Timing from mechanism (docs/ARCHITECTURE.md, "TLB maintenance timing")
+
+TEST(MaintenanceTiming, BroadcastTlbiTakesEffectAtTheDsb)
+{
+    std::size_t before_dsb = 0, after_dsb = 0;
+    const auto r = run("neoverse-n1", 2, [&](Core& c, const mm::AddressSpace&) {
+        c.tlbi(arm_va(TlbiKind::VAE1, kBase, true));
+        before_dsb = c.mmu().l1d().valid_entries();
+        c.barrier(hw::Barrier::DsbIsh);
+        after_dsb = c.mmu().l1d().valid_entries();
+    }, Category::Dsb);
+    EXPECT_EQ(before_dsb, std::size_t(kPages)) << "until it completes, the old entry may still be used";
+    EXPECT_EQ(after_dsb, kPages - 1u);
+    EXPECT_EQ(r.l1d_after[1], kPages - 1u) << "and on every other core";
+}
+
+TEST(MaintenanceTiming, LocalTlbiCompletesAtDsbNsh)
+{
+    std::size_t before = 0, after = 0;
+    run("neoverse-n1", 1, [&](Core& c, const mm::AddressSpace&) {
+        c.tlbi(arm_va(TlbiKind::VAE1, kBase, false));
+        before = c.mmu().l1d().valid_entries();
+        c.barrier(hw::Barrier::DsbNsh);
+        after = c.mmu().l1d().valid_entries();
+    }, Category::Dsb);
+    EXPECT_EQ(before, std::size_t(kPages));
+    EXPECT_EQ(after, kPages - 1u);
+}
+
+// Two cores flush eight pages each at the same simulated time: they share the DVM node, so each one's DSB
+// waits longer than when it flushes alone.
+TEST(MaintenanceTiming, ConcurrentBroadcastsContend)
+{
+    // One platform at a time: each owns the SystemC kernel while it exists.
+    const auto flush = [](unsigned initiators) {
+        hw::Platform p(platform_config("neoverse-n1", {"cores=4"}));
+        std::vector<Cycles> dsb(p.cores(), 0);
+        for (unsigned i = 0; i < p.cores(); ++i)
+            p.core(i).set_work([&, i, initiators](Core& c) {
+                if (i >= initiators)
+                    return;
+                c.barrier(hw::Barrier::DsbIshst);
+                for (int k = 0; k < 8; ++k)
+                    c.tlbi(arm_va(TlbiKind::VALE1, kBase + Addr(k) * 4096, true));
+                const Cycles before = c.cycles(Category::Dsb);
+                c.barrier(hw::Barrier::DsbIsh);
+                dsb[i] = c.cycles(Category::Dsb) - before;
+            });
+        p.run();
+        return dsb;
+    };
+    const auto one = flush(1);
+    const auto two = flush(2);
+    const auto& dvm = platform_config("neoverse-n1").costs.arm64.dvm;
+    EXPECT_GT(two[0], one[0]);
+    EXPECT_GT(two[1], one[0]);
+    // Sixteen operations and two Syncs through one node: the later initiator waits for nearly all of them.
+    EXPECT_GE(std::max(two[0], two[1]), one[0] + 7 * dvm.service);
+}
+
+// Linux __flush_tlb_range_op with FEAT_TLBIRANGE: the page count is cut into (NUM+1) << (5*SCALE+1) pieces,
+// one range TLBI each (arch/arm64/include/asm/tlbflush.h); returns the operands for `pages` 4K pages.
+std::vector<std::uint64_t> range_ops(Addr start, std::uint64_t pages)
+{
+    std::vector<std::uint64_t> ops;
+    for (int scale = 0; pages > 0 && scale <= 3;) {
+        if (pages % 2) { // an odd page: one non-range TLBI in Linux; a range op of 2 pages would overshoot
+            ops.push_back(hw::arm64::va_operand(start, 1, 12));
+            start += 4096;
+            --pages;
+            continue;
+        }
+        const std::uint64_t num = ((pages >> (5 * scale + 1)) & 31);
+        if (num) {
+            ops.push_back(hw::arm64::range_operand(start, 1, 12, static_cast<unsigned>(scale), static_cast<unsigned>(num - 1)));
+            const std::uint64_t n = num << (5 * scale + 1);
+            start += n * 4096;
+            pages -= n;
+        }
+        ++scale;
+    }
+    return ops;
+}
+
+TEST(MaintenanceTiming, RangeTlbiCostFollowsTheOperationsNotThePages)
+{
+    const auto cost = [](std::uint64_t pages, std::size_t& ops_out) {
+        const auto ops = range_ops(kBase, pages);
+        ops_out = ops.size();
+        return run("neoverse-v2", 4, [&](Core& c, const mm::AddressSpace&) {
+            c.barrier(hw::Barrier::DsbIshst);
+            for (std::uint64_t op : ops)
+                c.tlbi(hw::arm64::tlbi(TlbiKind::RVAE1, op, true));
+            c.barrier(hw::Barrier::DsbIsh);
+        }, Category::Dsb).cycles_in[0];
+    };
+    std::size_t ops2 = 0, ops2m = 0;
+    const Cycles two = cost(2, ops2), two_million = cost(2'000'000, ops2m);
+    EXPECT_EQ(ops2, 1u);
+    EXPECT_EQ(ops2m, 3u) << "2,000,000 = 1 x 2^21 ... pieces at three scales";
+    const auto& dvm = platform_config("neoverse-v2").costs.arm64.dvm;
+    EXPECT_EQ(two_million - two, (ops2m - ops2) * dvm.service - (ops2m - ops2) * platform_config("neoverse-v2").costs.arm64.tlbi_issue)
+        << "each extra operation costs one pass through the DVM node, whatever pages it covers";
+    // Against a loop of per-page TLBIs for the same two pages: two operations, one more service time.
+    const Cycles loop = run("neoverse-v2", 4, [](Core& c, const mm::AddressSpace&) {
+        c.barrier(hw::Barrier::DsbIshst);
+        for (int k = 0; k < 2; ++k)
+            c.tlbi(arm_va(TlbiKind::VAE1, kBase + Addr(k) * 4096, true));
+        c.barrier(hw::Barrier::DsbIsh);
+    }, Category::Dsb).cycles_in[0];
+    EXPECT_GT(loop, two);
+}
+
+TEST(MaintenanceTiming, IpiToAFinishedCoreChargesItNothing)
+{
+    hw::Platform p(platform_config("skylake-sp", {"cores=2"}));
+    Cycles core1_done_at = 0, waited = 0;
+    bool handled = false;
+    p.core(1).set_work([&](Core& c) { core1_done_at = c.now(); });
+    p.core(0).set_work([&](Core& c) {
+        c.sync();
+        sc_core::wait(sc_core::sc_time(1, sc_core::SC_US)); // core 1 has finished by now
+        const Cycles before = c.cycles(Category::IpiWait);
+        hw::CpuMask mask;
+        mask.set(1);
+        c.ipi(mask, [&](Core& target) {
+            handled = true;
+            hw::TlbiOp op;
+            op.kind = TlbiKind::Invlpg;
+            op.operand = kBase;
+            op.asid = 1;
+            target.tlbi(op);
+        });
+        waited = c.cycles(Category::IpiWait) - before;
+    });
+    p.run();
+    const auto& ipi = p.config().costs.ipi;
+    EXPECT_TRUE(handled) << "an idle core still takes the interrupt: its TLBs must be flushed";
+    EXPECT_EQ(p.core(1).now(), core1_done_at) << "but its time, which ended with its work, does not grow";
+    EXPECT_EQ(waited, ipi.delivery + ipi.handler_entry + p.config().costs.x86.invlpg + ipi.ack)
+        << "and the sender still waits for the handler";
+}
+
+TEST(MaintenanceTiming, SenderWorksWhileInterruptsAreInFlight)
+{
+    hw::Platform p(platform_config("skylake-sp", {"cores=2"}));
+    Cycles waited = 0, local_work = 0;
+    p.core(1).set_work([](Core& c) {
+        c.sync();
+        sc_core::wait(sc_core::sc_time(1, sc_core::SC_MS));
+    });
+    p.core(0).set_work([&](Core& c) {
+        hw::CpuMask mask;
+        mask.set(1);
+        const Cycles ack = c.ipi_send(mask, [](Core&) {});
+        local_work = 300;
+        c.charge(local_work, Category::Software); // the local flush, overlapping the remote ones
+        const Cycles before = c.cycles(Category::IpiWait);
+        c.ipi_wait(ack);
+        waited = c.cycles(Category::IpiWait) - before;
+    });
+    p.run();
+    const auto& ipi = p.config().costs.ipi;
+    EXPECT_EQ(waited + local_work, ipi.delivery + ipi.handler_entry + ipi.ack)
+        << "the local work hides part of the round trip";
+}

@@ -2,7 +2,7 @@
 // The path of a broadcast TLB invalidation through the interconnect, as a timing mechanism: arm64 TLBI ...IS
 // travels as a DVM message (Arm AMBA 5 CHI, DVM operations), AMD INVLPGB as its broadcast message.
 //
-//   issuer --hop--> serialization point --hop--> every other core's MMU (TLB search) --hop--> ack
+//   issuer --hop--> serialization point --fanout per core, hop--> every other core's MMU (TLB search) --hop--> ack
 //
 // The serialization point handles one operation at a time for the whole system (CHI's MN, the DVM node), so
 // back-to-back operations from one core, and operations from several initiators at once, queue there: this is
@@ -26,6 +26,7 @@ namespace mmusim::hw {
 struct BroadcastCosts {
     Cycles hop = 0;          // one way between a core and the serialization point
     Cycles service = 0;      // the serialization point's time per operation, whoever sent it
+    Cycles fanout = 0;       // its extra time per receiving core: it sends the operation to one after another
     Cycles lookup = 0;       // a receiving core's TLB search for one by-VA or by-ASID operation
     Cycles range_lookup = 0; // the same for one range operation (FEAT_TLBIRANGE)
     Cycles sync = 0;         // the serialization point's time for a completion message (DVM Sync)

@@ -98,6 +98,7 @@ void load_costs(const ConfigNode& root, PlatformConfig& p)
         a.dsb_ish_base = cost(t, "dsb_ish_base");
         a.dvm.hop = cost(t, "dvm_hop");
         a.dvm.service = cost(t, "dvm_service");
+        a.dvm.fanout = cost(t, "dvm_fanout");
         a.dvm.lookup = cost(t, "tlbi_lookup");
         a.dvm.range_lookup = cost(t, "tlbi_range_lookup");
         a.dvm.sync = cost(t, "dvm_sync");
@@ -315,7 +316,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     case Arch::Arm64: {
         const auto& a = p.costs.arm64;
         t = {{"tlbi_issue", a.tlbi_issue}, {"tlbi_local", a.tlbi_local}, {"dsb_ish_base", a.dsb_ish_base},
-             {"dvm_hop", a.dvm.hop}, {"dvm_service", a.dvm.service}, {"tlbi_lookup", a.dvm.lookup},
+             {"dvm_hop", a.dvm.hop}, {"dvm_service", a.dvm.service}, {"dvm_fanout", a.dvm.fanout}, {"tlbi_lookup", a.dvm.lookup},
              {"tlbi_range_lookup", a.dvm.range_lookup}, {"dvm_sync", a.dvm.sync},
              {"dsb_ishst", a.dsb_ishst}, {"dsb_nsh", a.dsb_nsh}, {"dmb", a.dmb}, {"isb", a.isb}};
         break;

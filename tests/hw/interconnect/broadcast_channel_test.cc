@@ -8,7 +8,7 @@
 namespace mmusim::hw {
 namespace {
 
-constexpr BroadcastCosts kCosts{/*hop*/ 10, /*service*/ 100, /*lookup*/ 20, /*range_lookup*/ 70, /*sync*/ 300};
+constexpr BroadcastCosts kCosts{/*hop*/ 10, /*service*/ 100, /*fanout*/ 0, /*lookup*/ 20, /*range_lookup*/ 70, /*sync*/ 300};
 
 TEST(BroadcastChannel, OneOperationAndItsSync)
 {
@@ -56,6 +56,17 @@ TEST(BroadcastChannel, SlowReceiversHoldTheSyncBack)
         ch.post(0, 0, false);
     // First op leaves the node at 110 and reaches core 1 at 120; four searches end at 2120; ack 2130.
     EXPECT_EQ(ch.sync(0, 0), 2130u);
+}
+
+TEST(BroadcastChannel, FanoutMakesMoreCoresCostMore)
+{
+    BroadcastCosts c = kCosts;
+    c.fanout = 5;
+    BroadcastChannel four(c, 4), sixteen(c, 16);
+    four.post(0, 0, false);
+    sixteen.post(0, 0, false);
+    // The node sends to 3 or 15 cores, one after another, for the operation and again for the Sync.
+    EXPECT_EQ(sixteen.sync(0, 0) - four.sync(0, 0), 2 * 12 * c.fanout);
 }
 
 TEST(BroadcastChannel, RangeOperationsUseTheirOwnSearchCost)

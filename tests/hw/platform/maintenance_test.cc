@@ -156,10 +156,11 @@ TEST(Maintenance, TlbiAndDsbCyclesAppearInCoreTime)
     // The DVM node serves one operation at a time: each extra page adds its service time to the DSB's wait.
     const auto dsb1 = run("neoverse-n1", 4, script(1), Category::Dsb);
     const auto dsb3 = run("neoverse-n1", 4, script(3), Category::Dsb);
-    EXPECT_EQ(dsb3.cycles_in[0] - dsb1.cycles_in[0], 2 * costs.dvm.service - 2 * costs.tlbi_issue);
-    // One page: DSB ISHST, then the DSB waits for the TLBI (hop + service) and the Sync (service, two hops),
-    // less the issue time already spent.
-    EXPECT_EQ(dsb1.cycles_in[0], costs.dsb_ishst + 3 * costs.dvm.hop + costs.dvm.service + costs.dvm.sync);
+    const Cycles node_per_op = costs.dvm.service + 3 * costs.dvm.fanout; // sent to 3 other cores
+    EXPECT_EQ(dsb3.cycles_in[0] - dsb1.cycles_in[0], 2 * node_per_op - 2 * costs.tlbi_issue);
+    // One page: DSB ISHST, then the DSB waits for the TLBI (hop, its node time) and the Sync (its node time, two
+    // hops), less the issue time already spent.
+    EXPECT_EQ(dsb1.cycles_in[0], costs.dsb_ishst + 3 * costs.dvm.hop + node_per_op + costs.dvm.sync + 3 * costs.dvm.fanout);
     EXPECT_EQ(dsb3.script_cycles, tlbi.cycles_in[0] + dsb3.cycles_in[0]);
 }
 
@@ -344,7 +345,7 @@ TEST(MaintenanceTiming, ConcurrentBroadcastsContend)
     EXPECT_GT(two[0], one[0]);
     EXPECT_GT(two[1], one[0]);
     // Sixteen operations and two Syncs through one node: the later initiator waits for nearly all of them.
-    EXPECT_GE(std::max(two[0], two[1]), one[0] + 7 * dvm.service);
+    EXPECT_GE(std::max(two[0], two[1]), one[0] + 7 * (dvm.service + 3 * dvm.fanout));
 }
 
 // Linux __flush_tlb_range_op with FEAT_TLBIRANGE: the page count is cut into (NUM+1) << (5*SCALE+1) pieces,
@@ -387,8 +388,8 @@ TEST(MaintenanceTiming, RangeTlbiCostFollowsTheOperationsNotThePages)
     const Cycles two = cost(2, ops2), two_million = cost(2'000'000, ops2m);
     EXPECT_EQ(ops2, 1u);
     EXPECT_EQ(ops2m, 3u) << "2,000,000 = 1 x 2^21 ... pieces at three scales";
-    const auto& dvm = platform_config("neoverse-v2").costs.arm64.dvm;
-    EXPECT_EQ(two_million - two, (ops2m - ops2) * dvm.service - (ops2m - ops2) * platform_config("neoverse-v2").costs.arm64.tlbi_issue)
+    const auto& arm = platform_config("neoverse-v2").costs.arm64;
+    EXPECT_EQ(two_million - two, (ops2m - ops2) * (arm.dvm.service + 3 * arm.dvm.fanout - arm.tlbi_issue))
         << "each extra operation costs one pass through the DVM node, whatever pages it covers";
     // Against a loop of per-page TLBIs for the same two pages: two operations, one more service time.
     const Cycles loop = run("neoverse-v2", 4, [](Core& c, const mm::AddressSpace&) {

@@ -33,6 +33,7 @@ Cycles Interconnect::issue_cost(const TlbiOp& op) const
 
 void Interconnect::tlbi(Core& from, const TlbiOp& op)
 {
+    require(features_, op);
     from.charge(issue_cost(op), Category::Tlbi);
     const auto scope = scope_of(op, fmt_);
     const bool broadcast = op.broadcast || op.kind == TlbiKind::Invlpgb;
@@ -51,6 +52,7 @@ void Interconnect::tlbi(Core& from, const TlbiOp& op)
 
 void Interconnect::barrier(Core& from, Barrier kind)
 {
+    require(features_, kind);
     const std::size_t me = from.id();
     const Cycles remote = cores_.empty() ? 0 : cores_.size() - 1;
     switch (kind) {

@@ -13,6 +13,7 @@
 
 #include "hw/core/core.hh"
 #include "hw/interconnect/maintenance_costs.hh"
+#include "hw/platform/features.hh"
 
 #include <vector>
 
@@ -26,7 +27,10 @@ struct InterconnectStats {
 
 class Interconnect {
 public:
-    Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt) : costs_(costs), fmt_(fmt) {}
+    Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt, Features features)
+        : costs_(costs), fmt_(fmt), features_(std::move(features))
+    {
+    }
     void attach(Core& c);
     std::size_t cores() const { return cores_.size(); }
     Core& core(std::size_t i) { return *cores_[i]; }
@@ -44,6 +48,7 @@ private:
 
     MaintenanceCosts costs_;
     const PageTableFormat& fmt_;
+    Features features_; // an instruction the platform lacks is an error, never a free no-op
     std::vector<Core*> cores_;             // owned by the Platform
     std::vector<std::uint64_t> pending_broadcast_; // per core, since its last DSB ISH / TLBSYNC
     InterconnectStats stats_;

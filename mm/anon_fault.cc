@@ -8,9 +8,9 @@ namespace mmusim::mm {
 using hw::Category;
 using hw::Descriptor;
 
-AnonFaultHandler::AnonFaultHandler(AddressSpace& as, std::uint64_t folio_size, Cycles fault_entry,
-                                   std::uint64_t clear_bytes_per_cycle)
-    : as_(as), folio_size_(folio_size), fault_entry_(fault_entry), clear_bytes_per_cycle_(clear_bytes_per_cycle)
+AnonFaultHandler::AnonFaultHandler(AddressSpace& as, const KernelConfig& kernel)
+    : as_(as), folio_size_(kernel.folio_size), fault_entry_(kernel.software.fault_entry),
+      clear_bytes_per_cycle_(kernel.software.clear_bytes_per_cycle)
 {
     const hw::PageTableFormat& fmt = as_.format();
     // The folio is mapped by the largest leaf that does not exceed it: 2M folio on 4K arm64 -> one PMD block.

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Demand paging of anonymous memory for trace replay: the first touch of a page faults in a whole folio of
-// the configured size. A simplified do_anonymous_page() (mm/memory.c) with an mTHP-sized folio:
+// the kernel configuration's size (kernel.folio_size). A simplified do_anonymous_page() (mm/memory.c) with an mTHP-sized folio:
 // allocate and clear the folio, allocate missing page tables (__pte_alloc and friends), then set_ptes() for
 // every page of the folio, or a PMD/PUD block when the folio is one. On arm64 contpte_set_ptes()
 // (arch/arm64/mm/contpte.c) sets PTE_CONT on each aligned, fully covered run; on RISC-V the run becomes
-// Svnapot. Every descriptor read and write is a timed access by the faulting core.
+// Svnapot, when the platform has it (the format then has NAPOT runs; without Svnapot it has none). Every
+// descriptor read and write is a timed access by the faulting core.
 //
 // Left for the port of mm/: struct page/folio metadata, rmap, memcg, the zero page for read faults (a read
 // fault here maps a writable-clean folio), VMAs.
@@ -12,6 +13,7 @@
 
 #include "hw/core/core.hh"
 #include "mm/address_space.hh"
+#include "mm/kernel_config.hh"
 
 namespace mmusim::mm {
 
@@ -27,12 +29,12 @@ struct FaultStats {
 
 class AnonFaultHandler {
 public:
-    AnonFaultHandler(AddressSpace& as, std::uint64_t folio_size, Cycles fault_entry, std::uint64_t clear_bytes_per_cycle);
+    AnonFaultHandler(AddressSpace& as, const KernelConfig& kernel);
 
     // Maps the folio containing `va` on `core`. The access is retried by the caller.
     void handle_fault(hw::Core& core, Addr va, AccessKind kind);
     // A permission fault on a present page whose accessed flag or dirty state the hardware does not manage
-    // (mmu.hw_access_flag / mmu.hw_dirty off): handle_pte_fault() marks it young (and dirty on a write) with
+    // (features.hafdbs / features.svadu): handle_pte_fault() marks it young (and dirty on a write) with
     // ptep_set_access_flags(), a relaxation that needs no TLB flush (the retried access re-walks). Returns
     // false for a real permission violation.
     bool handle_access_fault(hw::Core& core, Addr va, AccessKind kind);

@@ -5,7 +5,10 @@
 
 namespace mmusim::hw {
 
-Interconnect::Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt) : costs_(costs), fmt_(fmt) {}
+Interconnect::Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt, Features features)
+    : costs_(costs), fmt_(fmt), features_(std::move(features))
+{
+}
 
 Interconnect::~Interconnect() = default;
 
@@ -49,8 +52,8 @@ Cycles Interconnect::issue_cost(const TlbiOp& op) const
 
 void Interconnect::tlbi(Core& from, const TlbiOp& op)
 {
-    const Cycles issue = issue_cost(op);
-    from.charge(issue, Category::Tlbi);
+    require(features_, op);
+    from.charge(issue_cost(op), Category::Tlbi);
     const auto scope = scope_of(op, fmt_);
     CoreState& me = state_[from.id()];
     if (op.kind == TlbiKind::Invlpgb) {
@@ -99,6 +102,7 @@ void Interconnect::complete_local(Core& from)
 
 void Interconnect::barrier(Core& from, Barrier kind)
 {
+    require(features_, kind);
     CoreState& me = state_[from.id()];
     switch (kind) {
     case Barrier::DsbIsh: {

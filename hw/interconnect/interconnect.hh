@@ -19,6 +19,7 @@
 #include "hw/core/core.hh"
 #include "hw/interconnect/broadcast_channel.hh"
 #include "hw/interconnect/maintenance_costs.hh"
+#include "hw/platform/features.hh"
 
 #include <memory>
 #include <vector>
@@ -33,7 +34,7 @@ struct InterconnectStats {
 
 class Interconnect {
 public:
-    Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt);
+    Interconnect(const MaintenanceCosts& costs, const PageTableFormat& fmt, Features features);
     ~Interconnect();
     void attach(Core& c);
     std::size_t cores() const { return cores_.size(); }
@@ -64,6 +65,7 @@ private:
 
     MaintenanceCosts costs_;
     const PageTableFormat& fmt_;
+    Features features_; // an instruction the platform lacks is an error, never a free no-op
     std::vector<Core*> cores_; // owned by the Platform
     std::vector<CoreState> state_;
     std::unique_ptr<BroadcastChannel> channel_; // made at the first broadcast, when every core is attached

@@ -17,6 +17,11 @@
 // Svnapot: a leaf with contiguous=true is one of the 16 PTEs of a 64K NAPOT run. All 16 hold the same PPN,
 // the run's base with PPN[3:0] = 0b1000, so decode() returns the run base and encode() accepts the address of
 // any page in the run.
+//
+// Option svnapot=false models a hart without Svnapot: bit 63 is then reserved, so a leaf with N set decodes
+// to Invalid (the privileged spec: "If Svnapot is not implemented, bit 63 remains reserved and must be zeroed
+// by software for forward compatibility, or else a page-fault exception is raised"), and no level has
+// contiguous runs. The platform sets it from features.svnapot.
 #include "hw/pgtable/format_registry.hh"
 
 #include <stdexcept>
@@ -52,7 +57,7 @@ constexpr std::uint64_t kNapotBytes = bit(kPageShift + kNapotOrder);
 
 class RiscvFormat final : public PageTableFormat {
 public:
-    explicit RiscvFormat(int nlevels)
+    RiscvFormat(int nlevels, bool svnapot) : svnapot_(svnapot)
     {
         va_bits_ = kPageShift + 9 * static_cast<unsigned>(nlevels);
         for (int arch = nlevels - 1; arch >= 0; --arch) {
@@ -61,7 +66,7 @@ public:
             l.shift = kPageShift + 9 * static_cast<unsigned>(arch);
             l.index_bits = 9;
             l.leaf_allowed = true; // any level may hold a leaf (a superpage above level 0)
-            l.contig_entries = arch == 0 ? 1u << kNapotOrder : 1;
+            l.contig_entries = arch == 0 && svnapot ? 1u << kNapotOrder : 1;
             l.name = "L" + std::to_string(arch);
             levels_.push_back(l);
         }
@@ -71,7 +76,7 @@ public:
     std::string variant() const override
     {
         return "Sv" + std::to_string(va_bits_) + ", " + std::to_string(va_bits_) + "-bit VA, " +
-               std::to_string(levels()) + " levels";
+               std::to_string(levels()) + " levels" + (svnapot_ ? "" : ", no Svnapot");
     }
     Arch arch() const override { return Arch::RiscV; }
 
@@ -105,7 +110,7 @@ public:
             std::uint64_t ppn;
             if (d.contiguous) {
                 if (l.contig_entries == 1)
-                    fail(depth, "a NAPOT leaf above level 0");
+                    fail(depth, svnapot_ ? "a NAPOT leaf above level 0" : "a NAPOT leaf without Svnapot");
                 check_oa(depth, d.oa, kPageShift);
                 ppn = ((d.oa & ~(kNapotBytes - 1)) >> kPageShift) | kNapotPpnLow;
             } else {
@@ -161,6 +166,7 @@ public:
             return d;
         if (raw & kNapot) {
             // Linux supports only 64K NAPOT, so any N=1 leaf at level 0 is taken as one, whatever PPN[3:0].
+            // Above level 0, or without Svnapot (bit 63 reserved), N=1 is a page fault.
             if (l.contig_entries == 1)
                 return d;
             d.contiguous = true;
@@ -183,6 +189,9 @@ public:
         d.attr = static_cast<std::uint8_t>(pbmt);
         return d;
     }
+
+private:
+    bool svnapot_;
 };
 
 std::unique_ptr<PageTableFormat> make_riscv(const FormatOptions& opts)
@@ -198,7 +207,8 @@ std::unique_ptr<PageTableFormat> make_riscv(const FormatOptions& opts)
         nlevels = 5;
     else
         throw FormatOptionError("mode", "bad value '" + mode + "' for riscv option 'mode' (allowed: sv39|sv48|sv57)");
-    return std::make_unique<RiscvFormat>(nlevels);
+    const auto napot = opts.find("svnapot");
+    return std::make_unique<RiscvFormat>(nlevels, napot == opts.end() || napot->second == "true");
 }
 
 } // namespace
@@ -206,9 +216,10 @@ std::unique_ptr<PageTableFormat> make_riscv(const FormatOptions& opts)
 MMUSIM_REGISTER_FORMAT(FormatInfo{
     "riscv",
     "RISC-V Sv39/Sv48/Sv57 with Svpbmt and 64K Svnapot (48-bit PA)",
-    {{"mode", "sv39|sv48|sv57", "sv39"}},
+    {{"mode", "sv39|sv48|sv57", "sv39"}, {"svnapot", "true|false", "true"}},
     make_riscv,
-    {{{"mode", "sv39"}}, {{"mode", "sv48"}}, {{"mode", "sv57"}}},
+    {{{"mode", "sv39"}}, {{"mode", "sv48"}}, {{"mode", "sv57"}},
+     {{"mode", "sv39"}, {"svnapot", "false"}}, {{"mode", "sv48"}, {"svnapot", "false"}}, {{"mode", "sv57"}, {"svnapot", "false"}}},
 });
 
 } // namespace mmusim::hw

@@ -14,7 +14,7 @@ Platform::Platform(PlatformConfig cfg) : cfg_(std::move(cfg))
     cycle_ = sc_core::sc_time(std::max(1.0, std::round(1000.0 / cfg_.frequency_ghz)), sc_core::SC_PS);
     tlm_utils::tlm_quantumkeeper::set_global_quantum(cycle_ * static_cast<double>(cfg_.quantum_cycles));
     mem_ = std::make_unique<MemorySystem>("memory", cfg_.memory, cfg_.cores, cycle_);
-    ic_ = std::make_unique<Interconnect>(cfg_.costs, *fmt_);
+    ic_ = std::make_unique<Interconnect>(cfg_.costs, *fmt_, cfg_.features);
     for (unsigned i = 0; i < cfg_.cores; ++i) {
         cores_.push_back(std::make_unique<Core>(("core" + std::to_string(i)).c_str(), i, cfg_.mmu, *fmt_, *ic_, cycle_,
                                                 cfg_.quantum_cycles, cfg_.costs.atomic_extra));

@@ -87,6 +87,36 @@ std::vector<TlbGeometry> tlb_level(const ConfigNode& mmu, const std::string& nam
 
 Cycles cost(const ConfigNode& n, const std::string& key) { return n.u64(key, 0, kMaxCost); }
 
+// The cost of an optional instruction exists exactly when the platform has the feature: required with it
+// (no cost defaults to 0), refused without it (a number that nothing would ever charge is a mistake).
+Cycles feature_cost(const ConfigNode& n, const std::string& key, bool present, const std::string& feature)
+{
+    if (present)
+        return cost(n, key);
+    if (n.has(key))
+        n.fail(key, "this platform has no " + key + " instruction (features." + feature +
+                        ": false): remove the cost, or set features." + feature + ": true");
+    return 0;
+}
+
+// A key that no longer belongs where it is: an error that says where it went.
+void moved(const ConfigNode& n, const std::string& key, const std::string& where_now)
+{
+    if (n.has(key))
+        n.fail(key, "no longer a platform key: " + where_now);
+}
+
+std::string hw_ad_pointer(Arch arch)
+{
+    switch (arch) {
+    case Arch::Arm64: return "hardware access flag and dirty state are features.hafdbs (none, af or af_dirty)";
+    case Arch::RiscV: return "hardware A/D updates are features.svadu (true or false)";
+    case Arch::X86_64: break;
+    }
+    return "x86-64 always sets A and D in hardware (Intel SDM Vol. 3 4.8); only arm64 (features.hafdbs) and "
+           "riscv (features.svadu) platforms choose";
+}
+
 void load_costs(const ConfigNode& root, PlatformConfig& p)
 {
     const ConfigNode t = root.child("tlb_maintenance");
@@ -112,13 +142,13 @@ void load_costs(const ConfigNode& root, PlatformConfig& p)
         auto& x = p.costs.x86;
         x.invlpg = cost(t, "invlpg");
         x.cr3_write = cost(t, "cr3_write");
-        x.cr3_write_noflush = cost(t, "cr3_write_noflush");
-        x.invpcid = cost(t, "invpcid");
         x.mfence = cost(t, "mfence");
-        // INVLPGB/TLBSYNC exist only on AMD Zen 3+; an Intel platform leaves them out.
-        x.invlpgb = t.u64("invlpgb", 0, 0, kMaxCost);
-        x.tlbsync_base = t.u64("tlbsync_base", 0, 0, kMaxCost);
-        x.tlbsync_per_remote_core = t.u64("tlbsync_per_remote_core", 0, 0, kMaxCost);
+        const X86Features& f = p.features.x86;
+        x.cr3_write_noflush = feature_cost(t, "cr3_write_noflush", f.pcid, "pcid");
+        x.invpcid = feature_cost(t, "invpcid", f.invpcid, "invpcid");
+        x.invlpgb = feature_cost(t, "invlpgb", f.invlpgb, "invlpgb");
+        x.tlbsync_base = feature_cost(t, "tlbsync_base", f.invlpgb, "invlpgb");
+        x.tlbsync_per_remote_core = feature_cost(t, "tlbsync_per_remote_core", f.invlpgb, "invlpgb");
         break;
     }
     case Arch::RiscV: {
@@ -166,11 +196,17 @@ PlatformConfig load_platform(const ConfigNode& root)
     p.arch = arch == "arm64" ? Arch::Arm64 : arch == "x86-64" ? Arch::X86_64 : Arch::RiscV;
     p.cores = static_cast<unsigned>(root.u64("cores", 1, kMaxCores));
     p.frequency_ghz = root.real("frequency_ghz", 0.1, 10.0);
+    p.features = load_features(root, p.arch, p.name);
 
     const ConfigNode pt = root.child("page_table");
     p.format = pt.str("format");
+    if (p.arch == Arch::RiscV)
+        moved(pt, "svnapot", "whether the hardware has Svnapot is features.svnapot");
     for (const auto& [k, v] : pt.scalars_except({"format"}))
         p.format_options[k] = v;
+    // Without Svnapot the N bit is reserved: the format then decodes an N=1 leaf as a fault.
+    if (p.arch == Arch::RiscV && p.format == "riscv")
+        p.format_options["svnapot"] = p.features.riscv.svnapot ? "true" : "false";
     std::unique_ptr<PageTableFormat> fmt;
     try {
         // The architecture first: another arch's options would otherwise be reported as unknown.
@@ -188,8 +224,10 @@ PlatformConfig load_platform(const ConfigNode& root)
     p.mmu.walker.coalesce_group = static_cast<unsigned>(mmu.u64("coalesce_group", 4, 2, 64));
     if (!is_pow2(p.mmu.walker.coalesce_group) || p.mmu.walker.coalesce_group > 8)
         mmu.fail("coalesce_group", "must be 2, 4 or 8 (PTEs in one 64-byte line)");
-    p.mmu.walker.hw_access_flag = mmu.boolean("hw_access_flag", true);
-    p.mmu.walker.hw_dirty = mmu.boolean("hw_dirty", true);
+    moved(mmu, "hw_access_flag", hw_ad_pointer(p.arch));
+    moved(mmu, "hw_dirty", hw_ad_pointer(p.arch));
+    p.mmu.walker.hw_access_flag = p.features.hw_access_flag();
+    p.mmu.walker.hw_dirty = p.features.hw_dirty();
     TlbSizes sizes{FormatRegistry::instance().translation_shifts(p.format), p.format};
     // A coalesced group is a size the TLB holds whether or not coalescing is switched on for this run (so
     // `--set mmu.coalescing=false` needs no change to the TLB sizes).
@@ -237,19 +275,16 @@ PlatformConfig load_platform(const ConfigNode& root)
     if (p.memory.size < 16 * MiB || p.memory.size > (std::uint64_t{1} << 48))
         mem.fail("size", "must be between 16M and 256T");
     p.memory.dram_latency = mem.u64("dram_latency", 1, 100000);
-    p.folio_size = mem.size("folio_size", 4 * KiB);
-    if (!is_pow2(p.folio_size) || p.folio_size < 4 * KiB || p.folio_size > 1 * GiB)
-        mem.fail("folio_size", "must be a power of two between 4K and 1G");
-    if (p.folio_size < fmt->page_size())
-        mem.fail("folio_size", "folio_size " + format_size(p.folio_size) + " is smaller than the page size " +
-                                   format_size(fmt->page_size()));
+    moved(mem, "folio_size",
+          "the folio size is kernel configuration: kernel.folio_size (configs/kernels/*.yaml, --kernel FILE, or "
+          "--set kernel.folio_size=SIZE)");
 
     check_host_footprint(root, p);
     load_costs(root, p);
     p.costs.atomic_extra = root.u64("atomic_extra", 0, 0, kMaxCost);
-    const ConfigNode sw = root.child("software");
-    p.software.fault_entry = cost(sw, "fault_entry");
-    p.software.clear_bytes_per_cycle = sw.u64("clear_bytes_per_cycle", 16, 1, 4096);
+    moved(root, "software",
+          "fault-handling software costs are kernel configuration: kernel.software.fault_entry and "
+          "kernel.software.clear_bytes_per_cycle (configs/kernels/*.yaml, --kernel FILE, or --set kernel.software.KEY=N)");
 
     if (root.has("simulation")) {
         const ConfigNode sim = root.child("simulation");
@@ -290,6 +325,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     j["name"] = p.name;
     j["source"] = p.source;
     j["arch"] = to_string(p.arch);
+    j["features"] = to_json(p.features);
     j["cores"] = p.cores;
     j["frequency_ghz"] = p.frequency_ghz;
     nlohmann::ordered_json pt{{"format", p.format}};
@@ -310,7 +346,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     for (const CacheGeometry& g : p.memory.levels)
         levels.push_back({{"name", g.name}, {"size", format_size(g.size)}, {"ways", g.ways}, {"latency", g.latency}, {"shared", g.shared}});
     j["caches"] = {{"line_size", p.memory.levels.empty() ? 64 : p.memory.levels[0].line_size}, {"levels", levels}};
-    j["memory"] = {{"size", format_size(p.memory.size)}, {"dram_latency", p.memory.dram_latency}, {"folio_size", format_size(p.folio_size)}};
+    j["memory"] = {{"size", format_size(p.memory.size)}, {"dram_latency", p.memory.dram_latency}};
     nlohmann::ordered_json t;
     switch (p.arch) {
     case Arch::Arm64: {
@@ -323,9 +359,18 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     }
     case Arch::X86_64: {
         const auto& x = p.costs.x86;
-        t = {{"invlpg", x.invlpg}, {"cr3_write", x.cr3_write}, {"cr3_write_noflush", x.cr3_write_noflush},
-             {"invpcid", x.invpcid}, {"mfence", x.mfence}, {"invlpgb", x.invlpgb}, {"tlbsync_base", x.tlbsync_base},
-             {"tlbsync_per_remote_core", x.tlbsync_per_remote_core}};
+        // Only the costs of instructions the platform has (features).
+        t = {{"invlpg", x.invlpg}, {"cr3_write", x.cr3_write}};
+        if (p.features.x86.pcid)
+            t["cr3_write_noflush"] = x.cr3_write_noflush;
+        if (p.features.x86.invpcid)
+            t["invpcid"] = x.invpcid;
+        t["mfence"] = x.mfence;
+        if (p.features.x86.invlpgb) {
+            t["invlpgb"] = x.invlpgb;
+            t["tlbsync_base"] = x.tlbsync_base;
+            t["tlbsync_per_remote_core"] = x.tlbsync_per_remote_core;
+        }
         break;
     }
     case Arch::RiscV: t = {{"sfence_vma", p.costs.riscv.sfence_vma}, {"fence", p.costs.riscv.fence}}; break;
@@ -335,7 +380,6 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     j["ipi"] = {{"send_base", i.send_base}, {"send_per_target", i.send_per_target}, {"delivery", i.delivery},
                 {"handler_entry", i.handler_entry}, {"ack", i.ack}};
     j["atomic_extra"] = p.costs.atomic_extra;
-    j["software"] = {{"fault_entry", p.software.fault_entry}, {"clear_bytes_per_cycle", p.software.clear_bytes_per_cycle}};
     j["simulation"] = {{"quantum_cycles", p.quantum_cycles}};
     return j;
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// A platform as configured in configs/platforms/*.yaml: cores, clock, page-table format, MMU geometry,
-// cache hierarchy, memory and every TLB-maintenance cost. docs/CONFIG.md documents each key.
+// A platform as configured in configs/platforms/*.yaml: hardware only. Cores, clock, the features it has,
+// page-table format, MMU geometry, cache hierarchy, memory and every TLB-maintenance cost. What the kernel
+// does on it (folio size, fault-handling software costs, later the batching switches) is the kernel
+// configuration, mm/kernel_config.hh. docs/CONFIG.md documents each key.
 #pragma once
 
 #include "hw/interconnect/maintenance_costs.hh"
+#include "hw/platform/features.hh"
 #include "hw/mem/memory_system.hh"
 #include "hw/mmu/mmu.hh"
 #include "hw/pgtable/format.hh"
@@ -18,25 +21,19 @@ class ConfigNode;
 
 namespace mmusim::hw {
 
-struct SoftwareCosts {
-    Cycles fault_entry = 0;                // exception entry + handler dispatch + return, per page fault
-    std::uint64_t clear_bytes_per_cycle = 16; // zeroing bandwidth for new folios
-};
-
 struct PlatformConfig {
     std::string name;
     std::string description;
     std::string source; // file it came from
     Arch arch = Arch::Arm64;
+    Features features;
     unsigned cores = 1;
     double frequency_ghz = 2.0;
     std::string format = "arm64";
     FormatOptions format_options;
     MmuConfig mmu;
     MemorySystemConfig memory;
-    std::uint64_t folio_size = 4 * KiB; // replay demand paging: bytes mapped per fault
     MaintenanceCosts costs;
-    SoftwareCosts software;
     Cycles quantum_cycles = 10000;
 };
 

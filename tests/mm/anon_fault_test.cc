@@ -2,6 +2,7 @@
 // Demand paging: what the fault handler writes into the page tables for each folio size and format.
 #include "hw/platform/platform.hh"
 #include "mm/anon_fault.hh"
+#include "mm/kernel_config.hh"
 
 #include <gtest/gtest.h>
 
@@ -21,12 +22,14 @@ struct Mapped {
 Mapped fault_in(const std::string& platform, const std::string& folio, Addr va, AccessKind kind = AccessKind::Write,
                 std::vector<std::string> sets = {})
 {
-    sets.push_back("memory.folio_size=" + folio);
     sets.push_back("cores=1");
-    hw::Platform p(hw::load_platform_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/" + platform + ".yaml", sets));
+    hw::PlatformConfig pc = hw::load_platform_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/" + platform + ".yaml", sets);
+    const mm::KernelConfig kernel = mm::load_kernel_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/kernels/default.yaml",
+                                                         {"kernel.folio_size=" + folio}, pc);
+    hw::Platform p(std::move(pc));
     mm::PhysAllocator alloc(p.config().memory.size);
     mm::AddressSpace as(p.format(), alloc, 1);
-    mm::AnonFaultHandler fh(as, p.config().folio_size, p.config().software.fault_entry, p.config().software.clear_bytes_per_cycle);
+    mm::AnonFaultHandler fh(as, kernel);
     p.core(0).mmu().set_context(1, as.pgd());
     p.core(0).set_work([&](hw::Core& c) {
         fh.handle_fault(c, va, kind);
@@ -43,8 +46,8 @@ Mapped fault_in(const std::string& platform, const std::string& folio, Addr va, 
     PAddr table = as.pgd();
     for (int d = 0; d < m.depth; ++d)
         table = fmt.decode(d, p.memory().memory().read64(table + fmt.index(va, d) * 8)).oa;
-    const Addr base = va & ~(p.config().folio_size - 1);
-    for (std::uint64_t i = 0; i < p.config().folio_size / leaf; ++i)
+    const Addr base = va & ~(kernel.folio_size - 1);
+    for (std::uint64_t i = 0; i < kernel.folio_size / leaf; ++i)
         m.leaves.push_back(fmt.decode(m.depth, p.memory().memory().read64(table + fmt.index(base + i * leaf, m.depth) * 8)));
     return m;
 }

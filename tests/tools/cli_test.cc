@@ -55,7 +55,7 @@ TEST(Cli, ReplayWritesJsonAndCsv)
     EXPECT_NE(r.output.find("l1d"), std::string::npos);
     std::ifstream j(json);
     std::string text((std::istreambuf_iterator<char>(j)), std::istreambuf_iterator<char>());
-    EXPECT_NE(text.find("\"schema\": \"mmusim-report/1\""), std::string::npos);
+    EXPECT_NE(text.find("\"schema\": \"mmusim-report/2\""), std::string::npos);
     std::ifstream c(csv);
     std::string header;
     std::getline(c, header);
@@ -168,11 +168,11 @@ TEST(Cli, TwoFailingCoresPrintNoSystemCWarning)
     }
     const std::string trace = temp("two-oom.trace", text);
     const Result r = mmusim::test::run_shell(mmusim::test::kMmusim +
-                                             " replay -q --set cores=2 --set memory.size=16M --set memory.folio_size=2M " +
+                                             " replay -q --set cores=2 --set memory.size=16M --set kernel.folio_size=2M " +
                                              trace + " 2>/dev/null");
     EXPECT_EQ(r.status, 2);
     EXPECT_EQ(r.output, "") << "stdout holds only the table, and -q has none";
-    const Result all = run("replay -q --set cores=2 --set memory.size=16M --set memory.folio_size=2M " + trace);
+    const Result all = run("replay -q --set cores=2 --set memory.size=16M --set kernel.folio_size=2M " + trace);
     EXPECT_EQ(all.status, 2);
     EXPECT_EQ(all.output.find("W545"), std::string::npos) << all.output;
     EXPECT_NE(all.output.find("mmusim: error: out of simulated physical memory"), std::string::npos) << all.output;

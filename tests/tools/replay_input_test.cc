@@ -31,7 +31,7 @@ TEST(ReplayInput, UnrelatedAccessDoesNotChangeWhichTlbEntryHits)
     // Skylake-SP with an L2 that holds only 4K and 2M folios: the L1D gets a 4K piece from the L2 and later the
     // whole 2M entry from a walk. Only one of them may stay, so the last write hits the dirty 2M entry whether
     // or not 0xa02000 was read in between (this gave 6 walks against 5).
-    const std::vector<std::string> sets{"memory.folio_size=2M", "mmu.l2.arrays.0.page_sizes=[4K]",
+    const std::vector<std::string> sets{"kernel.folio_size=2M", "mmu.l2.arrays.0.page_sizes=[4K]",
                                         "mmu.l1d.arrays.0.entries=4", "mmu.l1d.arrays.0.ways=2",
                                         "mmu.l1d.arrays.1.entries=2", "mmu.l1d.arrays.1.ways=1"};
     const std::string head = "X 0x801000\nX 0xa02000\nR 0x801000\nW 0x802000\n";
@@ -89,7 +89,7 @@ TEST(ReplayInput, PhysicalMemoryIsUsedWhole)
     for (int i = 0; i < 17; ++i)
         t << "R 0x" << std::hex << (Addr(i + 1) << 30) << "\n";
     const auto r = replay("neoverse-n1", write_temp("spread.trace", t.str()), "native",
-                          {"memory.folio_size=2M", "memory.size=64M"});
+                          {"kernel.folio_size=2M", "memory.size=64M"});
     EXPECT_EQ(u(r["totals"]["page_faults"]), 17u);
 }
 

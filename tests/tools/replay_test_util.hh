@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hw/platform/platform.hh"
+#include "tools/commands/run_configs.hh"
 #include "tools/replay/replayer.hh"
 #include "tools/report/report.hh"
 
@@ -22,12 +23,14 @@ inline std::string write_temp(const std::string& name, const std::string& text)
     return path;
 }
 
+// `sets` as on the command line: kernel.* keys go to the default kernel configuration, the rest to the platform.
 inline nlohmann::ordered_json replay(const std::string& platform, const std::string& trace_path, const std::string& format,
                                      const std::vector<std::string>& sets = {})
 {
-    hw::Platform p(hw::load_platform_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/" + platform + ".yaml", sets));
+    tools::RunConfigs c = tools::load_run_configs(platform, "", sets);
+    hw::Platform p(std::move(c.platform));
     auto reader = traces::ReaderRegistry::instance().open(format, trace_path);
-    tools::Replayer r(p, *reader);
+    tools::Replayer r(p, std::move(c.kernel), *reader);
     r.run();
     return tools::replay_report(p, r, {trace_path, format});
 }

@@ -23,6 +23,10 @@ std::string resolve_platform(const std::string& name_or_path);
 std::string default_platform();
 std::string platforms_dir();
 std::vector<std::string> shipped_platforms(); // names in configs/platforms/, sorted
+// "default" -> <source>/configs/kernels/default.yaml; a path is returned as is.
+std::string resolve_kernel(const std::string& name_or_path);
+std::string default_kernel();
+std::string kernels_dir();
 std::string default_trace();
 
 // Rejects an empty argument: `--json ""` or `replay ""` is a mistake (an unset variable, say), never a

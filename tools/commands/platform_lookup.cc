@@ -17,14 +17,11 @@ bool exists(const std::string& p)
     struct stat st;
     return ::stat(p.c_str(), &st) == 0;
 }
-} // namespace
 
-std::string platforms_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms"; }
-
-std::vector<std::string> shipped_platforms()
+std::vector<std::string> yaml_names(const std::string& dir)
 {
     std::vector<std::string> names;
-    if (DIR* d = ::opendir(platforms_dir().c_str())) {
+    if (DIR* d = ::opendir(dir.c_str())) {
         while (const dirent* e = ::readdir(d)) {
             const std::string n = e->d_name;
             if (n.size() > 5 && n.compare(n.size() - 5, 5, ".yaml") == 0)
@@ -36,22 +33,31 @@ std::vector<std::string> shipped_platforms()
     return names;
 }
 
-std::string resolve_platform(const std::string& name_or_path)
+// A path is taken as is; a bare name is looked up as DIR/NAME.yaml. `what` names the kind in the error.
+std::string resolve_in(const std::string& dir, const std::string& what, const std::string& name_or_path)
 {
     if (name_or_path.find('/') != std::string::npos || exists(name_or_path))
         return name_or_path;
     std::string base = name_or_path;
     if (base.size() > 5 && base.compare(base.size() - 5, 5, ".yaml") == 0)
         base.resize(base.size() - 5);
-    const std::string candidate = platforms_dir() + "/" + base + ".yaml";
+    const std::string candidate = dir + "/" + base + ".yaml";
     if (exists(candidate))
         return candidate;
     std::string known;
-    for (const std::string& n : shipped_platforms())
+    for (const std::string& n : yaml_names(dir))
         known += (known.empty() ? "" : ", ") + n;
-    throw ConfigError("unknown platform '" + name_or_path + "': not a file, and not one of the shipped platforms (" +
-                      known + ")");
+    throw ConfigError("unknown " + what + " '" + name_or_path + "': not a file, and not one of the shipped " + what +
+                      "s (" + known + ")");
 }
+
+} // namespace
+
+std::string platforms_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms"; }
+std::string kernels_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/kernels"; }
+std::vector<std::string> shipped_platforms() { return yaml_names(platforms_dir()); }
+std::string resolve_platform(const std::string& name_or_path) { return resolve_in(platforms_dir(), "platform", name_or_path); }
+std::string resolve_kernel(const std::string& name_or_path) { return resolve_in(kernels_dir(), "kernel", name_or_path); }
 
 const CLI::Validator& non_empty()
 {
@@ -73,6 +79,7 @@ std::string override_hint(const std::string& arg)
 }
 
 std::string default_platform() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/neoverse-n1.yaml"; }
+std::string default_kernel() { return kernels_dir() + "/default.yaml"; }
 std::string default_trace() { return std::string(MMUSIM_SOURCE_DIR) + "/traces/samples/lackey_true.txt.xz"; }
 
 } // namespace mmusim::tools

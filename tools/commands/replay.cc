@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// mmusim replay --platform P [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT]
+// mmusim replay [--platform P] [--kernel K] [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT]
 #include "tools/commands/commands.hh"
+#include "tools/commands/run_configs.hh"
 
 #include "hw/platform/platform.hh"
 #include "tools/progress.hh"
@@ -25,6 +26,7 @@ namespace {
 // An empty string is "not given": non_empty() rejects an empty argument.
 struct ReplayArgs {
     std::string platform;
+    std::string kernel;
     std::string format = "auto";
     std::vector<std::string> traces; // a list only to explain a stray argument; one trace is replayed
     std::vector<std::string> sets;
@@ -68,8 +70,7 @@ std::uint64_t file_size(const std::string& path)
 int run_replay(const ReplayArgs& a)
 {
     const std::string trace = the_trace(a.traces);
-    const std::string platform_file = resolve_platform(a.platform.empty() ? default_platform() : a.platform);
-    hw::PlatformConfig cfg = hw::load_platform_file(platform_file, a.sets);
+    RunConfigs cfg = load_run_configs(a.platform, a.kernel, a.sets);
     const std::string format = a.format == "auto" ? guess_format(trace) : a.format;
     // Every output is checked, and its temporary created, before the simulation: a bad path fails now.
     OutputSet outputs;
@@ -80,9 +81,9 @@ int run_replay(const ReplayArgs& a)
     // Parsing and decompression run ahead on a second thread while the cores simulate.
     auto reader = std::make_unique<traces::PrefetchReader>(traces::ReaderRegistry::instance().open(format, trace));
 
-    hw::Platform platform(std::move(cfg));
+    hw::Platform platform(std::move(cfg.platform));
     Progress progress(!a.no_progress && stderr_is_terminal(), file_size(trace));
-    Replayer replayer(platform, *reader, [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); });
+    Replayer replayer(platform, std::move(cfg.kernel), *reader, [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); });
     const auto t0 = std::chrono::steady_clock::now();
     replayer.run();
     progress.finish();
@@ -125,6 +126,9 @@ CommandFn add_replay(CLI::App& app)
     cmd->add_option("--platform,-p", args->platform,
                     "Platform: a YAML file or a name from configs/platforms/ (default: neoverse-n1)")
         ->check(non_empty());
+    cmd->add_option("--kernel,-k", args->kernel,
+                    "Kernel configuration: a YAML file or a name from configs/kernels/ (default: default)")
+        ->check(non_empty());
     cmd->add_option("--format,-f", args->format, "Trace format: native, lackey, or auto (by file name)")
         ->check(CLI::IsMember({"auto", "native", "lackey"}));
     cmd->formatter(std::make_shared<ReplayFormatter>());
@@ -132,13 +136,13 @@ CommandFn add_replay(CLI::App& app)
                     "Trace file ('-' for standard input; .gz and .xz are decompressed; default: the built-in sample)")
         ->option_text("FILE")
         ->check(non_empty());
-    cmd->add_option("--set,-s", args->sets, "Override a platform key: KEY=VALUE (e.g. mmu.l1d.entries=64)")
+    cmd->add_option("--set,-s", args->sets, "Override a key: KEY=VALUE, kernel.* for the kernel configuration, any other for the platform (e.g. mmu.l1d.entries=64, kernel.folio_size=64K)")
         ->type_name("KEY=VALUE")
         ->check(non_empty())
         ->expected(1)
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
-    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/1) here")
+    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/2) here")
         ->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");

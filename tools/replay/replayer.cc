@@ -99,16 +99,14 @@ private:
     bool eof_ = false;
 };
 
-Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, ProgressFn progress)
-    : platform_(platform), demux_((reader.set_limits(record_limits(platform)),
+Replayer::Replayer(hw::Platform& platform, mm::KernelConfig kernel, traces::TraceReader& reader, ProgressFn progress)
+    : platform_(platform), kernel_(std::move(kernel)), demux_((reader.set_limits(record_limits(platform)),
                                    std::make_unique<Demux>(reader, platform.cores()))),
       alloc_(platform.config().memory.size), per_core_(platform.cores()), progress_(std::move(progress))
 {
     // One process, its threads spread over the cores: one address space, ASID 1 (0 is the kernel's).
     as_ = std::make_unique<mm::AddressSpace>(platform.format(), alloc_, 1);
-    const auto& cfg = platform.config();
-    faults_ = std::make_unique<mm::AnonFaultHandler>(*as_, cfg.folio_size, cfg.software.fault_entry,
-                                                     cfg.software.clear_bytes_per_cycle);
+    faults_ = std::make_unique<mm::AnonFaultHandler>(*as_, kernel_);
     for (unsigned i = 0; i < platform.cores(); ++i) {
         hw::Core& c = platform.core(i);
         c.mmu().set_context(as_->asid(), as_->pgd());

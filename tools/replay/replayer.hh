@@ -33,7 +33,7 @@ using ProgressFn = std::function<void(std::uint64_t records, std::uint64_t bytes
 
 class Replayer {
 public:
-    Replayer(hw::Platform& platform, traces::TraceReader& reader, ProgressFn progress = {});
+    Replayer(hw::Platform& platform, mm::KernelConfig kernel, traces::TraceReader& reader, ProgressFn progress = {});
     ~Replayer();
     // Runs the whole trace. Throws TraceError for a bad trace, mm::OutOfMemory, ConfigError.
     void run();
@@ -42,12 +42,14 @@ public:
     ReplayCounters total() const;
     const mm::AnonFaultHandler& faults() const { return *faults_; }
     const mm::AddressSpace& address_space() const { return *as_; }
+    const mm::KernelConfig& kernel() const { return kernel_; }
 
 private:
     class Demux;
     void core_loop(hw::Core& core);
 
     hw::Platform& platform_;
+    mm::KernelConfig kernel_;
     std::unique_ptr<Demux> demux_;
     mm::PhysAllocator alloc_;
     std::unique_ptr<mm::AddressSpace> as_;

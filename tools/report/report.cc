@@ -183,6 +183,7 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     j["trace"] = {{"path", info.trace_path}, {"format", info.trace_format}, {"records", t.records()},
                   {"translations", t.translations}, {"page_splits", t.page_splits}};
     j["platform"] = hw::to_json(p.config());
+    j["kernel"] = mm::to_json(r.kernel());
     ordered_json cores = ordered_json::array();
     ordered_json totals = ordered_json::object();
     for (unsigned i = 0; i < p.cores(); ++i) {
@@ -236,7 +237,8 @@ void print_table(const ordered_json& report, std::ostream& out)
     const auto& plat = report["platform"];
     out << "mmusim replay: " << report["trace"]["path"].get<std::string>() << " (" << report["trace"]["format"].get<std::string>()
         << ") on " << plat["name"].get<std::string>() << ", " << plat["cores"].get<unsigned>() << " core(s), "
-        << plat["page_table"]["format"].get<std::string>() << ", folio " << plat["memory"]["folio_size"].get<std::string>() << "\n";
+        << plat["page_table"]["format"].get<std::string>() << ", kernel " << report["kernel"]["name"].get<std::string>() << ", folio "
+        << report["kernel"]["folio_size"].get<std::string>() << "\n";
     const auto& t = report["totals"];
     auto u = [](const ordered_json& j, const char* k) { return j[k].get<std::uint64_t>(); };
     out << "records " << u(report["trace"], "records") << ", translations " << u(report["trace"], "translations")

@@ -87,15 +87,11 @@ TEST(PlatformConfig, ArchSpecificKeysAreRejectedOnOtherArchs)
 
 TEST(PlatformConfig, OverridesApplyAndAreChecked)
 {
-    const auto p = platform_config("neoverse-n1", {"mmu.l1d.entries=64", "mmu.l1d.ways=4", "memory.folio_size=64K"});
+    const auto p = platform_config("neoverse-n1", {"mmu.l1d.entries=64", "mmu.l1d.ways=4"});
     EXPECT_EQ(p.mmu.l1d[0].entries, 64u);
-    EXPECT_EQ(p.folio_size, 64 * KiB);
     EXPECT_EQ(error_of(platform_file("neoverse-n1"), {"mmu.l1d.entrys=64"}),
               "--set mmu.l1d.entrys=64: mmu.l1d.entrys: unknown key");
     EXPECT_NE(error_of(platform_file("neoverse-n1"), {"mmu.l1d.ways=5"}).find("entries / ways"), std::string::npos);
-    EXPECT_NE(error_of(platform_file("neoverse-n1"), {"memory.folio_size=3K"}).find("memory.folio_size"), std::string::npos);
-    EXPECT_NE(error_of(platform_file("neoverse-n1"), {"page_table.granule=64K", "memory.folio_size=16K"}).find("smaller than the page size"),
-              std::string::npos);
 }
 
 TEST(PlatformConfig, FormatMustMatchArch)

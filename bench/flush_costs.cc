@@ -124,6 +124,19 @@ void x86_shootdown(Core& c, unsigned pages)
     c.ipi_wait(ack);
 }
 
+// With PTI, the user PCID's entries are flushed by INVPCID (type 0, one address) per page.
+void x86_invpcid(Core& c, unsigned pages)
+{
+    for (unsigned k = 0; k < pages; ++k) {
+        hw::TlbiOp op;
+        op.kind = TlbiKind::Invpcid;
+        op.invpcid_type = 0;
+        op.operand = kBase + Addr(k) * 4096;
+        op.asid = 1;
+        c.tlbi(op);
+    }
+}
+
 // Above tlb_single_page_flush_ceiling (33): a full flush by MOV CR3 instead.
 void x86_full(Core& c, unsigned)
 {
@@ -171,6 +184,7 @@ int main(int argc, char** argv)
         {"neoverse-v2", "TLBI VALE1IS per page + DSB ISH", arm_loop},
         {"neoverse-v2", "range TLBI (RVALE1IS) + DSB ISH", arm_range},
         {"skylake-sp", "INVLPG per page, local", x86_local},
+        {"skylake-sp", "INVPCID per page, local", x86_invpcid},
         {"skylake-sp", "MOV CR3 full flush, local", x86_full},
         {"skylake-sp", "IPI shootdown, INVLPG per page", x86_shootdown},
         {"zen4", "IPI shootdown, INVLPG per page", x86_shootdown},

@@ -27,7 +27,7 @@ struct FaultStats {
 
 class AnonFaultHandler {
 public:
-    AnonFaultHandler(AddressSpace& as, std::uint64_t folio_size, Cycles fault_entry, std::uint64_t clear_bytes_per_cycle);
+    AnonFaultHandler(AddressSpace& as, std::uint64_t folio_size, Cycles fault_entry);
 
     // Maps the folio containing `va` on `core`. The access is retried by the caller.
     void handle_fault(hw::Core& core, Addr va, AccessKind kind);
@@ -44,7 +44,6 @@ private:
     AddressSpace& as_;
     std::uint64_t folio_size_;
     Cycles fault_entry_;
-    std::uint64_t clear_bytes_per_cycle_;
     int leaf_depth_;
     std::vector<FaultStats> stats_;
 };

@@ -225,8 +225,15 @@ PlatformConfig load_platform(const ConfigNode& root)
         const std::uint64_t lines_per_way = g.ways ? g.size / line / g.ways : 0;
         if (g.size % (std::uint64_t(line) * g.ways) != 0 || !is_pow2(lines_per_way))
             c.fail("size", "size / (line_size * ways) must be a whole power of two");
+        if (!g.shared && !p.memory.levels.empty() && p.memory.levels.back().shared)
+            c.fail("shared", "a private level cannot follow a shared one");
         p.memory.levels.push_back(g);
     }
+    // Coherence between the cores' private levels (MESI, directory at the shared level).
+    const ConfigNode coh = caches.child("coherence");
+    p.memory.coherence.upgrade = cost(coh, "upgrade");
+    p.memory.coherence.remote_clean = cost(coh, "remote_clean");
+    p.memory.coherence.remote_dirty = cost(coh, "remote_dirty");
 
     const ConfigNode mem = root.child("memory");
     p.memory.size = mem.size("size");
@@ -242,10 +249,17 @@ PlatformConfig load_platform(const ConfigNode& root)
 
     check_host_footprint(root, p);
     load_costs(root, p);
-    p.costs.atomic_extra = root.u64("atomic_extra", 0, 0, kMaxCost);
+    const ConfigNode at = root.child("atomics");
+    const std::string kind = at.choice("kind", {"near", "far", "llsc"});
+    p.core.atomic_kind = kind == "far" ? AtomicKind::Far : kind == "llsc" ? AtomicKind::LlSc : AtomicKind::Near;
+    if (p.arch == Arch::X86_64 && p.core.atomic_kind != AtomicKind::Near)
+        at.fail("kind", "x86-64 atomics are LOCK-prefixed instructions: kind must be near");
+    p.core.atomic_extra = cost(at, "extra");
     const ConfigNode sw = root.child("software");
     p.software.fault_entry = cost(sw, "fault_entry");
-    p.software.clear_bytes_per_cycle = sw.u64("clear_bytes_per_cycle", 16, 1, 4096);
+    p.core.clear_bytes_per_cycle = sw.u64("clear_bytes_per_cycle", 16, 1, 4096);
+    p.core.copy_bytes_per_cycle = sw.u64("copy_bytes_per_cycle", 1, 4096);
+    p.core.spin_pause = sw.u64("spin_pause", 1, kMaxCost);
 
     if (root.has("simulation")) {
         const ConfigNode sim = root.child("simulation");
@@ -305,7 +319,12 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     auto levels = nlohmann::ordered_json::array();
     for (const CacheGeometry& g : p.memory.levels)
         levels.push_back({{"name", g.name}, {"size", format_size(g.size)}, {"ways", g.ways}, {"latency", g.latency}, {"shared", g.shared}});
-    j["caches"] = {{"line_size", p.memory.levels.empty() ? 64 : p.memory.levels[0].line_size}, {"levels", levels}};
+    j["caches"] = {{"line_size", p.memory.levels.empty() ? 64 : p.memory.levels[0].line_size},
+                   {"levels", levels},
+                   {"coherence",
+                    {{"upgrade", p.memory.coherence.upgrade},
+                     {"remote_clean", p.memory.coherence.remote_clean},
+                     {"remote_dirty", p.memory.coherence.remote_dirty}}}};
     j["memory"] = {{"size", format_size(p.memory.size)}, {"dram_latency", p.memory.dram_latency}, {"folio_size", format_size(p.folio_size)}};
     nlohmann::ordered_json t;
     switch (p.arch) {
@@ -329,8 +348,11 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     const auto& i = p.costs.ipi;
     j["ipi"] = {{"send_base", i.send_base}, {"send_per_target", i.send_per_target}, {"delivery", i.delivery},
                 {"handler_entry", i.handler_entry}, {"ack", i.ack}};
-    j["atomic_extra"] = p.costs.atomic_extra;
-    j["software"] = {{"fault_entry", p.software.fault_entry}, {"clear_bytes_per_cycle", p.software.clear_bytes_per_cycle}};
+    j["atomics"] = {{"kind", to_string(p.core.atomic_kind)}, {"extra", p.core.atomic_extra}};
+    j["software"] = {{"fault_entry", p.software.fault_entry},
+                     {"clear_bytes_per_cycle", p.core.clear_bytes_per_cycle},
+                     {"copy_bytes_per_cycle", p.core.copy_bytes_per_cycle},
+                     {"spin_pause", p.core.spin_pause}};
     j["simulation"] = {{"quantum_cycles", p.quantum_cycles}};
     return j;
 }

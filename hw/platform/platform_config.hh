@@ -3,6 +3,7 @@
 // cache hierarchy, memory and every TLB-maintenance cost. docs/CONFIG.md documents each key.
 #pragma once
 
+#include "hw/core/core_costs.hh"
 #include "hw/interconnect/maintenance_costs.hh"
 #include "hw/mem/memory_system.hh"
 #include "hw/mmu/mmu.hh"
@@ -20,7 +21,6 @@ namespace mmusim::hw {
 
 struct SoftwareCosts {
     Cycles fault_entry = 0;                // exception entry + handler dispatch + return, per page fault
-    std::uint64_t clear_bytes_per_cycle = 16; // zeroing bandwidth for new folios
 };
 
 struct PlatformConfig {
@@ -37,6 +37,7 @@ struct PlatformConfig {
     std::uint64_t folio_size = 4 * KiB; // replay demand paging: bytes mapped per fault
     MaintenanceCosts costs;
     SoftwareCosts software;
+    CoreCosts core;     // atomics, lock spinning, page clear/copy bandwidth
     Cycles quantum_cycles = 10000;
 };
 

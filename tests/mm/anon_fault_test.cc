@@ -26,7 +26,7 @@ Mapped fault_in(const std::string& platform, const std::string& folio, Addr va, 
     hw::Platform p(hw::load_platform_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/platforms/" + platform + ".yaml", sets));
     mm::PhysAllocator alloc(p.config().memory.size);
     mm::AddressSpace as(p.format(), alloc, 1);
-    mm::AnonFaultHandler fh(as, p.config().folio_size, p.config().software.fault_entry, p.config().software.clear_bytes_per_cycle);
+    mm::AnonFaultHandler fh(as, p.config().folio_size, p.config().software.fault_entry);
     p.core(0).mmu().set_context(1, as.pgd());
     p.core(0).set_work([&](hw::Core& c) {
         fh.handle_fault(c, va, kind);

@@ -107,8 +107,7 @@ Replayer::Replayer(hw::Platform& platform, traces::TraceReader& reader, Progress
     // One process, its threads spread over the cores: one address space, ASID 1 (0 is the kernel's).
     as_ = std::make_unique<mm::AddressSpace>(platform.format(), alloc_, 1);
     const auto& cfg = platform.config();
-    faults_ = std::make_unique<mm::AnonFaultHandler>(*as_, cfg.folio_size, cfg.software.fault_entry,
-                                                     cfg.software.clear_bytes_per_cycle);
+    faults_ = std::make_unique<mm::AnonFaultHandler>(*as_, cfg.folio_size, cfg.software.fault_entry);
     for (unsigned i = 0; i < platform.cores(); ++i) {
         hw::Core& c = platform.core(i);
         c.mmu().set_context(as_->asid(), as_->pgd());

@@ -37,7 +37,7 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
     hw::Platform p(platform_config(platform, sets));
     mm::PhysAllocator alloc(p.config().memory.size);
     mm::AddressSpace as(p.format(), alloc, 1);
-    mm::AnonFaultHandler fh(as, p.format().page_size(), 0, 64);
+    mm::AnonFaultHandler fh(as, p.format().page_size(), 0);
     Run out;
     out.l1d_after.resize(cores);
     out.l2_after.resize(cores);

@@ -55,7 +55,7 @@ TEST(Cli, ReplayWritesJsonAndCsv)
     EXPECT_NE(r.output.find("l1d"), std::string::npos);
     std::ifstream j(json);
     std::string text((std::istreambuf_iterator<char>(j)), std::istreambuf_iterator<char>());
-    EXPECT_NE(text.find("\"schema\": \"mmusim-report/1\""), std::string::npos);
+    EXPECT_NE(text.find("\"schema\": \"mmusim-report/2\""), std::string::npos);
     std::ifstream c(csv);
     std::string header;
     std::getline(c, header);

@@ -138,7 +138,7 @@ CommandFn add_replay(CLI::App& app)
         ->expected(1)
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
-    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/1) here")
+    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/2) here")
         ->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");

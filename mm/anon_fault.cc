@@ -9,8 +9,7 @@ using hw::Category;
 using hw::Descriptor;
 
 AnonFaultHandler::AnonFaultHandler(AddressSpace& as, const KernelConfig& kernel)
-    : as_(as), folio_size_(kernel.folio_size), fault_entry_(kernel.software.fault_entry),
-      clear_bytes_per_cycle_(kernel.software.clear_bytes_per_cycle)
+    : as_(as), folio_size_(kernel.folio_size), fault_entry_(kernel.software.fault_entry)
 {
     const hw::PageTableFormat& fmt = as_.format();
     // The folio is mapped by the largest leaf that does not exceed it: 2M folio on 4K arm64 -> one PMD block.
@@ -71,7 +70,7 @@ void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
         const PAddr next = as_.alloc_table(d + 1);
         ++st.tables_allocated;
         // A new table page is cleared before it is linked in (pte_alloc_one -> __GFP_ZERO).
-        core.charge(std::max<std::uint64_t>(fmt.table_bytes(d + 1), fmt.page_size()) / clear_bytes_per_cycle_, Category::ClearPage);
+        core.clear_page(next, std::max<std::uint64_t>(fmt.table_bytes(d + 1), 64), Category::ClearPage); // as allocated
         Descriptor t;
         t.type = Descriptor::Type::Table;
         t.oa = next;
@@ -85,7 +84,7 @@ void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
     const Addr base = va & ~(folio_size_ - 1);
     const std::uint64_t nr = folio_size_ / leaf_size;
     const PAddr folio = as_.allocator().alloc(folio_size_, folio_size_);
-    core.charge(folio_size_ / clear_bytes_per_cycle_, Category::ClearPage); // clear_user_highpages()
+    core.clear_page(folio, folio_size_, Category::ClearPage); // clear_user_highpages()
 
     // contpte_set_ptes(): only whole, aligned runs inside the folio get the contiguous hint.
     const std::uint64_t run = lvl.contig_entries;

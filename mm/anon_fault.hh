@@ -46,7 +46,6 @@ private:
     AddressSpace& as_;
     std::uint64_t folio_size_;
     Cycles fault_entry_;
-    std::uint64_t clear_bytes_per_cycle_;
     int leaf_depth_;
     std::vector<FaultStats> stats_;
 };

@@ -35,7 +35,8 @@ KernelConfig load_kernel(const ConfigNode& root, const hw::PlatformConfig& platf
         n.fail("folio_size", "must be a power of two between 4K and 1G");
     const ConfigNode sw = n.child("software");
     k.software.fault_entry = sw.u64("fault_entry", 0, kMaxCost);
-    k.software.clear_bytes_per_cycle = sw.u64("clear_bytes_per_cycle", 16, 1, 4096);
+    if (sw.has("clear_bytes_per_cycle"))
+        sw.fail("clear_bytes_per_cycle", "page clearing is done by the hardware: memory.clear_bytes_per_cycle in the platform");
     check_platform(n, k, platform);
     return k;
 }
@@ -57,7 +58,7 @@ nlohmann::ordered_json to_json(const KernelConfig& k)
     j["name"] = k.name;
     j["source"] = k.source;
     j["folio_size"] = format_size(k.folio_size);
-    j["software"] = {{"fault_entry", k.software.fault_entry}, {"clear_bytes_per_cycle", k.software.clear_bytes_per_cycle}};
+    j["software"] = {{"fault_entry", k.software.fault_entry}};
     return j;
 }
 

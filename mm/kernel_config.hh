@@ -27,7 +27,6 @@ namespace mmusim::mm {
 // Software work that is no memory access, charged per event (DESIGN.md: named by what it stands for).
 struct SoftwareCosts {
     Cycles fault_entry = 0;                   // exception entry + handler dispatch + return, per page fault
-    std::uint64_t clear_bytes_per_cycle = 16; // zeroing bandwidth for new folios and page-table pages
 };
 
 struct KernelConfig {

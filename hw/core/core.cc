@@ -9,6 +9,16 @@
 
 namespace mmusim::hw {
 
+const char* to_string(AtomicKind k)
+{
+    switch (k) {
+    case AtomicKind::Near: return "near";
+    case AtomicKind::Far: return "far";
+    case AtomicKind::LlSc: return "llsc";
+    }
+    return "?";
+}
+
 const char* to_string(Barrier b)
 {
     switch (b) {
@@ -25,14 +35,18 @@ const char* to_string(Barrier b)
 }
 
 Core::Core(sc_core::sc_module_name name, unsigned id, const MmuConfig& mmu, const PageTableFormat& fmt,
-           Interconnect& ic, sc_core::sc_time cycle, Cycles quantum, Cycles atomic_extra)
-    : sc_module(name), socket("socket"), id_(id), ic_(ic), cycle_(cycle), atomic_extra_(atomic_extra),
+           Interconnect& ic, sc_core::sc_time cycle, Cycles quantum, const CoreCosts& costs)
+    : sc_module(name), socket("socket"), id_(id), ic_(ic), cycle_(cycle), costs_(costs),
       sync_batch_(quantum ? quantum : 1), mmu_(mmu, fmt, *this)
 {
     SC_HAS_PROCESS(Core);
     SC_THREAD(run);
     qk_.reset();
+    trans_.set_extension(&op_ext_);
 }
+
+// The payload frees its extensions when destroyed; op_ext_ is a member, not the payload's to free.
+Core::~Core() { trans_.clear_extension(&op_ext_); }
 
 void Core::run()
 {
@@ -83,11 +97,8 @@ Cycles Core::time() const
 
 void Core::sync_point()
 {
-    if (!thread_.valid() || sc_core::sc_get_current_process_handle() != thread_)
-        return;
-    qk_.inc(cycle_ * static_cast<double>(pending_));
-    pending_ = 0;
-    qk_.sync();
+    if (thread_.valid() && sc_core::sc_get_current_process_handle() == thread_)
+        sync_now();
 }
 
 void Core::drop_charges(const CoreCounters& before)
@@ -100,8 +111,22 @@ void Core::drop_charges(const CoreCounters& before)
     pending_ -= std::min(pending_, extra);
 }
 
-Cycles Core::access(PAddr pa, void* data, unsigned len, bool write)
+void Core::sync_now()
 {
+    qk_.inc(cycle_ * static_cast<double>(pending_));
+    pending_ = 0;
+    qk_.sync();
+}
+
+void Core::spin_pause(Category cat)
+{
+    charge(costs_.spin_pause ? costs_.spin_pause : 1, cat); // at least a cycle, so simulated time moves
+    sync_now();
+}
+
+Cycles Core::access(PAddr pa, void* data, unsigned len, bool write, MemOp op)
+{
+    op_ext_.op = op;
     trans_.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
     trans_.set_address(pa);
     trans_.set_data_ptr(static_cast<unsigned char*>(data));
@@ -135,9 +160,21 @@ std::uint64_t Core::peek64(PAddr pa)
     return v;
 }
 
+void Core::check_access(PAddr pa, unsigned size, const char* what) const
+{
+    if ((size == 1 || size == 2 || size == 4 || size == 8) && pa % size == 0)
+        return;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "core %u: %s of %u bytes at 0x%llx: %s", id_, what, size,
+                  static_cast<unsigned long long>(pa),
+                  size == 1 || size == 2 || size == 4 || size == 8 ? "not naturally aligned" : "size must be 1, 2, 4 or 8");
+    throw std::invalid_argument(buf);
+}
+
 std::uint64_t Core::load(PAddr pa, unsigned size, Category cat)
 {
-    std::uint64_t v = 0;
+    check_access(pa, size, "load");
+    std::uint64_t v = 0; // the host is little-endian, as every simulated architecture's kernel here
     charge(access(pa, &v, size, false), cat);
     ++counters_.loads;
     return v;
@@ -145,30 +182,133 @@ std::uint64_t Core::load(PAddr pa, unsigned size, Category cat)
 
 void Core::store(PAddr pa, std::uint64_t value, unsigned size, Category cat)
 {
+    check_access(pa, size, "store");
     charge(access(pa, &value, size, true), cat);
     ++counters_.stores;
 }
 
-std::uint64_t Core::xchg(PAddr pa, std::uint64_t value, unsigned size, Category cat)
+namespace {
+
+std::uint64_t truncate(std::uint64_t v, unsigned size) { return size == 8 ? v : v & ((std::uint64_t{1} << (8 * size)) - 1); }
+
+} // namespace
+
+// One atomic read-modify-write. `op(old, next)` computes the new value and returns whether to store it.
+// Near: a read for ownership, then the store hits the now-exclusive line (its latency is the atomic's own,
+// in atomic_extra). LL/SC: the exclusive load and the store-exclusive are two accesses, both paid. Far: the
+// operation runs at the shared level; the data changes there without a private copy.
+template <class Op>
+std::uint64_t Core::atomic(PAddr pa, unsigned size, Category cat, const char* what, Op op)
 {
+    check_access(pa, size, what);
+    sync_point(); // other cores' earlier operations on shared lines happen first
     std::uint64_t old = 0;
-    // An atomic owns the line for the read and the write: one exclusive access plus the atomic's own cost.
-    Cycles c = access(pa, &old, size, false);
-    access(pa, &value, size, true);
-    charge(c + atomic_extra_, cat);
+    const bool far = costs_.atomic_kind == AtomicKind::Far;
+    Cycles c = access(pa, &old, size, false, far ? MemOp::FarAtomic : MemOp::ReadExclusive);
+    std::uint64_t next = 0;
+    if (op(old, next)) {
+        next = truncate(next, size);
+        if (far) {
+            tlm::tlm_generic_payload t; // functional: the far atomic's latency already covers the write
+            t.set_command(tlm::TLM_WRITE_COMMAND);
+            t.set_address(pa);
+            t.set_data_ptr(reinterpret_cast<unsigned char*>(&next));
+            t.set_data_length(size);
+            socket->transport_dbg(t);
+        } else {
+            const Cycles w = access(pa, &next, size, true);
+            if (costs_.atomic_kind == AtomicKind::LlSc)
+                c += w;
+        }
+    }
+    charge(c + costs_.atomic_extra, cat);
     ++counters_.atomics;
     return old;
 }
 
+std::uint64_t Core::xchg(PAddr pa, std::uint64_t value, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "xchg", [&](std::uint64_t, std::uint64_t& n) { n = value; return true; });
+}
+
 std::uint64_t Core::cmpxchg(PAddr pa, std::uint64_t expected, std::uint64_t desired, unsigned size, Category cat)
 {
-    std::uint64_t old = 0;
-    Cycles c = access(pa, &old, size, false);
-    if (old == expected)
-        access(pa, &desired, size, true);
-    charge(c + atomic_extra_, cat);
-    ++counters_.atomics;
-    return old;
+    return atomic(pa, size, cat, "cmpxchg", [&](std::uint64_t o, std::uint64_t& n) {
+        n = desired;
+        return o == truncate(expected, size);
+    });
+}
+
+std::uint64_t Core::fetch_add(PAddr pa, std::uint64_t v, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "fetch_add", [&](std::uint64_t o, std::uint64_t& n) { n = o + v; return true; });
+}
+
+std::uint64_t Core::fetch_sub(PAddr pa, std::uint64_t v, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "fetch_sub", [&](std::uint64_t o, std::uint64_t& n) { n = o - v; return true; });
+}
+
+std::uint64_t Core::fetch_or(PAddr pa, std::uint64_t v, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "fetch_or", [&](std::uint64_t o, std::uint64_t& n) { n = o | v; return true; });
+}
+
+std::uint64_t Core::fetch_and(PAddr pa, std::uint64_t v, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "fetch_and", [&](std::uint64_t o, std::uint64_t& n) { n = o & v; return true; });
+}
+
+std::uint64_t Core::fetch_andnot(PAddr pa, std::uint64_t v, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "fetch_andnot", [&](std::uint64_t o, std::uint64_t& n) { n = o & ~v; return true; });
+}
+
+std::uint64_t Core::fetch_xor(PAddr pa, std::uint64_t v, unsigned size, Category cat)
+{
+    return atomic(pa, size, cat, "fetch_xor", [&](std::uint64_t o, std::uint64_t& n) { n = o ^ v; return true; });
+}
+
+bool Core::test_and_set_bit(unsigned long nr, PAddr pa, Category cat)
+{
+    // Always an atomic RMW, as arm64 and x86 test_and_set_bit are (asm-generic's test-first shortcut is not).
+    const std::uint64_t mask = std::uint64_t{1} << (nr % 64);
+    return fetch_or(pa + (nr / 64) * 8, mask, 8, cat) & mask;
+}
+
+bool Core::test_and_clear_bit(unsigned long nr, PAddr pa, Category cat)
+{
+    const std::uint64_t mask = std::uint64_t{1} << (nr % 64);
+    return fetch_andnot(pa + (nr / 64) * 8, mask, 8, cat) & mask;
+}
+
+void Core::stream(PAddr pa, void* data, std::uint64_t bytes, bool write)
+{
+    // One transaction per chunk: a TLM data length is 32 bits.
+    constexpr std::uint64_t kChunk = std::uint64_t{1} << 30;
+    auto* p = static_cast<unsigned char*>(data);
+    for (std::uint64_t done = 0; done < bytes; done += kChunk) {
+        const std::uint64_t n = std::min(kChunk, bytes - done);
+        access(pa + done, p ? p + done : nullptr, static_cast<unsigned>(n), write, MemOp::Stream);
+    }
+}
+
+void Core::clear_page(PAddr pa, std::uint64_t bytes, Category cat)
+{
+    stream(pa, nullptr, bytes, true); // no data: the memory system zeroes the range
+    const std::uint64_t bw = costs_.clear_bytes_per_cycle ? costs_.clear_bytes_per_cycle : 1;
+    charge((bytes + bw - 1) / bw, cat);
+    counters_.bytes_cleared += bytes;
+}
+
+void Core::copy_page(PAddr dst, PAddr src, std::uint64_t bytes, Category cat)
+{
+    copy_buf_.resize(bytes);
+    stream(src, copy_buf_.data(), bytes, false);
+    stream(dst, copy_buf_.data(), bytes, true);
+    const std::uint64_t bw = costs_.copy_bytes_per_cycle ? costs_.copy_bytes_per_cycle : 1;
+    charge((bytes + bw - 1) / bw, cat);
+    counters_.bytes_copied += bytes;
 }
 
 void Core::barrier(Barrier kind)

@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // One CPU core: an SC_THREAD that runs the core's work stream (trace records, kernel operations) with
 // loosely-timed TLM-2.0 and a quantum keeper, its MMU, and the narrow per-core interface through which the
-// mm port drives hardware: load/store/xchg/cmpxchg at physical addresses, barriers, TLB maintenance, IPIs
-// and charges from the platform's software-cost table.
+// mm port drives hardware: loads, stores and the atomic read-modify-write family at physical addresses,
+// page clearing and copying, barriers, TLB maintenance, IPIs and charges from the platform's cost table.
+//
+// Accesses are 1, 2, 4 or 8 bytes, naturally aligned (std::invalid_argument otherwise). Every atomic takes
+// the line exclusive first, as real cores do, whether or not it then writes (a failed cmpxchg too), and costs
+// what the platform's atomics cost (core_costs.hh). There is no untimed read here: tests, reports and checkers
+// look at memory through hw::PhysInspector (hw/mem/phys_inspector.hh).
 //
 // Time: every cycle goes to one Category (cost_category.hh). Cycles are accumulated locally and handed to
 // the quantum keeper in batches; the core only yields to SystemC at quantum boundaries, never per access.
 #pragma once
 
+#include "hw/core/core_costs.hh"
 #include "hw/core/cost_category.hh"
 #include "hw/invalidation/tlbi_op.hh"
 #include "hw/mmu/mmu.hh"
+#include "hw/mem/mem_op.hh"
 #include "hw/mmu/phys_port.hh"
 
 #include <systemc>
@@ -21,6 +28,7 @@
 #include <bitset>
 #include <exception>
 #include <functional>
+#include <vector>
 
 namespace mmusim::hw {
 
@@ -49,14 +57,17 @@ struct CoreCounters {
     std::uint64_t barriers = 0;
     std::uint64_t ipis_sent = 0;
     std::uint64_t ipis_received = 0;
+    std::uint64_t bytes_cleared = 0, bytes_copied = 0;
 };
 
-class Core : public sc_core::sc_module, public PhysPort {
+// The walker reaches memory through the core's PhysPort, which is private: mm code uses the interface below.
+class Core : public sc_core::sc_module, private PhysPort {
 public:
     tlm_utils::simple_initiator_socket<Core> socket;
 
     Core(sc_core::sc_module_name name, unsigned id, const MmuConfig& mmu, const PageTableFormat& fmt,
-         Interconnect& ic, sc_core::sc_time cycle, Cycles quantum, Cycles atomic_extra);
+         Interconnect& ic, sc_core::sc_time cycle, Cycles quantum, const CoreCosts& costs);
+    ~Core() override;
 
     unsigned id() const { return id_; }
     void set_work(std::function<void(Core&)> work) { work_ = std::move(work); }
@@ -66,10 +77,25 @@ public:
     // ---- the per-core interface used by the mm port ----
     std::uint64_t load(PAddr pa, unsigned size, Category cat = Category::KernelMemory);
     void store(PAddr pa, std::uint64_t value, unsigned size, Category cat = Category::KernelMemory);
+    // Atomics return the old value (Linux's atomic*_fetch_* and xchg/cmpxchg conventions), truncated to size.
     std::uint64_t xchg(PAddr pa, std::uint64_t value, unsigned size, Category cat = Category::PteAtomic);
-    // Returns the old value; the store happened iff it equals `expected`.
+    // The store happens iff the old value equals `expected`; the line is taken exclusive either way.
     std::uint64_t cmpxchg(PAddr pa, std::uint64_t expected, std::uint64_t desired, unsigned size,
                           Category cat = Category::PteAtomic);
+    std::uint64_t fetch_add(PAddr pa, std::uint64_t v, unsigned size, Category cat = Category::KernelMemory);
+    std::uint64_t fetch_sub(PAddr pa, std::uint64_t v, unsigned size, Category cat = Category::KernelMemory);
+    std::uint64_t fetch_or(PAddr pa, std::uint64_t v, unsigned size, Category cat = Category::KernelMemory);
+    std::uint64_t fetch_and(PAddr pa, std::uint64_t v, unsigned size, Category cat = Category::KernelMemory);
+    std::uint64_t fetch_andnot(PAddr pa, std::uint64_t v, unsigned size, Category cat = Category::KernelMemory);
+    std::uint64_t fetch_xor(PAddr pa, std::uint64_t v, unsigned size, Category cat = Category::KernelMemory);
+    // Linux bitops on an array of 64-bit words at `pa`: bit `nr` lives in word nr / 64. Return the old bit.
+    bool test_and_set_bit(unsigned long nr, PAddr pa, Category cat = Category::KernelMemory);
+    bool test_and_clear_bit(unsigned long nr, PAddr pa, Category cat = Category::KernelMemory);
+    // clear_page()/copy_page(): every line goes through the caches as a full-line store (the source's lines as
+    // reads), taking it Modified and invalidating other copies; the time is the stream's bandwidth
+    // (clear/copy_bytes_per_cycle), since such stores overlap rather than wait one line at a time.
+    void clear_page(PAddr pa, std::uint64_t bytes, Category cat = Category::ClearPage);
+    void copy_page(PAddr dst, PAddr src, std::uint64_t bytes, Category cat = Category::ClearPage);
     void barrier(Barrier kind);
     void tlbi(const TlbiOp& op);
     // Runs `handler` on every core in `mask` (locally, without an interrupt, if this core is in it) and
@@ -100,6 +126,12 @@ public:
             sync();
     }
     void sync();
+    // Hands accumulated cycles to the quantum keeper and always yields until simulated time reaches this
+    // core's: other cores run up to now. For lock operations, whose order between cores matters.
+    void sync_now();
+    // Spins for the platform's spin_pause, in simulated time (charging `cat`), letting other cores run.
+    void spin_pause(Category cat);
+    const CoreCosts& costs() const { return costs_; }
 
     // Brings the core's local time into the simulation before an operation other cores can observe (an
     // atomic, a barrier, TLB maintenance, an IPI), so that cores interleave in simulated time there. Only
@@ -120,23 +152,28 @@ public:
     CoreCounters& counters() { return counters_; }
     Cycles cycles(Category c) const { return counters_.cycles[static_cast<std::size_t>(c)]; }
 
+private:
     // PhysPort, for the walker.
     Cycles read64(PAddr pa, std::uint64_t& value) override;
     Cycles write64(PAddr pa, std::uint64_t value) override;
     std::uint64_t peek64(PAddr pa) override;
 
-private:
     void run();
-    Cycles access(PAddr pa, void* data, unsigned len, bool write);
+    Cycles access(PAddr pa, void* data, unsigned len, bool write, MemOp op = MemOp::Plain);
+    void stream(PAddr pa, void* data, std::uint64_t bytes, bool write);
+    void check_access(PAddr pa, unsigned size, const char* what) const;
+    template <class Op> std::uint64_t atomic(PAddr pa, unsigned size, Category cat, const char* what, Op op);
 
     unsigned id_;
     Interconnect& ic_;
     sc_core::sc_time cycle_;
-    Cycles atomic_extra_;
+    CoreCosts costs_;
     Cycles sync_batch_;
     Mmu mmu_;
     tlm_utils::tlm_quantumkeeper qk_;
     tlm::tlm_generic_payload trans_; // reused: a memory access allocates nothing
+    MemOpExtension op_ext_;          // attached to trans_ for its whole life (detached in ~Core)
+    std::vector<unsigned char> copy_buf_;
     std::function<void(Core&)> work_;
     Cycles pending_ = 0;
     bool done_ = false;

@@ -14,6 +14,7 @@ const char* to_string(Category c)
     case Category::StructPage: return "struct_page";
     case Category::KernelMemory: return "kernel_memory";
     case Category::ClearPage: return "clear_page";
+    case Category::Lock: return "lock";
     case Category::Tlbi: return "tlbi";
     case Category::Dsb: return "dsb";
     case Category::TlbiReceive: return "tlbi_receive";

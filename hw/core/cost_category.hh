@@ -16,7 +16,8 @@ enum class Category : std::uint8_t {
     PteAtomic,    // kernel atomic read-modify-writes of descriptors (xchg, cmpxchg)
     StructPage,   // struct page / folio metadata accesses (vmemmap)
     KernelMemory, // other kernel loads and stores
-    ClearPage,    // zeroing newly allocated folios
+    ClearPage,    // zeroing newly allocated folios and page tables, copying pages
+    Lock,         // taking and releasing kernel spinlocks, spinning included
     Tlbi,         // issuing TLB maintenance instructions (TLBI, INVLPG, INVPCID, INVLPGB, SFENCE.VMA, CR3)
     Dsb,          // waiting in DSB for TLB maintenance (and stores) to complete; TLBSYNC
     TlbiReceive,  // this core's MMU searching its TLBs for another core's broadcast invalidation

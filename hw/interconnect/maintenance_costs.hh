@@ -49,7 +49,6 @@ struct MaintenanceCosts {
     X86Costs x86;
     RiscvCosts riscv;
     IpiCosts ipi;
-    Cycles atomic_extra = 0;     // an atomic RMW beyond the cache access it performs
 };
 
 } // namespace mmusim::hw

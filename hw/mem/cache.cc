@@ -40,7 +40,7 @@ const Cache::Line* Cache::find_set(std::uint64_t line) const
     return chunk.empty() ? nullptr : &chunk[(set & ((std::uint64_t{1} << kChunkShift) - 1)) * geom_.ways];
 }
 
-bool Cache::access(PAddr pa)
+CacheAccess Cache::access(PAddr pa, Mesi fill)
 {
     ++stats_.accesses;
     const std::uint64_t line = pa >> line_shift_;
@@ -48,42 +48,73 @@ bool Cache::access(PAddr pa)
     Line* victim = set;
     for (unsigned w = 0; w < geom_.ways; ++w) {
         Line& l = set[w];
-        if (l.valid && l.tag == line) {
+        if (l.valid() && l.tag == line) {
             l.lru = ++clock_;
             ++stats_.hits;
-            return true;
+            return {true, l.state, false, 0, Mesi::I};
         }
-        if (!l.valid) {
-            if (victim->valid)
+        if (!l.valid()) {
+            if (victim->valid())
                 victim = &l;
-        } else if (victim->valid && l.lru < victim->lru) {
+        } else if (victim->valid() && l.lru < victim->lru) {
             victim = &l;
         }
     }
     ++stats_.misses;
-    *victim = Line{line, ++clock_, true};
-    return false;
+    CacheAccess r;
+    if (victim->valid()) {
+        r.evicted = true;
+        r.victim_line = victim->tag;
+        r.victim_state = victim->state;
+    }
+    *victim = Line{line, ++clock_, fill};
+    return r;
 }
 
-bool Cache::contains(PAddr pa) const
+Cache::Line* Cache::find_line(std::uint64_t line)
+{
+    Line* set = find_set(line); // an untouched set holds nothing
+    for (unsigned w = 0; set && w < geom_.ways; ++w)
+        if (set[w].valid() && set[w].tag == line)
+            return &set[w];
+    return nullptr;
+}
+
+Mesi Cache::state(PAddr pa) const
 {
     const std::uint64_t line = pa >> line_shift_;
     const Line* set = find_set(line);
     for (unsigned w = 0; set && w < geom_.ways; ++w)
-        if (set[w].valid && set[w].tag == line)
-            return true;
-    return false;
+        if (set[w].valid() && set[w].tag == line)
+            return set[w].state;
+    return Mesi::I;
 }
 
-void Cache::invalidate_line(PAddr pa)
+void Cache::set_state(PAddr pa, Mesi s)
 {
-    const std::uint64_t line = pa >> line_shift_;
-    Line* set = find_set(line); // an untouched set holds nothing to invalidate
-    for (unsigned w = 0; set && w < geom_.ways; ++w)
-        if (set[w].valid && set[w].tag == line) {
-            set[w].valid = false;
-            ++stats_.snoop_invalidations;
-        }
+    if (Line* l = find_line(pa >> line_shift_))
+        l->state = s;
+}
+
+bool Cache::invalidate_line(PAddr pa)
+{
+    Line* l = find_line(pa >> line_shift_);
+    if (!l)
+        return false;
+    l->state = Mesi::I;
+    ++stats_.snoop_invalidations;
+    return true;
+}
+
+const char* to_string(Mesi s)
+{
+    switch (s) {
+    case Mesi::I: return "I";
+    case Mesi::S: return "S";
+    case Mesi::E: return "E";
+    case Mesi::M: return "M";
+    }
+    return "?";
 }
 
 } // namespace mmusim::hw

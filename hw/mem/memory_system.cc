@@ -1,15 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/mem/memory_system.hh"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace mmusim::hw {
 
 MemorySystem::MemorySystem(sc_core::sc_module_name name, const MemorySystemConfig& cfg, unsigned cores, sc_core::sc_time cycle)
-    : sc_module(name), socket("socket"), cfg_(cfg), cores_(cores), cycle_(cycle), mem_(cfg.size)
+    : sc_module(name), socket("socket"), cfg_(cfg), cores_(cores), cycle_(cycle), mem_(cfg.size), coh_stats_(cores)
 {
     socket.register_b_transport(this, &MemorySystem::b_transport);
     socket.register_transport_dbg(this, &MemorySystem::transport_dbg);
-    for (const CacheGeometry& g : cfg_.levels)
+    for (const CacheGeometry& g : cfg_.levels) {
+        if (!g.shared && private_levels_ != caches_.size())
+            throw std::invalid_argument(g.name + ": a private cache level cannot follow a shared one");
         caches_.emplace_back(g.shared ? 1u : cores_, Cache(g));
+        if (!g.shared)
+            ++private_levels_;
+    }
+    if (!caches_.empty())
+        line_shift_ = caches_[0][0].line_shift();
 }
 
 Cache& MemorySystem::level(unsigned core, std::size_t l)
@@ -24,31 +34,181 @@ const CacheStats& MemorySystem::level_stats(unsigned core, std::size_t l) const
     return (v.size() == 1 ? v[0] : v[core]).stats();
 }
 
-Cycles MemorySystem::access(unsigned core, PAddr pa, bool write)
+Mesi MemorySystem::line_state(unsigned core, PAddr pa) const
 {
-    Cycles latency = 0;
-    bool hit = false;
-    for (std::size_t l = 0; l < caches_.size(); ++l) {
-        if (level(core, l).access(pa)) { // a miss allocates, so every level above the hit is filled
-            latency = cfg_.levels[l].latency;
+    for (std::size_t l = 0; l < private_levels_; ++l)
+        if (const Mesi s = caches_[l][core].state(pa); s != Mesi::I)
+            return s;
+    return Mesi::I;
+}
+
+Cycles MemorySystem::shared_path(PAddr pa, bool& hit)
+{
+    for (std::size_t l = private_levels_; l < caches_.size(); ++l)
+        if (caches_[l][0].access(pa)) { // a miss allocates, so every level above the hit is filled
             hit = true;
+            return cfg_.levels[l].latency;
+        }
+    hit = false;
+    return cfg_.dram_latency;
+}
+
+// One core: no other copy to keep coherent, so no directory and no states to maintain.
+Cycles MemorySystem::access_single(unsigned core, PAddr pa, LineOp op)
+{
+    if (op == LineOp::FarAtomic)
+        return far_atomic(core, pa);
+    for (std::size_t l = 0; l < caches_.size(); ++l)
+        if (level(core, l).access(pa))
+            return cfg_.levels[l].latency;
+    ++dram_accesses_;
+    return cfg_.dram_latency;
+}
+
+void MemorySystem::set_private_state(unsigned core, PAddr pa, Mesi s)
+{
+    for (std::size_t l = 0; l < private_levels_; ++l)
+        caches_[l][core].set_state(pa, s);
+}
+
+void MemorySystem::evicted(unsigned core, std::uint64_t line)
+{
+    // The core still holds the line while any of its private levels does (levels are not inclusive).
+    const PAddr pa = line << line_shift_;
+    for (std::size_t l = 0; l < private_levels_; ++l)
+        if (caches_[l][core].contains(pa))
+            return;
+    dir_.remove(line, core);
+}
+
+void MemorySystem::invalidate_others(unsigned core, std::uint64_t line, PAddr pa)
+{
+    if (const CoherenceDirectory::Sharers* sh = dir_.find(line)) {
+        for (unsigned c = 0; c < cores_; ++c) {
+            if (c == core || !sh->test(c))
+                continue;
+            for (std::size_t l = 0; l < private_levels_; ++l)
+                caches_[l][c].invalidate_line(pa);
+            ++coh_stats_[core].invalidations_sent;
+        }
+    }
+    dir_.make_sole(line, core);
+}
+
+Cycles MemorySystem::far_atomic(unsigned core, PAddr pa)
+{
+    // The operation travels to the shared level; every private copy is written back and dropped first.
+    ++coh_stats_[core].far_atomics;
+    const std::uint64_t line = pa >> line_shift_;
+    CoherenceDirectory::Sharers holders;
+    if (cores_ == 1)
+        holders.set(core);
+    else if (const CoherenceDirectory::Sharers* sh = dir_.find(line))
+        holders = *sh;
+    bool dirty = false;
+    for (unsigned c = 0; c < cores_; ++c) {
+        if (!holders.test(c))
+            continue;
+        dirty |= c != core && line_state(c, pa) == Mesi::M;
+        for (std::size_t l = 0; l < private_levels_; ++l)
+            caches_[l][c].invalidate_line(pa);
+        if (c != core)
+            ++coh_stats_[core].invalidations_sent;
+        dir_.remove(line, c);
+    }
+    bool hit = false;
+    Cycles lat = shared_path(pa, hit);
+    if (dirty) {
+        ++coh_stats_[core].remote_dirty;
+        lat = std::max(lat, cfg_.coherence.remote_dirty);
+    } else if (!hit) {
+        ++dram_accesses_;
+    }
+    return lat;
+}
+
+Cycles MemorySystem::access(unsigned core, PAddr pa, LineOp op)
+{
+    if (cores_ == 1 || private_levels_ == 0)
+        return access_single(core, pa, op);
+    if (op == LineOp::FarAtomic)
+        return far_atomic(core, pa);
+
+    const std::uint64_t line = pa >> line_shift_;
+    const bool exclusive = op != LineOp::Read;
+    // Private levels, nearest first; a miss allocates (state fixed below), so every level above a hit is filled.
+    std::size_t hit_level = private_levels_;
+    Mesi state = Mesi::I;
+    for (std::size_t l = 0; l < private_levels_; ++l) {
+        const CacheAccess r = caches_[l][core].access(pa, Mesi::S);
+        if (r.evicted)
+            evicted(core, r.victim_line);
+        if (r.hit) {
+            hit_level = l;
+            state = r.state;
             break;
         }
     }
-    if (!hit) {
-        latency = cfg_.dram_latency;
-        ++dram_accesses_;
-    }
-    if (write && cores_ > 1) {
-        for (std::size_t l = 0; l < caches_.size(); ++l) {
-            if (cfg_.levels[l].shared)
-                continue;
-            for (unsigned c = 0; c < cores_; ++c)
-                if (c != core)
-                    caches_[l][c].invalidate_line(pa);
+
+    Cycles lat;
+    Mesi next;
+    CoherenceStats& st = coh_stats_[core];
+    if (hit_level < private_levels_) {
+        lat = cfg_.levels[hit_level].latency;
+        if (!exclusive || owns(state)) {
+            next = op == LineOp::Write ? Mesi::M : state;
+            if (hit_level == 0 && next == state)
+                return lat; // the common case: nothing changes state
+        } else {
+            // Store to a Shared copy: ask the directory for ownership and invalidate the other copies.
+            lat += cfg_.coherence.upgrade;
+            ++st.upgrades;
+            invalidate_others(core, line, pa);
+            next = op == LineOp::Write ? Mesi::M : Mesi::E;
+        }
+    } else {
+        // Private miss: the directory says whether another core holds the line, and in which state.
+        unsigned others = 0;
+        Mesi owner = Mesi::I;
+        unsigned owner_core = 0;
+        if (const CoherenceDirectory::Sharers* sh = dir_.find(line)) {
+            for (unsigned c = 0; c < cores_; ++c) {
+                if (c == core || !sh->test(c))
+                    continue;
+                ++others;
+                const Mesi s = line_state(c, pa);
+                if (owns(s)) {
+                    owner = s;
+                    owner_core = c;
+                }
+            }
+        }
+        bool shared_hit = false;
+        const Cycles shared_lat = shared_path(pa, shared_hit);
+        if (owner == Mesi::M) {
+            lat = cfg_.coherence.remote_dirty;
+            ++st.remote_dirty;
+        } else if (owner == Mesi::E || (others && (exclusive || !shared_hit))) {
+            // Another core's clean copy must be snooped (E), invalidated (a store) or is the nearest source.
+            lat = std::max(shared_hit ? shared_lat : Cycles{0}, cfg_.coherence.remote_clean);
+            ++st.remote_clean;
+        } else {
+            lat = shared_lat;
+            if (!shared_hit)
+                ++dram_accesses_;
+        }
+        if (exclusive) {
+            invalidate_others(core, line, pa);
+            next = op == LineOp::Write || owner == Mesi::M ? Mesi::M : Mesi::E;
+        } else {
+            if (owns(owner))
+                set_private_state(owner_core, pa, Mesi::S); // a Modified copy is written back as it is shared
+            dir_.add(line, core);
+            next = others ? Mesi::S : Mesi::E;
         }
     }
-    return latency;
+    set_private_state(core, pa, next);
+    return lat;
 }
 
 void MemorySystem::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay)
@@ -56,15 +216,38 @@ void MemorySystem::b_transport(int id, tlm::tlm_generic_payload& trans, sc_core:
     const PAddr pa = trans.get_address();
     const unsigned len = trans.get_data_length();
     const bool write = trans.get_command() == tlm::TLM_WRITE_COMMAND;
-    if (pa + len > mem_.size()) {
+    if (pa + len < pa || pa + len > mem_.size()) {
         trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    const auto* ext = trans.get_extension<MemOpExtension>();
+    const MemOp op = ext ? ext->op : MemOp::Plain;
+    const auto core = static_cast<unsigned>(id);
+    if (op == MemOp::Stream) {
+        // Every line of the range, as the full-line stores or line reads of a page clear/copy. No latency:
+        // the core charges the stream's bandwidth. A write without data zeroes the range.
+        if (write && !trans.get_data_ptr())
+            mem_.zero(pa, len);
+        else if (write)
+            mem_.write(pa, trans.get_data_ptr(), len);
+        else
+            mem_.read(pa, trans.get_data_ptr(), len);
+        const PAddr line = PAddr{1} << line_shift_;
+        for (PAddr a = pa & ~(line - 1); a < pa + len; a += line)
+            access(core, a, write ? LineOp::Write : LineOp::Read);
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
         return;
     }
     if (write)
         mem_.write(pa, trans.get_data_ptr(), len);
     else
         mem_.read(pa, trans.get_data_ptr(), len);
-    delay += cycle_ * static_cast<double>(access(static_cast<unsigned>(id), pa, write));
+    LineOp lop = write ? LineOp::Write : LineOp::Read;
+    if (op == MemOp::ReadExclusive)
+        lop = LineOp::ReadExclusive;
+    else if (op == MemOp::FarAtomic)
+        lop = LineOp::FarAtomic;
+    delay += cycle_ * static_cast<double>(access(core, pa, lop));
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
@@ -72,7 +255,7 @@ unsigned MemorySystem::transport_dbg(int, tlm::tlm_generic_payload& trans)
 {
     const PAddr pa = trans.get_address();
     const unsigned len = trans.get_data_length();
-    if (pa + len > mem_.size())
+    if (pa + len < pa || pa + len > mem_.size())
         return 0;
     if (trans.get_command() == tlm::TLM_WRITE_COMMAND)
         mem_.write(pa, trans.get_data_ptr(), len);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/mem/phys_memory.hh"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,24 @@ void PhysMemory::write(PAddr pa, const void* buf, std::size_t len)
             f = std::make_unique<Frame>(Frame{});
         std::memcpy(f->data() + off, in, n);
         in += n;
+        pa += n;
+        len -= n;
+    }
+}
+
+void PhysMemory::zero(PAddr pa, std::size_t len)
+{
+    check(pa, len);
+    while (len) {
+        const std::uint64_t off = pa & ((1u << kFrameShift) - 1);
+        const std::size_t n = std::min<std::size_t>(len, (std::size_t{1} << kFrameShift) - off);
+        auto it = frames_.find(pa >> kFrameShift);
+        if (it != frames_.end()) {
+            if (n == it->second->size())
+                frames_.erase(it); // unwritten memory reads as zero
+            else
+                std::memset(it->second->data() + off, 0, n);
+        }
         pa += n;
         len -= n;
     }

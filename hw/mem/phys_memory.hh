@@ -17,6 +17,8 @@ public:
     // Functional (untimed) access; throws std::out_of_range beyond size().
     void read(PAddr pa, void* buf, std::size_t len) const;
     void write(PAddr pa, const void* buf, std::size_t len);
+    // Zeroes a range; whole frames are released rather than written, so clearing costs no host memory.
+    void zero(PAddr pa, std::size_t len);
     std::uint64_t read64(PAddr pa) const;
     void write64(PAddr pa, std::uint64_t v);
     std::size_t frames_touched() const { return frames_.size(); }

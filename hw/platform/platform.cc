@@ -17,7 +17,7 @@ Platform::Platform(PlatformConfig cfg) : cfg_(std::move(cfg))
     ic_ = std::make_unique<Interconnect>(cfg_.costs, *fmt_, cfg_.features);
     for (unsigned i = 0; i < cfg_.cores; ++i) {
         cores_.push_back(std::make_unique<Core>(("core" + std::to_string(i)).c_str(), i, cfg_.mmu, *fmt_, *ic_, cycle_,
-                                                cfg_.quantum_cycles, cfg_.costs.atomic_extra));
+                                                cfg_.quantum_cycles, cfg_.core));
         cores_.back()->socket.bind(mem_->socket);
         ic_->attach(*cores_.back());
     }

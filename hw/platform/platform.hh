@@ -8,6 +8,7 @@
 #include "hw/core/sim_context.hh"
 #include "hw/interconnect/interconnect.hh"
 #include "hw/mem/memory_system.hh"
+#include "hw/mem/phys_inspector.hh"
 #include "hw/platform/platform_config.hh"
 
 #include <memory>
@@ -30,6 +31,8 @@ public:
     Interconnect& interconnect() { return *ic_; }
     const Interconnect& interconnect() const { return *ic_; }
     sc_core::sc_time cycle() const { return cycle_; }
+    // Untimed view of memory and cache state, for tests, reports and checkers (never for code on a core).
+    PhysInspector inspect() const { return PhysInspector(*mem_); }
 
     // Runs every core's work to completion (sc_start until no activity is left). Rethrows the first
     // exception a core's work raised.

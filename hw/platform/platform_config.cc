@@ -267,24 +267,42 @@ PlatformConfig load_platform(const ConfigNode& root)
         const std::uint64_t lines_per_way = g.ways ? g.size / line / g.ways : 0;
         if (g.size % (std::uint64_t(line) * g.ways) != 0 || !is_pow2(lines_per_way))
             c.fail("size", "size / (line_size * ways) must be a whole power of two");
+        if (!g.shared && !p.memory.levels.empty() && p.memory.levels.back().shared)
+            c.fail("shared", "a private level cannot follow a shared one");
         p.memory.levels.push_back(g);
     }
+    // Coherence between the cores' private levels (MESI, directory at the shared level).
+    const ConfigNode coh = caches.child("coherence");
+    p.memory.coherence.upgrade = cost(coh, "upgrade");
+    p.memory.coherence.remote_clean = cost(coh, "remote_clean");
+    p.memory.coherence.remote_dirty = cost(coh, "remote_dirty");
 
     const ConfigNode mem = root.child("memory");
     p.memory.size = mem.size("size");
     if (p.memory.size < 16 * MiB || p.memory.size > (std::uint64_t{1} << 48))
         mem.fail("size", "must be between 16M and 256T");
     p.memory.dram_latency = mem.u64("dram_latency", 1, 100000);
+    // Streaming bandwidth of clear_page / copy_page (stores that allocate full lines without reading them).
+    p.core.clear_bytes_per_cycle = mem.u64("clear_bytes_per_cycle", 1, 4096);
+    p.core.copy_bytes_per_cycle = mem.u64("copy_bytes_per_cycle", 1, 4096);
     moved(mem, "folio_size",
           "the folio size is kernel configuration: kernel.folio_size (configs/kernels/*.yaml, --kernel FILE, or "
           "--set kernel.folio_size=SIZE)");
 
     check_host_footprint(root, p);
     load_costs(root, p);
-    p.costs.atomic_extra = root.u64("atomic_extra", 0, 0, kMaxCost);
+    const ConfigNode at = root.child("atomics");
+    const std::string kind = at.choice("kind", {"near", "far", "llsc"});
+    p.core.atomic_kind = kind == "far" ? AtomicKind::Far : kind == "llsc" ? AtomicKind::LlSc : AtomicKind::Near;
+    if (p.arch == Arch::X86_64 && p.core.atomic_kind != AtomicKind::Near)
+        at.fail("kind", "x86-64 atomics are LOCK-prefixed instructions: kind must be near");
+    p.core.atomic_extra = cost(at, "extra");
+    p.core.spin_pause = at.u64("spin_pause", 1, kMaxCost);
+    moved(root, "atomic_extra", "atomics.extra (with atomics.kind: near, far or llsc)");
     moved(root, "software",
-          "fault-handling software costs are kernel configuration: kernel.software.fault_entry and "
-          "kernel.software.clear_bytes_per_cycle (configs/kernels/*.yaml, --kernel FILE, or --set kernel.software.KEY=N)");
+          "fault-handling software costs are kernel configuration (kernel.software.fault_entry in configs/kernels/*.yaml, "
+          "--kernel FILE, or --set kernel.software.KEY=N); page clear and copy bandwidth are memory.clear_bytes_per_cycle "
+          "and memory.copy_bytes_per_cycle");
 
     if (root.has("simulation")) {
         const ConfigNode sim = root.child("simulation");
@@ -345,8 +363,16 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     auto levels = nlohmann::ordered_json::array();
     for (const CacheGeometry& g : p.memory.levels)
         levels.push_back({{"name", g.name}, {"size", format_size(g.size)}, {"ways", g.ways}, {"latency", g.latency}, {"shared", g.shared}});
-    j["caches"] = {{"line_size", p.memory.levels.empty() ? 64 : p.memory.levels[0].line_size}, {"levels", levels}};
-    j["memory"] = {{"size", format_size(p.memory.size)}, {"dram_latency", p.memory.dram_latency}};
+    j["caches"] = {{"line_size", p.memory.levels.empty() ? 64 : p.memory.levels[0].line_size},
+                   {"levels", levels},
+                   {"coherence",
+                    {{"upgrade", p.memory.coherence.upgrade},
+                     {"remote_clean", p.memory.coherence.remote_clean},
+                     {"remote_dirty", p.memory.coherence.remote_dirty}}}};
+    j["memory"] = {{"size", format_size(p.memory.size)},
+                   {"dram_latency", p.memory.dram_latency},
+                   {"clear_bytes_per_cycle", p.core.clear_bytes_per_cycle},
+                   {"copy_bytes_per_cycle", p.core.copy_bytes_per_cycle}};
     nlohmann::ordered_json t;
     switch (p.arch) {
     case Arch::Arm64: {
@@ -379,7 +405,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     const auto& i = p.costs.ipi;
     j["ipi"] = {{"send_base", i.send_base}, {"send_per_target", i.send_per_target}, {"delivery", i.delivery},
                 {"handler_entry", i.handler_entry}, {"ack", i.ack}};
-    j["atomic_extra"] = p.costs.atomic_extra;
+    j["atomics"] = {{"kind", to_string(p.core.atomic_kind)}, {"extra", p.core.atomic_extra}, {"spin_pause", p.core.spin_pause}};
     j["simulation"] = {{"quantum_cycles", p.quantum_cycles}};
     return j;
 }

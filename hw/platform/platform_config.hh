@@ -5,6 +5,7 @@
 // configuration, mm/kernel_config.hh. docs/CONFIG.md documents each key.
 #pragma once
 
+#include "hw/core/core_costs.hh"
 #include "hw/interconnect/maintenance_costs.hh"
 #include "hw/platform/features.hh"
 #include "hw/mem/memory_system.hh"
@@ -34,6 +35,7 @@ struct PlatformConfig {
     MmuConfig mmu;
     MemorySystemConfig memory;
     MaintenanceCosts costs;
+    CoreCosts core;     // atomics, lock spinning, page clear/copy bandwidth
     Cycles quantum_cycles = 10000;
 };
 

@@ -216,3 +216,23 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"riscv_sv48", "riscv-sv39", {"page_table.mode=sv48"}, 4096},
                       Variant{"riscv_sv57", "riscv-sv39", {"page_table.mode=sv57"}, 4096}),
     [](const ::testing::TestParamInfo<Variant>& i) { return std::string(i.param.name); });
+
+TEST(Replay, SharedCacheStatsAreReportedOnce)
+{
+    // Four cores touch disjoint pages: the shared L3 is one instance, whatever the core count.
+    std::string dec;
+    for (int i = 0; i < 400; ++i)
+        dec += "W " + std::to_string(0x10000000 + i * 4096) + " 8 @" + std::to_string(i % 4) + "\n";
+    const auto r = replay("neoverse-n1", write_temp("shared.trace", dec), "native", {"cores=4"});
+    const auto& l3 = r["shared_caches"]["l3"];
+    std::uint64_t l2_misses = 0;
+    for (const auto& c : r["cores"]) {
+        EXPECT_FALSE(c["caches"].contains("l3")); // per core: private levels only
+        l2_misses += u(c["caches"]["l2"]["misses"]);
+    }
+    EXPECT_FALSE(r["totals"]["caches"].contains("l3"));
+    // Every private L2 miss is exactly one access to the shared L3: not multiplied by the core count.
+    EXPECT_EQ(u(l3["accesses"]), l2_misses);
+    EXPECT_EQ(u(l3["accesses"]), u(l3["hits"]) + u(l3["misses"]));
+    EXPECT_EQ(u(r["totals"]["caches"]["l2"]["misses"]), l2_misses);
+}

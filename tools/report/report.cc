@@ -69,18 +69,29 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["maintenance"] = {{"tlbi_issued", k.tlbi_issued},       {"tlbi_received", k.tlbi_received},
                         {"entries_invalidated", k.tlb_entries_invalidated}, {"barriers", k.barriers},
                         {"ipis_sent", k.ipis_sent},           {"ipis_received", k.ipis_received}};
-    j["kernel_accesses"] = {{"loads", k.loads}, {"stores", k.stores}, {"atomics", k.atomics}};
+    j["kernel_accesses"] = {{"loads", k.loads},   {"stores", k.stores}, {"atomics", k.atomics},
+                            {"bytes_cleared", k.bytes_cleared}, {"bytes_copied", k.bytes_copied}};
     ordered_json cats;
     for (std::size_t k = 0; k < hw::kCategoryCount; ++k)
         cats[hw::to_string(static_cast<hw::Category>(k))] = c.counters().cycles[k];
     j["cycles_by_category"] = cats;
-    ordered_json caches;
+    // Private levels only: a shared level is one instance, reported once at the top level (shared_caches).
+    ordered_json caches = ordered_json::object();
     const auto& levels = p.memory().levels();
     for (std::size_t l = 0; l < levels.size(); ++l) {
+        if (levels[l].shared)
+            continue;
         const hw::CacheStats& cs = p.memory().level_stats(i, l);
-        caches[levels[l].name] = {{"accesses", cs.accesses}, {"hits", cs.hits}, {"misses", cs.misses}, {"shared", levels[l].shared}};
+        caches[levels[l].name] = {{"accesses", cs.accesses}, {"hits", cs.hits}, {"misses", cs.misses},
+                                  {"snoop_invalidations", cs.snoop_invalidations}};
     }
     j["caches"] = caches;
+    const hw::CoherenceStats& co = p.memory().coherence_stats(i);
+    j["coherence"] = {{"upgrades", co.upgrades},
+                      {"remote_clean", co.remote_clean},
+                      {"remote_dirty", co.remote_dirty},
+                      {"invalidations_sent", co.invalidations_sent},
+                      {"far_atomics", co.far_atomics}};
     return j;
 }
 
@@ -88,7 +99,7 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
 void accumulate(ordered_json& into, const ordered_json& from)
 {
     for (auto it = from.begin(); it != from.end(); ++it) {
-        if (it.key() == "id" || it.key() == "shared")
+        if (it.key() == "id")
             continue;
         if (it->is_object()) {
             accumulate(into[it.key()], *it);
@@ -202,6 +213,16 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     totals["ipis"] = ic.ipis;
     j["cores"] = cores;
     j["totals"] = totals;
+    ordered_json shared = ordered_json::object();
+    const auto& levels = p.memory().levels();
+    for (std::size_t l = 0; l < levels.size(); ++l) {
+        if (!levels[l].shared)
+            continue;
+        const hw::CacheStats& cs = p.memory().level_stats(0, l);
+        shared[levels[l].name] = {{"accesses", cs.accesses}, {"hits", cs.hits}, {"misses", cs.misses}};
+    }
+    j["shared_caches"] = shared;
+    j["memory"] = {{"dram_accesses", p.memory().dram_accesses()}};
     // Names come from the user (trace path, platform file and name) and may hold any bytes.
     escape_invalid_utf8(j);
     return j;

@@ -39,7 +39,7 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
     mm::AddressSpace as(p.format(), alloc, 1);
     mm::KernelConfig kernel; // one base page per fault, no software cost: only maintenance is measured
     kernel.folio_size = p.format().page_size();
-    kernel.software = {0, 64};
+    kernel.software = {0};
     mm::AnonFaultHandler fh(as, kernel);
     Run out;
     out.l1d_after.resize(cores);

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// MESI coherence of the private cache levels with a directory at the shared level, driven through
+// MemorySystem::access directly (no core threads): which copies survive each access and what it costs.
+#include "../platform/platform_test_util.hh"
+
+#include "util/config_error.hh"
+
+#include <gtest/gtest.h>
+
+using namespace mmusim;
+using namespace mmusim::test;
+using hw::LineOp;
+using hw::Mesi;
+
+namespace {
+
+constexpr PAddr kLine = 0x100000;
+
+struct Machine {
+    explicit Machine(unsigned cores, const std::string& name = "neoverse-n1")
+        : p(platform_config(name, {"cores=" + std::to_string(cores)})), m(p.memory()), c(p.config().memory.coherence)
+    {
+    }
+    Cycles lat(std::size_t level) const { return p.config().memory.levels[level].latency; }
+    hw::Platform p;
+    hw::MemorySystem& m;
+    hw::CoherenceCosts c;
+};
+
+TEST(Coherence, ReadsShareALineAndTheFirstIsExclusive)
+{
+    Machine x(2);
+    EXPECT_EQ(x.m.access(0, kLine, LineOp::Read), x.p.config().memory.dram_latency);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::E);
+    // Core 1 misses on a line core 0 holds clean and exclusive: a snoop, then both hold it Shared.
+    EXPECT_EQ(x.m.access(1, kLine, LineOp::Read), std::max(x.lat(2), x.c.remote_clean));
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::S);
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::S);
+    EXPECT_EQ(x.m.coherence_stats(1).remote_clean, 1u);
+}
+
+TEST(Coherence, StoreToASharedLineIsAnUpgradeNotAnL1Hit)
+{
+    Machine x(2);
+    x.m.access(0, kLine, LineOp::Read);
+    x.m.access(1, kLine, LineOp::Read);
+    EXPECT_EQ(x.m.access(0, kLine, LineOp::Write), x.lat(0) + x.c.upgrade);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::M);
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::I); // invalidated in every private level
+    EXPECT_FALSE(x.m.contains(1, 0, kLine));
+    EXPECT_FALSE(x.m.contains(1, 1, kLine));
+    EXPECT_EQ(x.m.coherence_stats(0).upgrades, 1u);
+    EXPECT_EQ(x.m.coherence_stats(0).invalidations_sent, 1u);
+    // Now the store hits its own Modified line.
+    EXPECT_EQ(x.m.access(0, kLine, LineOp::Write), x.lat(0));
+}
+
+TEST(Coherence, ReadOfALineDirtyElsewherePaysTheForward)
+{
+    Machine x(2);
+    x.m.access(0, kLine, LineOp::Write);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::M);
+    EXPECT_EQ(x.m.access(1, kLine, LineOp::Read), x.c.remote_dirty);
+    EXPECT_EQ(x.m.coherence_stats(1).remote_dirty, 1u);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::S);
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::S);
+}
+
+TEST(Coherence, StoreMissOnALineHeldElsewhereInvalidatesAndPaysTheTransfer)
+{
+    Machine x(3);
+    x.m.access(0, kLine, LineOp::Write);
+    EXPECT_EQ(x.m.access(1, kLine, LineOp::Write), x.c.remote_dirty);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::I);
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::M);
+    x.m.access(0, kLine, LineOp::Read);
+    x.m.access(2, kLine, LineOp::Read); // now S in 0, 1 and 2
+    EXPECT_EQ(x.m.access(2, kLine, LineOp::Write), x.lat(0) + x.c.upgrade);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::I);
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::I);
+    EXPECT_EQ(x.m.coherence_stats(2).invalidations_sent, 2u);
+}
+
+TEST(Coherence, ReadExclusiveTakesTheLineWithoutDirtyingIt)
+{
+    Machine x(2);
+    x.m.access(0, kLine, LineOp::Read);
+    x.m.access(1, kLine, LineOp::Read);
+    x.m.access(1, kLine, LineOp::ReadExclusive); // a failed cmpxchg
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::E);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::I);
+    // A clean exclusive copy elsewhere costs a snoop, not a dirty forward.
+    EXPECT_EQ(x.m.access(0, kLine, LineOp::Read), std::max(x.lat(2), x.c.remote_clean));
+}
+
+TEST(Coherence, FarAtomicLeavesNoPrivateCopy)
+{
+    Machine x(2);
+    x.m.access(0, kLine, LineOp::Write);
+    x.m.access(1, kLine, LineOp::FarAtomic);
+    EXPECT_EQ(x.m.line_state(0, kLine), Mesi::I);
+    EXPECT_EQ(x.m.line_state(1, kLine), Mesi::I);
+    EXPECT_EQ(x.m.coherence_stats(1).remote_dirty, 1u);
+    EXPECT_EQ(x.m.directory().find(kLine >> 6), nullptr);
+    // The next far atomic finds the line at the shared level.
+    EXPECT_EQ(x.m.access(1, kLine, LineOp::FarAtomic), x.lat(2));
+}
+
+TEST(Coherence, DirectoryForgetsLinesNoPrivateLevelHolds)
+{
+    Machine x(2);
+    const auto& l2 = x.p.config().memory.levels[1];
+    const std::uint64_t lines = 4 * l2.size / l2.line_size; // far more than both private levels hold
+    for (std::uint64_t i = 0; i < lines; ++i)
+        x.m.access(0, i * 64, LineOp::Read);
+    const auto& l1 = x.p.config().memory.levels[0];
+    EXPECT_LE(x.m.directory().lines(), (l1.size + l2.size) / 64);
+    EXPECT_GE(x.m.directory().lines(), l2.size / 64);
+    // And a line evicted from core 0 is a plain miss for core 1.
+    EXPECT_EQ(x.m.line_state(0, 0), Mesi::I);
+    EXPECT_EQ(x.m.access(1, 0, LineOp::Write), x.p.config().memory.dram_latency);
+}
+
+TEST(Coherence, OneCoreKeepsThePlainLatencies)
+{
+    Machine x(1);
+    EXPECT_EQ(x.m.access(0, kLine, LineOp::Read), x.p.config().memory.dram_latency);
+    EXPECT_EQ(x.m.access(0, kLine, LineOp::Write), x.lat(0));
+    EXPECT_EQ(x.m.directory().lines(), 0u);
+}
+
+TEST(Coherence, PrivateLevelAfterASharedOneIsAConfigError)
+{
+    EXPECT_THROW(platform_config("neoverse-n1", {"caches.levels.0.shared=true"}), ConfigError);
+}
+
+} // namespace

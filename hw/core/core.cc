@@ -96,6 +96,23 @@ Cycles Core::access(PAddr pa, void* data, unsigned len, bool write)
 Cycles Core::read64(PAddr pa, std::uint64_t& value) { return access(pa, &value, 8, false); }
 Cycles Core::write64(PAddr pa, std::uint64_t value) { return access(pa, &value, 8, true); }
 
+// The walker's atomics cost what the kernel's do (see xchg): the exclusive access plus atomic_extra.
+Cycles Core::cmpxchg64(PAddr pa, std::uint64_t expected, std::uint64_t desired, std::uint64_t& old)
+{
+    const Cycles c = access(pa, &old, 8, false);
+    if (old == expected)
+        access(pa, &desired, 8, true);
+    return c + atomic_extra_;
+}
+
+Cycles Core::fetch_or64(PAddr pa, std::uint64_t bits, std::uint64_t& old)
+{
+    const Cycles c = access(pa, &old, 8, false);
+    std::uint64_t v = old | bits;
+    access(pa, &v, 8, true);
+    return c + atomic_extra_;
+}
+
 std::uint64_t Core::peek64(PAddr pa)
 {
     std::uint64_t v = 0;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/mmu/walker.hh"
 
+#include <stdexcept>
+
 namespace mmusim::hw {
 
 const char* to_string(Fault f)
@@ -30,8 +32,23 @@ bool write_permitted(Arch arch, const Descriptor& d) { return d.write || (arch =
 WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
 {
     WalkResult r;
+    // A hardware A/D update is an atomic on the raw descriptor: if the descriptor changed since the walk read
+    // it, the update is abandoned (or, for x86's locked OR, made on the new value) and the walk starts over.
+    // Nothing else runs while one core walks, so a second attempt always succeeds; the bound only guards
+    // against a bug turning that into a hang.
+    for (int attempt = 0; attempt <= kMaxWalkRestarts; ++attempt) {
+        if (walk_once(r, va, asid, root, kind))
+            return r;
+        ++r.restarts;
+    }
+    throw std::logic_error("table walk: the descriptor kept changing under the hardware A/D update");
+}
+
+bool Walker::walk_once(WalkResult& r, Addr va, Asid asid, PAddr root, AccessKind kind)
+{
     int depth = 0;
     PAddr table = root;
+    r.walk_cache_hit = false;
     if (wc_.enabled()) {
         r.cycles += wc_.geometry().hit_latency;
         WalkCacheHit hit;
@@ -51,12 +68,12 @@ WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
         r.depth = depth;
         if (!d.valid()) {
             r.fault = Fault::NotPresent;
-            return r;
+            return true;
         }
         if (d.type == Descriptor::Type::Table) {
             if (depth + 1 == fmt_.levels()) { // a table pointer at the last level is malformed
                 r.fault = Fault::NotPresent;
-                return r;
+                return true;
             }
             wc_.fill(va, asid, depth, d.oa);
             table = d.oa;
@@ -66,33 +83,32 @@ WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
         const bool write = kind == AccessKind::Write;
         if (!d.user || (write && !write_permitted(arch, d)) || (kind == AccessKind::Fetch && !d.exec) || !d.read) {
             r.fault = Fault::Permission;
-            return r;
+            return true;
         }
-        bool update = false;
-        if (!d.accessed && cfg_.hw_access_flag) {
-            d.accessed = true;
-            update = true;
-        }
-        if (write && !writable_now(arch, d) && cfg_.hw_dirty) {
-            if (arch == Arch::Arm64)
-                d.write = true; // DBM: hardware clears AP[2]
-            else
-                d.dirty = true;
-            update = true;
-        }
-        if (update) {
-            r.cycles += port_.write64(desc_pa, fmt_.encode(depth, d));
+        const HwUpdateBits bits = fmt_.hw_update_bits();
+        std::uint64_t want = raw;
+        if (!d.accessed && cfg_.hw_access_flag)
+            want |= bits.set_on_access;
+        if (write && !writable_now(arch, d) && cfg_.hw_dirty)
+            want = (want | bits.set_on_write) & ~bits.clear_on_write;
+        if (want != raw) {
+            std::uint64_t old = 0;
+            r.cycles += arch == Arch::X86_64 ? port_.fetch_or64(desc_pa, want & ~raw, old)
+                                             : port_.cmpxchg64(desc_pa, raw, want, old);
             ++r.stores;
+            if (old != raw)
+                return false;
+            d = fmt_.decode(depth, want);
         }
         if (!d.accessed || (write && !writable_now(arch, d))) {
             r.fault = Fault::Permission; // software must manage AF/dirty on this platform
-            return r;
+            return true;
         }
         build_entry(r, va, asid, d, desc_pa, depth);
-        return r;
+        return true;
     }
     r.fault = Fault::NotPresent;
-    return r;
+    return true;
 }
 
 void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d, PAddr desc_pa, int depth)

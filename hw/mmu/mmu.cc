@@ -19,14 +19,14 @@ Mmu::Mmu(const MmuConfig& cfg, const PageTableFormat& fmt, PhysPort& port)
 {
 }
 
-Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, bool l1_permission_miss)
+Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, const TlbEntry* l1_hit)
 {
     Cycles cycles = l1.hit_latency();
-    // An L1 entry that forbids the write sends the access straight to a walk (dirty update or fault); the
-    // L2 copy would say the same.
-    if (!l1_permission_miss) {
+    // An L1 entry that forbids the write decides alone; the L2 copy would say the same.
+    const TlbEntry* e = l1_hit;
+    if (!e) {
         cycles += l2_.hit_latency();
-        const TlbEntry* e = l2_.lookup(va, asid_);
+        e = l2_.lookup(va, asid_);
         // The L2 is unified: a data walk's entry may lack execute permission (the L1 ITLB only ever holds
         // entries that passed this check, so its hits need none).
         if (e && (kind != AccessKind::Write || e->write) && (kind != AccessKind::Fetch || e->exec)) {
@@ -36,6 +36,8 @@ Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, bool l1_
             return {copy.pa + (va & ((Addr{1} << copy.size_shift) - 1)), cycles, Fault::None, 0};
         }
     }
+    if (e && kind == AccessKind::Write && !e->write && !e->write_clean)
+        return tlb_permission_fault(va, *e, cycles, l1.hit_latency());
     ++stats_.walks;
     WalkResult w = walker_.walk(va, asid_, root_, kind);
     cycles += w.cycles;
@@ -51,6 +53,26 @@ Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, bool l1_
     l2_.fill(w.entry, va);
     l1.fill(w.entry, va);
     return {w.entry.pa + (va & ((Addr{1} << w.entry.size_shift) - 1)), cycles, Fault::None, 0};
+}
+
+Translation Mmu::tlb_permission_fault(Addr va, const TlbEntry& e, Cycles cycles, Cycles l1_latency)
+{
+    ++stats_.permission_faults;
+    ++stats_.tlb_permission_faults;
+    stats_.stall_cycles += cycles - l1_latency;
+    const int depth = e.depth;
+    if (fmt_.arch() == Arch::X86_64) {
+        // SDM 4.10.4.1: the #PF removes every TLB entry for the page (splinters of its translation included)
+        // and the paging-structure-cache entries that would be used for the address, for the current PCID.
+        InvalidationScope s;
+        s.any_asid = false;
+        s.asid = asid_;
+        s.by_va = true;
+        s.va_start = va & ~(fmt_.page_size() - 1);
+        s.va_last = s.va_start + (fmt_.page_size() - 1);
+        invalidate(s);
+    }
+    return {0, cycles, Fault::Permission, depth};
 }
 
 MmuStats Mmu::stats() const

@@ -127,6 +127,7 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
             shift += extra;
             first_desc = desc_pa & ~(PAddr(cfg_.coalesce_group) * PageTableFormat::descriptor_bytes - 1);
             e.contiguous = true;
+            e.coalesced = true;
         }
     }
     // A run's output addresses are aligned to the run (arm64 requires it; Svnapot encodes the base), so the
@@ -142,6 +143,7 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
     e.user = d.user;
     e.exec = d.exec;
     e.write = writable_now(fmt_.arch(), d);
+    e.write_clean = !e.write && write_permitted(fmt_.arch(), d) && cfg_.hw_dirty;
     e.dirty = fmt_.arch() == Arch::Arm64 ? d.write : d.dirty;
     e.valid = true;
 }

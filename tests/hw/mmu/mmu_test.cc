@@ -224,3 +224,74 @@ TEST(Mmu, Arm64AccessFlagUpdateThatLosesARaceRewalks)
     EXPECT_EQ(r.mem.read64(pte), other | kAf);
     EXPECT_EQ(r.port.atomics, 2u) << "the failed CAS and the one that succeeded";
 }
+
+namespace {
+
+void edit_leaf(Rig& r, Addr va, int depth, const std::function<void(hw::Descriptor&)>& f)
+{
+    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, va, depth);
+    hw::Descriptor d = r.fmt->decode(depth, r.mem.read64(pte));
+    f(d);
+    r.mem.write64(pte, r.fmt->encode(depth, d));
+}
+
+} // namespace
+
+TEST(Mmu, X86WriteToReadOnlyEntryFaultsFromTheTlbAndDropsIt)
+{
+    Rig r("x86-64");
+    r.pt.map(kVa, 64 * MiB, 2, 3);
+    edit_leaf(r, kVa, 3, [](hw::Descriptor& d) { d.write = false; });
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+    ASSERT_EQ(r.mmu.translate(kVa + 4096, AccessKind::Read).fault, hw::Fault::None);
+    const unsigned reads = r.port.reads;
+    const auto t = r.mmu.translate(kVa, AccessKind::Write);
+    EXPECT_EQ(t.fault, hw::Fault::Permission);
+    EXPECT_EQ(r.port.reads, reads) << "no walk: the cached R/W=0 entry faults";
+    EXPECT_EQ(r.mmu.stats().walks, 2u);
+    EXPECT_EQ(r.mmu.stats().tlb_permission_faults, 1u);
+    // SDM 4.10.4.1: the page fault invalidated the page's entries, not its neighbour's.
+    EXPECT_EQ(r.mmu.l1d().probe(kVa, 1), nullptr);
+    EXPECT_EQ(r.mmu.l2().probe(kVa, 1), nullptr);
+    EXPECT_NE(r.mmu.l1d().probe(kVa + 4096, 1), nullptr);
+    // The kernel makes the page writable (no flush needed on x86): the retried write walks and succeeds.
+    edit_leaf(r, kVa, 3, [](hw::Descriptor& d) { d.write = true; });
+    EXPECT_EQ(r.mmu.translate(kVa, AccessKind::Write).fault, hw::Fault::None);
+    EXPECT_EQ(r.mmu.stats().walks, 3u);
+}
+
+TEST(Mmu, Arm64DbmCleanEntryRewalksOnlyWithHardwareDirty)
+{
+    for (bool hw_dirty : {true, false}) {
+        hw::MmuConfig cfg = small_mmu();
+        cfg.walker.hw_dirty = hw_dirty;
+        Rig r("arm64", cfg);
+        r.pt.map(kVa, 64 * MiB, 1, 3);
+        edit_leaf(r, kVa, 3, [](hw::Descriptor& d) { d.write = false; }); // AP[2]=1, DBM=1: writable-clean
+        ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+        const auto t = r.mmu.translate(kVa, AccessKind::Write);
+        if (hw_dirty) {
+            EXPECT_EQ(t.fault, hw::Fault::None);
+            EXPECT_EQ(r.mmu.stats().walks, 2u) << "walk + atomic clear of AP[2]";
+            EXPECT_EQ(r.port.atomics, 1u);
+        } else {
+            EXPECT_EQ(t.fault, hw::Fault::Permission) << "software dirty: the kernel handles the fault";
+            EXPECT_EQ(r.mmu.stats().walks, 1u);
+            EXPECT_NE(r.mmu.l1d().probe(kVa, 1), nullptr) << "arm64 keeps the entry: the kernel flushes it";
+        }
+    }
+}
+
+TEST(Mmu, Arm64WriteToReadOnlyEntryFaultsWithoutAWalk)
+{
+    Rig r("arm64");
+    r.pt.map(kVa, 64 * MiB, 1, 3);
+    edit_leaf(r, kVa, 3, [](hw::Descriptor& d) {
+        d.write = false;
+        d.dbm = false; // truly read-only
+    });
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+    EXPECT_EQ(r.mmu.translate(kVa, AccessKind::Write).fault, hw::Fault::Permission);
+    EXPECT_EQ(r.mmu.stats().walks, 1u);
+    EXPECT_EQ(r.mmu.stats().tlb_permission_faults, 1u);
+}

@@ -14,6 +14,7 @@
 // paging-structure-cache entries used for its address (SDM 4.10.4.1), so the retried access walks.
 #pragma once
 
+#include "hw/mmu/tlb_conflict.hh"
 #include "hw/mmu/tlb_level.hh"
 #include "hw/mmu/walker.hh"
 
@@ -41,6 +42,8 @@ struct MmuStats {
     std::uint64_t faults = 0;
     std::uint64_t permission_faults = 0;
     std::uint64_t tlb_permission_faults = 0; // of those, raised from a TLB entry without a walk
+    std::uint64_t misprogrammed_runs = 0;    // TLB conflict events: walks that found a misprogrammed run
+    std::uint64_t size_conflicts = 0;        // TLB conflict events: fills that replaced a live other-size entry
 };
 
 struct Translation {
@@ -78,6 +81,10 @@ public:
     const TlbLevel& l1d() const { return l1d_; }
     const TlbLevel& l2() const { return l2_; }
     const WalkCache& walk_cache() const { return wc_; }
+    // TLB conflict events (tlb_conflict.hh), oldest first; the first kConflictLog are kept, all are counted.
+    const std::vector<TlbConflict>& conflicts() const { return conflicts_; }
+    std::uint64_t conflict_count() const { return stats_.misprogrammed_runs + stats_.size_conflicts; }
+    static constexpr std::size_t kConflictLog = 64;
     MmuStats stats() const;
     const PageTableFormat& format() const { return fmt_; }
 
@@ -85,8 +92,13 @@ private:
     // `l1_hit`: an L1 entry that matched but does not permit the access (a write), or nullptr.
     Translation translate_slow(Addr va, AccessKind kind, TlbLevel& l1, const TlbEntry* l1_hit);
     Translation tlb_permission_fault(Addr va, const TlbEntry& e, Cycles cycles, Cycles l1_latency);
+    // Fills `level` and reports a TLB conflict for each live entry of another size the fill replaced.
+    void fill(TlbLevel& level, const TlbEntry& e, Addr va);
+    bool still_live(const TlbEntry& held, Addr va);
+    void record(TlbConflict c);
 
     const PageTableFormat& fmt_;
+    PhysPort& port_;
     TlbLevel l1i_;
     TlbLevel l1d_;
     TlbLevel l2_;
@@ -95,6 +107,8 @@ private:
     Asid asid_ = 0;
     PAddr root_ = 0;
     MmuStats stats_;
+    std::vector<TlbEntry> resized_; // scratch for fill(): empty except while a fill replaces other sizes
+    std::vector<TlbConflict> conflicts_;
 };
 
 } // namespace mmusim::hw

@@ -117,10 +117,19 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
     TlbEntry& e = r.entry;
     unsigned shift = lvl.shift;
     PAddr first_desc = desc_pa;
+    PAddr pa = leaf_output(fmt_, depth, d, va);
     if (d.contiguous && cfg_.contiguous && lvl.contig_entries > 1) {
-        shift += log2_exact(lvl.contig_entries);
-        first_desc = desc_pa & ~(PAddr(lvl.contig_entries) * PageTableFormat::descriptor_bytes - 1);
-        e.contiguous = true;
+        // Only a correctly programmed run may become one entry (contiguous_run.hh); the check reads the set
+        // untimed, from the lines the walk brought in.
+        const PAddr run_first = desc_pa & ~(PAddr(lvl.contig_entries) * PageTableFormat::descriptor_bytes - 1);
+        r.run = check_contiguous_run(fmt_, depth, desc_pa, va, d, [this](PAddr p) { return port_.peek64(p); });
+        if (r.run.ok()) {
+            shift += log2_exact(lvl.contig_entries);
+            first_desc = run_first;
+            e.contiguous = true;
+        } else {
+            r.run_desc_pa = run_first;
+        }
     } else if (cfg_.coalescing && depth + 1 == fmt_.levels()) {
         const unsigned extra = coalesced_shift(d, desc_pa, depth);
         if (extra) {
@@ -130,9 +139,9 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
             e.coalesced = true;
         }
     }
-    // A run's output addresses are aligned to the run (arm64 requires it; Svnapot encodes the base), so the
-    // entry's base is this descriptor's output address rounded down to the run size.
-    e.pa = d.oa & ~((PAddr{1} << shift) - 1);
+    // A run's output addresses are aligned to the run (checked above for hints; coalescing requires it), so
+    // the entry's base is the page's output address rounded down to the run size.
+    e.pa = pa & ~((PAddr{1} << shift) - 1);
     e.desc_pa = first_desc;
     e.vpn = va >> shift;
     e.size_shift = static_cast<std::uint8_t>(shift);

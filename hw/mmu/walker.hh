@@ -7,6 +7,7 @@
 // or for an AMD-style coalesced group of adjacent PTEs when coalescing is on.
 #pragma once
 
+#include "hw/mmu/contiguous_run.hh"
 #include "hw/mmu/phys_port.hh"
 #include "hw/pgtable/format.hh"
 #include "hw/tlb/tlb_entry.hh"
@@ -34,6 +35,8 @@ struct WalkResult {
     unsigned restarts = 0;  // walks started over because an A/D update found the descriptor changed
     bool walk_cache_hit = false;
     TlbEntry entry;         // valid when fault == None
+    RunCheck run;           // a misprogrammed contiguous run the leaf belongs to (the entry maps the page alone)
+    PAddr run_desc_pa = 0;  // its first descriptor
 };
 
 class Walker {

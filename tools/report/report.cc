@@ -58,6 +58,8 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["walk_cycles"] = s.walk_cycles;
     j["translation_cycles"] = s.translation_cycles;
     j["stall_cycles"] = s.stall_cycles;
+    j["tlb_permission_faults"] = s.tlb_permission_faults;
+    j["tlb_conflicts"] = {{"misprogrammed_runs", s.misprogrammed_runs}, {"multiple_sizes", s.size_conflicts}};
     j["page_faults"] = f.faults;
     j["access_faults"] = f.access_faults;
     j["fault_cycles"] = f.cycles;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/mmu/walker.hh"
 
+#include "hw/mmu/write_permission.hh"
+
 #include <stdexcept>
 
 namespace mmusim::hw {
@@ -14,20 +16,6 @@ const char* to_string(Fault f)
     }
     return "?";
 }
-
-namespace {
-
-// May this access complete with the descriptor as it is, without a hardware dirty update?
-bool writable_now(Arch arch, const Descriptor& d)
-{
-    // arm64 "dirty" is writable (AP[2] clear); x86 and RISC-V need D set before a write completes.
-    return arch == Arch::Arm64 ? d.write : d.write && d.dirty;
-}
-
-// Could a write ever complete (possibly after a hardware dirty update)?
-bool write_permitted(Arch arch, const Descriptor& d) { return d.write || (arch == Arch::Arm64 && d.dbm); }
-
-} // namespace
 
 WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
 {

@@ -4,6 +4,7 @@
 // this builder is the only code that turns one into modules.
 #pragma once
 
+#include "hw/check/tlb_oracle.hh"
 #include "hw/core/core.hh"
 #include "hw/core/sim_context.hh"
 #include "hw/interconnect/interconnect.hh"
@@ -30,6 +31,10 @@ public:
     Interconnect& interconnect() { return *ic_; }
     const Interconnect& interconnect() const { return *ic_; }
     sc_core::sc_time cycle() const { return cycle_; }
+    // The TLB oracle over every core's TLBs and walk cache (always available; checked mode calls it).
+    TlbOracle& oracle() { return *oracle_; }
+    const TlbOracle& oracle() const { return *oracle_; }
+    bool checked() const { return cfg_.check; }
 
     // Runs every core's work to completion (sc_start until no activity is left). Rethrows the first
     // exception a core's work raised.
@@ -43,6 +48,7 @@ private:
     std::unique_ptr<MemorySystem> mem_;
     std::unique_ptr<Interconnect> ic_;
     std::vector<std::unique_ptr<Core>> cores_;
+    std::unique_ptr<TlbOracle> oracle_;
 };
 
 } // namespace mmusim::hw

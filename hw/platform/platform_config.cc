@@ -250,6 +250,7 @@ PlatformConfig load_platform(const ConfigNode& root)
     if (root.has("simulation")) {
         const ConfigNode sim = root.child("simulation");
         p.quantum_cycles = sim.u64("quantum_cycles", 10000, 1, 1'000'000'000);
+        p.check = sim.boolean("check", false);
     }
     return p;
 }
@@ -331,7 +332,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
                 {"handler_entry", i.handler_entry}, {"ack", i.ack}};
     j["atomic_extra"] = p.costs.atomic_extra;
     j["software"] = {{"fault_entry", p.software.fault_entry}, {"clear_bytes_per_cycle", p.software.clear_bytes_per_cycle}};
-    j["simulation"] = {{"quantum_cycles", p.quantum_cycles}};
+    j["simulation"] = {{"quantum_cycles", p.quantum_cycles}, {"check", p.check}};
     return j;
 }
 

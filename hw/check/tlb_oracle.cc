@@ -108,6 +108,11 @@ std::string TlbOracle::walk_cache_disagreement(const WalkCacheView& w, PAddr roo
 std::vector<OracleFinding> TlbOracle::check_range(Addr first, Addr last, Asid asid, PAddr root)
 {
     ++queries_;
+    return collect_range(first, last, asid, root);
+}
+
+std::vector<OracleFinding> TlbOracle::collect_range(Addr first, Addr last, Asid asid, PAddr root)
+{
     std::vector<OracleFinding> out;
     for (unsigned c = 0; c < mmus_.size(); ++c) {
         const Mmu& m = *mmus_[c];
@@ -161,6 +166,11 @@ std::vector<OracleFinding> TlbOracle::frame_mappings(PAddr first, PAddr last)
 std::vector<OracleFinding> TlbOracle::new_conflicts()
 {
     ++queries_;
+    return collect_conflicts();
+}
+
+std::vector<OracleFinding> TlbOracle::collect_conflicts()
+{
     std::vector<OracleFinding> out;
     for (unsigned c = 0; c < mmus_.size(); ++c) {
         const Mmu& m = *mmus_[c];
@@ -183,8 +193,9 @@ std::vector<OracleFinding> TlbOracle::new_conflicts()
 
 void TlbOracle::require_clean(Addr first, Addr last, Asid asid, PAddr root)
 {
-    std::vector<OracleFinding> all = new_conflicts();
-    for (OracleFinding& f : check_range(first, last, asid, root))
+    ++queries_;
+    std::vector<OracleFinding> all = collect_conflicts();
+    for (OracleFinding& f : collect_range(first, last, asid, root))
         all.push_back(std::move(f));
     if (all.empty())
         return;

@@ -46,13 +46,15 @@ public:
     std::vector<OracleFinding> frame_mappings(PAddr first, PAddr last);
     // TLB conflict events recorded by any MMU since the previous call.
     std::vector<OracleFinding> new_conflicts();
-    // check_range + new_conflicts; throws TlbCheckError naming every finding (up to a few) if any.
+    // check_range + new_conflicts as one query; throws TlbCheckError naming the findings (up to 8) if any.
     void require_clean(Addr first, Addr last, Asid asid, PAddr root);
 
-    std::uint64_t queries() const { return queries_; }
+    std::uint64_t queries() const { return queries_; } // calls of the four functions above
     std::uint64_t violations() const { return violations_; } // findings of check_range and new_conflicts
 
 private:
+    std::vector<OracleFinding> collect_range(Addr first, Addr last, Asid asid, PAddr root);
+    std::vector<OracleFinding> collect_conflicts();
     std::string disagreement(const TlbEntry& e, PAddr root) const;
     std::string page_disagreement(const TlbEntry& e, Addr va, PAddr root, bool whole_translation) const;
     std::string walk_cache_disagreement(const WalkCacheView& w, PAddr root) const;

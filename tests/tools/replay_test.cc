@@ -212,3 +212,22 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{"riscv_sv48", "riscv-sv39", {"page_table.mode=sv48"}, 4096},
                       Variant{"riscv_sv57", "riscv-sv39", {"page_table.mode=sv57"}, 4096}),
     [](const ::testing::TestParamInfo<Variant>& i) { return std::string(i.param.name); });
+
+TEST(Replay, CheckedModeIsCleanOnEveryShippedPlatform)
+{
+    // Reads then writes over 64 pages: faults, hardware or software dirty updates, contiguous runs (64K
+    // folios), all checked by the TLB oracle after each fault and at the end.
+    const std::string trace = write_temp("checked.trace", cyclic_trace(kBase, 64, 4096, 2) + cyclic_trace(kBase, 64, 4096, 1, 'W'));
+    for (const char* p : {"neoverse-n1", "neoverse-v2", "skylake-sp", "zen4", "riscv-sv39"})
+        for (const char* dirty : {"mmu.hw_dirty=true", "mmu.hw_dirty=false"})
+            for (const char* folio : {"memory.folio_size=4K", "memory.folio_size=64K"}) {
+                const auto r = replay(p, trace, "native", {"simulation.check=true", dirty, folio});
+                EXPECT_EQ(r["check"]["enabled"], true);
+                EXPECT_GT(u(r["check"]["queries"]), 1u) << p << " " << dirty << " " << folio;
+                EXPECT_EQ(u(r["check"]["violations"]), 0u) << p << " " << dirty << " " << folio;
+                EXPECT_EQ(u(r["totals"]["tlb_conflicts"]["misprogrammed_runs"]), 0u);
+                EXPECT_EQ(u(r["totals"]["tlb_conflicts"]["multiple_sizes"]), 0u);
+            }
+    const auto unchecked = replay("neoverse-n1", trace, "native");
+    EXPECT_EQ(unchecked["check"], nlohmann::ordered_json({{"enabled", false}}));
+}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// mmusim replay --platform P [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT]
+// mmusim replay --platform P [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT] [--check]
 #include "tools/commands/commands.hh"
 
 #include "hw/platform/platform.hh"
@@ -32,6 +32,7 @@ struct ReplayArgs {
     std::string csv_out;
     bool quiet = false;
     bool no_progress = false;
+    bool check = false;
 };
 
 // The file name decides, not its folder (docs/TRACES.md): a native trace in lackey_runs/ stays native.
@@ -70,6 +71,7 @@ int run_replay(const ReplayArgs& a)
     const std::string trace = the_trace(a.traces);
     const std::string platform_file = resolve_platform(a.platform.empty() ? default_platform() : a.platform);
     hw::PlatformConfig cfg = hw::load_platform_file(platform_file, a.sets);
+    cfg.check = cfg.check || a.check;
     const std::string format = a.format == "auto" ? guess_format(trace) : a.format;
     // Every output is checked, and its temporary created, before the simulation: a bad path fails now.
     OutputSet outputs;
@@ -143,6 +145,9 @@ CommandFn add_replay(CLI::App& app)
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
+    cmd->add_flag("--check", args->check,
+                  "Checked mode: a TLB oracle compares every TLB with the page tables after each fault and at the end; "
+                  "a disagreement or TLB conflict is an error (exit 1). Slower");
     return [args]() { return run_replay(*args); };
 }
 

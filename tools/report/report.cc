@@ -203,6 +203,9 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     totals["ipis"] = ic.ipis;
     j["cores"] = cores;
     j["totals"] = totals;
+    // A checked run that got here found no disagreement (one would have stopped it with an error).
+    j["check"] = p.checked() ? ordered_json{{"enabled", true}, {"queries", p.oracle().queries()}, {"violations", p.oracle().violations()}}
+                             : ordered_json{{"enabled", false}};
     // Names come from the user (trace path, platform file and name) and may hold any bytes.
     escape_invalid_utf8(j);
     return j;

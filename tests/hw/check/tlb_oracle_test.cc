@@ -234,3 +234,22 @@ TEST(TlbOracle, WalkCacheStillPointingAtAnUnlinkedTableIsCaught)
     EXPECT_TRUE(mentions(found, 0, "walk cache"));
     EXPECT_TRUE(mentions(found, 1, "walk cache"));
 }
+
+TEST(TlbOracle, CheckedModeStopsTheRunWithAnErrorNamingCoreLevelVaAndAsid)
+{
+    Machine m;
+    try {
+        m.run(4, [&](Core& c) {
+            hw::Descriptor d = m.leaf(kVa + 4096);
+            d.write = false; // write-protect without a flush: the TLBs still allow writes
+            m.set(c, kVa + 4096, d);
+            m.p.oracle().require_clean(kVa, kVa + 16 * 4096 - 1, kAsid, m.pt.root);
+        });
+        FAIL() << "no error";
+    } catch (const hw::TlbCheckError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("TLB check failed: 4 disagreements"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("core 1 l1d, VA 0x7f0000001000, ASID 1: holds VA 0x7f0000001000 -> PA 0x4001000"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("no write permission"), std::string::npos) << msg;
+    }
+}

@@ -124,6 +124,34 @@ void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
     st.cycles += core.now() - start;
 }
 
+void AnonFaultHandler::flush_relaxed_pte(hw::Core& core, Addr va, bool dirtied)
+{
+    const hw::PageTableFormat& fmt = as_.format();
+    switch (fmt.arch()) {
+    case Arch::Arm64:
+        // __ptep_set_access_flags() (arch/arm64/mm/fault.c): "Invalidate a stale read-only entry" when made
+        // dirty, with flush_tlb_page(): dsb(ishst); tlbi vale1is; dsb(ish).
+        if (dirtied) {
+            core.barrier(hw::Barrier::DsbIshst);
+            core.tlbi(hw::arm64::tlbi(hw::TlbiKind::VALE1, hw::arm64::va_operand(va, as_.asid(), fmt.page_shift()), true));
+            core.barrier(hw::Barrier::DsbIsh);
+        }
+        break;
+    case Arch::RiscV: {
+        // update_mmu_cache_range() (arch/riscv/include/asm/pgtable.h): local_flush_tlb_page(), an SFENCE.VMA
+        // of the address for every ASID, after any relaxation.
+        hw::TlbiOp op;
+        op.kind = hw::TlbiKind::SfenceVma;
+        op.operand = va;
+        op.all_asid = true;
+        core.tlbi(op);
+        break;
+    }
+    case Arch::X86_64:
+        break; // the #PF already invalidated the page's TLB entries (Intel SDM 4.10.4.1)
+    }
+}
+
 bool AnonFaultHandler::handle_access_fault(hw::Core& core, Addr va, AccessKind kind)
 {
     if (stats_.size() <= core.id())
@@ -154,6 +182,7 @@ bool AnonFaultHandler::handle_access_fault(hw::Core& core, Addr va, AccessKind k
             }
         }
         core.store(dpa, fmt.encode(d, cur), 8, Category::PteStore);
+        flush_relaxed_pte(core, va, write);
         ++st.faults;
         ++st.access_faults;
         st.cycles += core.now() - start;

@@ -35,14 +35,15 @@ public:
     void handle_fault(hw::Core& core, Addr va, AccessKind kind);
     // A permission fault on a present page whose accessed flag or dirty state the hardware does not manage
     // (features.hafdbs / features.svadu): handle_pte_fault() marks it young (and dirty on a write) with
-    // ptep_set_access_flags(), a relaxation that needs no TLB flush (the retried access re-walks). Returns
-    // false for a real permission violation.
+    // ptep_set_access_flags(), then flushes a stale read-only TLB entry where Linux does (arm64 when made
+    // dirty, RISC-V always; x86's fault already dropped it). Returns false for a real permission violation.
     bool handle_access_fault(hw::Core& core, Addr va, AccessKind kind);
     const FaultStats& stats(unsigned core) const;
     FaultStats total() const;
     int leaf_depth() const { return leaf_depth_; }
 
 private:
+    void flush_relaxed_pte(hw::Core& core, Addr va, bool dirtied);
     AddressSpace& as_;
     std::uint64_t folio_size_;
     Cycles fault_entry_;

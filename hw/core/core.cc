@@ -148,6 +148,24 @@ Cycles Core::access(PAddr pa, void* data, unsigned len, bool write, MemOp op)
 Cycles Core::read64(PAddr pa, std::uint64_t& value) { return access(pa, &value, 8, false); }
 Cycles Core::write64(PAddr pa, std::uint64_t value) { return access(pa, &value, 8, true); }
 
+// The walker's hardware A/D updates: a read for ownership (the line is taken exclusive, a failed compare too),
+// then the store into the owned line; the atomic's own time is atomics.extra, as for the kernel's near atomics.
+Cycles Core::cmpxchg64(PAddr pa, std::uint64_t expected, std::uint64_t desired, std::uint64_t& old)
+{
+    const Cycles c = access(pa, &old, 8, false, MemOp::ReadExclusive);
+    if (old == expected)
+        access(pa, &desired, 8, true);
+    return c + costs_.atomic_extra;
+}
+
+Cycles Core::fetch_or64(PAddr pa, std::uint64_t bits, std::uint64_t& old)
+{
+    const Cycles c = access(pa, &old, 8, false, MemOp::ReadExclusive);
+    std::uint64_t v = old | bits;
+    access(pa, &v, 8, true);
+    return c + costs_.atomic_extra;
+}
+
 std::uint64_t Core::peek64(PAddr pa)
 {
     std::uint64_t v = 0;

@@ -156,6 +156,8 @@ private:
     // PhysPort, for the walker.
     Cycles read64(PAddr pa, std::uint64_t& value) override;
     Cycles write64(PAddr pa, std::uint64_t value) override;
+    Cycles cmpxchg64(PAddr pa, std::uint64_t expected, std::uint64_t desired, std::uint64_t& old) override;
+    Cycles fetch_or64(PAddr pa, std::uint64_t bits, std::uint64_t& old) override;
     std::uint64_t peek64(PAddr pa) override;
 
     void run();

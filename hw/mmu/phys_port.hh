@@ -12,6 +12,11 @@ public:
     virtual ~PhysPort() = default;
     virtual Cycles read64(PAddr pa, std::uint64_t& value) = 0;
     virtual Cycles write64(PAddr pa, std::uint64_t value) = 0;
+    // Atomic read-modify-writes, timed as the core's atomics, for hardware accessed/dirty updates: `old` gets
+    // the value before. cmpxchg64 stores `desired` only if the value was `expected` (arm64 FEAT_HAFDBS and
+    // RISC-V Svadu update a descriptor only if it is unchanged); fetch_or64 is x86's locked OR of A/D.
+    virtual Cycles cmpxchg64(PAddr pa, std::uint64_t expected, std::uint64_t desired, std::uint64_t& old) = 0;
+    virtual Cycles fetch_or64(PAddr pa, std::uint64_t bits, std::uint64_t& old) = 0;
     // Untimed read of nearby memory already brought in by a timed access (e.g. the rest of a cache line).
     virtual std::uint64_t peek64(PAddr pa) = 0;
 };

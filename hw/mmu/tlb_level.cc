@@ -55,10 +55,10 @@ const TlbEntry* TlbLevel::probe(Addr va, Asid asid) const
     return nullptr;
 }
 
-bool TlbLevel::fill(const TlbEntry& e, Addr va)
+bool TlbLevel::fill(const TlbEntry& e, Addr va, std::vector<TlbEntry>* resized)
 {
     if (single_)
-        return arrays_[0].fill(e, va);
+        return arrays_[0].fill(e, va, resized);
     // The array that holds the translation's size, else the one whose largest held size fits best.
     Tlb* best = nullptr;
     unsigned best_fit = 0;
@@ -78,7 +78,7 @@ bool TlbLevel::fill(const TlbEntry& e, Addr va)
     const TlbEntry shaped = best->shape(e, va);
     // No two arrays of a level may translate one address (see tlb.hh): the new entry replaces the others.
     for (Tlb& t : arrays_)
-        t.remove_overlaps(shaped);
+        t.remove_overlaps(shaped, resized);
     best->install(shaped, shaped.size_shift != e.size_shift);
     return true;
 }

@@ -28,7 +28,8 @@ public:
         return single_ ? arrays_[0].lookup(va, asid) : lookup_multi(va, asid);
     }
     const TlbEntry* probe(Addr va, Asid asid) const;
-    bool fill(const TlbEntry& e, Addr va);
+    // Installs `e` for `va`, replacing overlapping entries; those of another translation size go to `resized`.
+    bool fill(const TlbEntry& e, Addr va, std::vector<TlbEntry>* resized = nullptr);
     std::size_t invalidate(const InvalidationScope& scope);
     bool holds(unsigned shift) const;
     std::size_t valid_entries() const;

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/mmu/walker.hh"
 
+#include "hw/mmu/write_permission.hh"
+
+#include <stdexcept>
+
 namespace mmusim::hw {
 
 const char* to_string(Fault f)
@@ -13,25 +17,26 @@ const char* to_string(Fault f)
     return "?";
 }
 
-namespace {
-
-// May this access complete with the descriptor as it is, without a hardware dirty update?
-bool writable_now(Arch arch, const Descriptor& d)
-{
-    // arm64 "dirty" is writable (AP[2] clear); x86 and RISC-V need D set before a write completes.
-    return arch == Arch::Arm64 ? d.write : d.write && d.dirty;
-}
-
-// Could a write ever complete (possibly after a hardware dirty update)?
-bool write_permitted(Arch arch, const Descriptor& d) { return d.write || (arch == Arch::Arm64 && d.dbm); }
-
-} // namespace
-
 WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
 {
     WalkResult r;
+    // A hardware A/D update is an atomic on the raw descriptor: if the descriptor changed since the walk read
+    // it, the update is abandoned (or, for x86's locked OR, made on the new value) and the walk starts over.
+    // Nothing else runs while one core walks, so a second attempt always succeeds; the bound only guards
+    // against a bug turning that into a hang.
+    for (int attempt = 0; attempt <= kMaxWalkRestarts; ++attempt) {
+        if (walk_once(r, va, asid, root, kind))
+            return r;
+        ++r.restarts;
+    }
+    throw std::logic_error("table walk: the descriptor kept changing under the hardware A/D update");
+}
+
+bool Walker::walk_once(WalkResult& r, Addr va, Asid asid, PAddr root, AccessKind kind)
+{
     int depth = 0;
     PAddr table = root;
+    r.walk_cache_hit = false;
     if (wc_.enabled()) {
         r.cycles += wc_.geometry().hit_latency;
         WalkCacheHit hit;
@@ -51,12 +56,12 @@ WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
         r.depth = depth;
         if (!d.valid()) {
             r.fault = Fault::NotPresent;
-            return r;
+            return true;
         }
         if (d.type == Descriptor::Type::Table) {
             if (depth + 1 == fmt_.levels()) { // a table pointer at the last level is malformed
                 r.fault = Fault::NotPresent;
-                return r;
+                return true;
             }
             wc_.fill(va, asid, depth, d.oa);
             table = d.oa;
@@ -66,33 +71,32 @@ WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
         const bool write = kind == AccessKind::Write;
         if (!d.user || (write && !write_permitted(arch, d)) || (kind == AccessKind::Fetch && !d.exec) || !d.read) {
             r.fault = Fault::Permission;
-            return r;
+            return true;
         }
-        bool update = false;
-        if (!d.accessed && cfg_.hw_access_flag) {
-            d.accessed = true;
-            update = true;
-        }
-        if (write && !writable_now(arch, d) && cfg_.hw_dirty) {
-            if (arch == Arch::Arm64)
-                d.write = true; // DBM: hardware clears AP[2]
-            else
-                d.dirty = true;
-            update = true;
-        }
-        if (update) {
-            r.cycles += port_.write64(desc_pa, fmt_.encode(depth, d));
+        const HwUpdateBits bits = fmt_.hw_update_bits();
+        std::uint64_t want = raw;
+        if (!d.accessed && cfg_.hw_access_flag)
+            want |= bits.set_on_access;
+        if (write && !writable_now(arch, d) && cfg_.hw_dirty)
+            want = (want | bits.set_on_write) & ~bits.clear_on_write;
+        if (want != raw) {
+            std::uint64_t old = 0;
+            r.cycles += arch == Arch::X86_64 ? port_.fetch_or64(desc_pa, want & ~raw, old)
+                                             : port_.cmpxchg64(desc_pa, raw, want, old);
             ++r.stores;
+            if (old != raw)
+                return false;
+            d = fmt_.decode(depth, want);
         }
         if (!d.accessed || (write && !writable_now(arch, d))) {
             r.fault = Fault::Permission; // software must manage AF/dirty on this platform
-            return r;
+            return true;
         }
         build_entry(r, va, asid, d, desc_pa, depth);
-        return r;
+        return true;
     }
     r.fault = Fault::NotPresent;
-    return r;
+    return true;
 }
 
 void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d, PAddr desc_pa, int depth)
@@ -101,21 +105,31 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
     TlbEntry& e = r.entry;
     unsigned shift = lvl.shift;
     PAddr first_desc = desc_pa;
+    PAddr pa = leaf_output(fmt_, depth, d, va);
     if (d.contiguous && cfg_.contiguous && lvl.contig_entries > 1) {
-        shift += log2_exact(lvl.contig_entries);
-        first_desc = desc_pa & ~(PAddr(lvl.contig_entries) * PageTableFormat::descriptor_bytes - 1);
-        e.contiguous = true;
+        // Only a correctly programmed run may become one entry (contiguous_run.hh); the check reads the set
+        // untimed, from the lines the walk brought in.
+        const PAddr run_first = desc_pa & ~(PAddr(lvl.contig_entries) * PageTableFormat::descriptor_bytes - 1);
+        r.run = check_contiguous_run(fmt_, depth, desc_pa, va, d, [this](PAddr p) { return port_.peek64(p); });
+        if (r.run.ok()) {
+            shift += log2_exact(lvl.contig_entries);
+            first_desc = run_first;
+            e.contiguous = true;
+        } else {
+            r.run_desc_pa = run_first;
+        }
     } else if (cfg_.coalescing && depth + 1 == fmt_.levels()) {
         const unsigned extra = coalesced_shift(d, desc_pa, depth);
         if (extra) {
             shift += extra;
             first_desc = desc_pa & ~(PAddr(cfg_.coalesce_group) * PageTableFormat::descriptor_bytes - 1);
             e.contiguous = true;
+            e.coalesced = true;
         }
     }
-    // A run's output addresses are aligned to the run (arm64 requires it; Svnapot encodes the base), so the
-    // entry's base is this descriptor's output address rounded down to the run size.
-    e.pa = d.oa & ~((PAddr{1} << shift) - 1);
+    // A run's output addresses are aligned to the run (checked above for hints; coalescing requires it), so
+    // the entry's base is the page's output address rounded down to the run size.
+    e.pa = pa & ~((PAddr{1} << shift) - 1);
     e.desc_pa = first_desc;
     e.vpn = va >> shift;
     e.size_shift = static_cast<std::uint8_t>(shift);
@@ -126,6 +140,7 @@ void Walker::build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d,
     e.user = d.user;
     e.exec = d.exec;
     e.write = writable_now(fmt_.arch(), d);
+    e.write_clean = !e.write && write_permitted(fmt_.arch(), d) && cfg_.hw_dirty;
     e.dirty = fmt_.arch() == Arch::Arm64 ? d.write : d.dirty;
     e.valid = true;
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Hardware table walker: resumes from the deepest walk-cache hit, reads one descriptor per level through the
 // core's memory path (every read is a real access to the descriptor's physical address), updates the
-// accessed/dirty state in hardware where the architecture does (arm64 FEAT_HAFDBS, x86 A/D, RISC-V Svadu),
+// accessed/dirty state in hardware where the architecture does (arm64 FEAT_HAFDBS, x86 A/D, RISC-V Svadu) with
+// an atomic on the raw descriptor that changes only the AF/A, AP[2] or D bits (PageTableFormat::hw_update_bits),
 // and builds the TLB entry: one entry for a whole contiguous/NAPOT run when the platform honours the hint,
 // or for an AMD-style coalesced group of adjacent PTEs when coalescing is on.
 #pragma once
 
+#include "hw/mmu/contiguous_run.hh"
 #include "hw/mmu/phys_port.hh"
 #include "hw/pgtable/format.hh"
 #include "hw/tlb/tlb_entry.hh"
@@ -30,8 +32,11 @@ struct WalkResult {
     Cycles cycles = 0;      // walk-cache lookup + descriptor loads + A/D updates
     unsigned loads = 0;
     unsigned stores = 0;
+    unsigned restarts = 0;  // walks started over because an A/D update found the descriptor changed
     bool walk_cache_hit = false;
     TlbEntry entry;         // valid when fault == None
+    RunCheck run;           // a misprogrammed contiguous run the leaf belongs to (the entry maps the page alone)
+    PAddr run_desc_pa = 0;  // its first descriptor
 };
 
 class Walker {
@@ -44,6 +49,9 @@ public:
     const WalkerConfig& config() const { return cfg_; }
 
 private:
+    static constexpr int kMaxWalkRestarts = 8;
+    // One walk from the root (or walk-cache hit). False: an A/D update lost a race, start again.
+    bool walk_once(WalkResult& r, Addr va, Asid asid, PAddr root, AccessKind kind);
     void build_entry(WalkResult& r, Addr va, Asid asid, const Descriptor& d, PAddr desc_pa, int depth);
     unsigned coalesced_shift(const Descriptor& d, PAddr desc_pa, int depth);
     const PageTableFormat& fmt_;

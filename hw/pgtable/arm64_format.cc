@@ -140,6 +140,8 @@ public:
         fail(depth, "an unknown descriptor type");
     }
 
+    HwUpdateBits hw_update_bits() const override { return {kAF, kAF, kRdonly}; }
+
     Descriptor decode(int depth, std::uint64_t raw) const override
     {
         check_depth(depth);

@@ -50,6 +50,16 @@ struct Descriptor {
     bool operator!=(const Descriptor& o) const { return !(*this == o); }
 };
 
+// The raw bits a hardware accessed/dirty update changes in a leaf descriptor; every other bit is preserved,
+// including ones Descriptor does not carry. arm64 (Arm ARM D8.4 "Hardware updates to the Access flag and dirty
+// state", FEAT_HAFDBS): AF set; a write to a DBM-writable entry clears AP[2]. x86 (Intel SDM 4.8): A set; a
+// write sets A and D. RISC-V Svadu: the same with A and D.
+struct HwUpdateBits {
+    std::uint64_t set_on_access = 0;
+    std::uint64_t set_on_write = 0;
+    std::uint64_t clear_on_write = 0;
+};
+
 struct LevelInfo {
     unsigned shift = 0;       // log2 of the VA span of one entry at this level
     unsigned index_bits = 0;  // log2 of entries in a table at this level
@@ -69,6 +79,7 @@ public:
 
     virtual std::uint64_t encode(int depth, const Descriptor& d) const = 0;
     virtual Descriptor decode(int depth, std::uint64_t raw) const = 0;
+    virtual HwUpdateBits hw_update_bits() const = 0;
 
     int levels() const { return static_cast<int>(levels_.size()); }
     const LevelInfo& level(int depth) const { return levels_[static_cast<size_t>(depth)]; }

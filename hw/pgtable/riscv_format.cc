@@ -141,6 +141,8 @@ public:
         fail(depth, "an unknown descriptor type");
     }
 
+    HwUpdateBits hw_update_bits() const override { return {kAccessed, kAccessed | kDirty, 0}; }
+
     Descriptor decode(int depth, std::uint64_t raw) const override
     {
         check_depth(depth);

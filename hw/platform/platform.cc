@@ -21,6 +21,10 @@ Platform::Platform(PlatformConfig cfg) : cfg_(std::move(cfg))
         cores_.back()->socket.bind(mem_->socket);
         ic_->attach(*cores_.back());
     }
+    std::vector<const Mmu*> mmus;
+    for (auto& c : cores_)
+        mmus.push_back(&c->mmu());
+    oracle_ = std::make_unique<TlbOracle>(*fmt_, cfg_.mmu.walker, mem_->memory(), std::move(mmus));
 }
 
 Platform::~Platform() = default;

@@ -4,6 +4,7 @@
 // this builder is the only code that turns one into modules.
 #pragma once
 
+#include "hw/check/tlb_oracle.hh"
 #include "hw/core/core.hh"
 #include "hw/core/sim_context.hh"
 #include "hw/interconnect/interconnect.hh"
@@ -33,6 +34,10 @@ public:
     sc_core::sc_time cycle() const { return cycle_; }
     // Untimed view of memory and cache state, for tests, reports and checkers (never for code on a core).
     PhysInspector inspect() const { return PhysInspector(*mem_); }
+    // The TLB oracle over every core's TLBs and walk cache (always available; checked mode calls it).
+    TlbOracle& oracle() { return *oracle_; }
+    const TlbOracle& oracle() const { return *oracle_; }
+    bool checked() const { return cfg_.check; }
 
     // Runs every core's work to completion (sc_start until no activity is left). Rethrows the first
     // exception a core's work raised.
@@ -46,6 +51,7 @@ private:
     std::unique_ptr<MemorySystem> mem_;
     std::unique_ptr<Interconnect> ic_;
     std::vector<std::unique_ptr<Core>> cores_;
+    std::unique_ptr<TlbOracle> oracle_;
 };
 
 } // namespace mmusim::hw

@@ -307,6 +307,7 @@ PlatformConfig load_platform(const ConfigNode& root)
     if (root.has("simulation")) {
         const ConfigNode sim = root.child("simulation");
         p.quantum_cycles = sim.u64("quantum_cycles", 10000, 1, 1'000'000'000);
+        p.check = sim.boolean("check", false);
     }
     return p;
 }
@@ -406,7 +407,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
     j["ipi"] = {{"send_base", i.send_base}, {"send_per_target", i.send_per_target}, {"delivery", i.delivery},
                 {"handler_entry", i.handler_entry}, {"ack", i.ack}};
     j["atomics"] = {{"kind", to_string(p.core.atomic_kind)}, {"extra", p.core.atomic_extra}, {"spin_pause", p.core.spin_pause}};
-    j["simulation"] = {{"quantum_cycles", p.quantum_cycles}};
+    j["simulation"] = {{"quantum_cycles", p.quantum_cycles}, {"check", p.check}};
     return j;
 }
 

@@ -37,6 +37,7 @@ struct PlatformConfig {
     MaintenanceCosts costs;
     CoreCosts core;     // atomics, lock spinning, page clear/copy bandwidth
     Cycles quantum_cycles = 10000;
+    bool check = false; // checked mode: the TLB oracle compares TLBs with the page tables (slower)
 };
 
 // Reads and validates a platform document (any unknown key, wrong type or out-of-range value throws

@@ -87,7 +87,7 @@ TlbEntry Tlb::shape(const TlbEntry& in, Addr va) const
     return e;
 }
 
-void Tlb::remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e)
+void Tlb::remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e, std::vector<TlbEntry>* resized)
 {
     for (unsigned w = 0; w < ways_; ++w) {
         TlbEntry& c = set[w];
@@ -98,13 +98,15 @@ void Tlb::remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e)
         const unsigned big = std::max(c.size_shift, e.size_shift);
         if ((c.va_base() >> big) != (e.va_base() >> big))
             continue;
+        if (resized && c.trans_shift != e.trans_shift)
+            resized->push_back(c);
         c.valid = false;
         --valid_by_size_[shift_slot(c.size_shift)];
         ++stats_.replaced;
     }
 }
 
-void Tlb::remove_overlaps(const TlbEntry& e)
+void Tlb::remove_overlaps(const TlbEntry& e, std::vector<TlbEntry>* resized)
 {
     const std::uint64_t sets = set_mask_ + 1;
     for (std::size_t i = 0; i < geom_.size_shifts.size(); ++i) {
@@ -113,14 +115,14 @@ void Tlb::remove_overlaps(const TlbEntry& e)
         const unsigned s = geom_.size_shifts[i];
         if (s >= e.size_shift) {
             // At most one entry of this size covers e's range, in the set its base indexes.
-            remove_overlaps_in_set(set_base(e.va_base(), s), e);
+            remove_overlaps_in_set(set_base(e.va_base(), s), e, resized);
             continue;
         }
         // Smaller entries inside e's range: one set per page of size s, or every set.
         const std::uint64_t pages = std::uint64_t{1} << (e.size_shift - s);
         const std::uint64_t first = (e.va_base() >> s) & set_mask_;
         for (std::uint64_t k = 0; k < std::min(pages, sets); ++k)
-            remove_overlaps_in_set(&entries_[((first + k) & set_mask_) * ways_], e);
+            remove_overlaps_in_set(&entries_[((first + k) & set_mask_) * ways_], e, resized);
     }
 }
 
@@ -150,12 +152,12 @@ void Tlb::install(const TlbEntry& in, bool splintered)
     last_ = victim;
 }
 
-bool Tlb::fill(const TlbEntry& in, Addr va)
+bool Tlb::fill(const TlbEntry& in, Addr va, std::vector<TlbEntry>* resized)
 {
     const TlbEntry e = shape(in, va);
     if (!e.valid)
         return false;
-    remove_overlaps(e);
+    remove_overlaps(e, resized);
     install(e, e.size_shift != in.size_shift);
     return true;
 }

@@ -63,11 +63,13 @@ public:
 
     // Installs a translation for `va` (splintered if needed), replacing any entry it overlaps. Returns false if
     // no held size fits.
-    bool fill(const TlbEntry& e, Addr va);
+    bool fill(const TlbEntry& e, Addr va, std::vector<TlbEntry>* resized = nullptr);
     // The entry fill() would install for `va` (splintered to a held size); invalid if no held size fits.
     TlbEntry shape(const TlbEntry& e, Addr va) const;
     // Removes every entry that translates some address of `e`'s range for `e`'s ASID (or any, if global).
-    void remove_overlaps(const TlbEntry& e);
+    // Those of another translation size than `e`'s are also appended to `resized` if given: a TLB that kept
+    // both would hold two translations for one address (a TLB conflict, see hw/mmu/tlb_conflict.hh).
+    void remove_overlaps(const TlbEntry& e, std::vector<TlbEntry>* resized = nullptr);
     // Installs an entry made by shape() into its set, evicting the LRU way if the set is full. `splintered`:
     // shape() had to cut the translation to a smaller held size.
     void install(const TlbEntry& e, bool splintered);
@@ -93,7 +95,7 @@ private:
     const TlbEntry* lookup_slow(Addr va, Asid asid);
     TlbEntry* set_base(Addr va, unsigned shift) { return &entries_[((va >> shift) & set_mask_) * ways_]; }
     std::size_t shift_slot(unsigned shift) const; // index of `shift` in geom_.size_shifts
-    void remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e);
+    void remove_overlaps_in_set(TlbEntry* set, const TlbEntry& e, std::vector<TlbEntry>* resized);
 
     TlbGeometry geom_;
     std::vector<TlbEntry> entries_;

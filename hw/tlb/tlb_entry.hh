@@ -22,7 +22,9 @@ struct TlbEntry {
     bool user = false;
     bool exec = false;
     bool dirty = false;
+    bool write_clean = false;    // !write, but a write may complete after the hardware records it dirty (re-walk)
     bool contiguous = false;     // built from a contiguous/NAPOT run or a coalesced group
+    bool coalesced = false;      // of those, a hardware-coalesced group (AMD), not a hint in the page tables
 
     Addr va_base() const { return vpn << size_shift; }
     Addr va_last() const { return va_base() + ((Addr{1} << size_shift) - 1); } // inclusive: no overflow at the top

@@ -24,6 +24,15 @@ struct WalkCacheStats {
     std::uint64_t invalidated = 0;
 };
 
+// One valid entry, as an inspector (the TLB oracle) sees it.
+struct WalkCacheView {
+    int depth = 0;        // the non-leaf depth whose descriptor is cached
+    Addr va_base = 0;     // start of the VA span that descriptor covers
+    unsigned span_shift = 0;
+    Asid asid = 0;
+    PAddr next_table = 0;
+};
+
 struct WalkCacheHit {
     int next_depth = 0;  // the walk resumes by reading a descriptor at this depth
     PAddr table_pa = 0;  // from this table
@@ -41,6 +50,14 @@ public:
     void fill(Addr va, Asid asid, int depth, PAddr next_table);
     std::size_t invalidate(const InvalidationScope& scope);
     std::size_t valid_entries() const;
+    template <typename F> void for_each(F&& f) const
+    {
+        for (const Entry& e : entries_)
+            if (e.valid) {
+                const unsigned s = span_shifts_[e.depth];
+                f(WalkCacheView{e.depth, e.tag << s, s, e.asid, e.next_table});
+            }
+    }
     const WalkCacheStats& stats() const { return stats_; }
     const WalkCacheGeometry& geometry() const { return geom_; }
 

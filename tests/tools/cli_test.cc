@@ -62,6 +62,18 @@ TEST(Cli, ReplayWritesJsonAndCsv)
     EXPECT_EQ(header.rfind("core,l1i_accesses", 0), 0u);
 }
 
+TEST(Cli, ReplayCheckReportsTheCheckObject)
+{
+    const std::string trace = temp("check.trace", "R 0x1000 8\nW 0x2000 8\nX 0x3000 4\nW 0x1000 8\n");
+    const std::string json = ::testing::TempDir() + "/cli-check.json";
+    const Result r = run("replay -q --check --platform neoverse-n1 " + trace + " --json " + json);
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::ifstream j(json);
+    std::string text((std::istreambuf_iterator<char>(j)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("\"check\": {\n    \"enabled\": true,\n    \"queries\": 4,\n    \"violations\": 0\n  }"), std::string::npos)
+        << text.substr(text.rfind("\"check\""));
+}
+
 TEST(Cli, MalformedTraceNamesFileAndLineAndWritesNothing)
 {
     const std::string trace = temp("bad.trace", "R 0x1000\nW 0x2000\nQ 0x3000\n");

@@ -236,3 +236,28 @@ TEST(Replay, SharedCacheStatsAreReportedOnce)
     EXPECT_EQ(u(l3["accesses"]), u(l3["hits"]) + u(l3["misses"]));
     EXPECT_EQ(u(r["totals"]["caches"]["l2"]["misses"]), l2_misses);
 }
+
+TEST(Replay, CheckedModeIsCleanOnEveryShippedPlatform)
+{
+    // Reads then writes over 64 pages: faults, hardware or software dirty updates, contiguous runs (64K
+    // folios), all checked by the TLB oracle after each fault and at the end.
+    const std::string trace = write_temp("checked.trace", cyclic_trace(kBase, 64, 4096, 2) + cyclic_trace(kBase, 64, 4096, 1, 'W'));
+    for (const char* p : {"neoverse-n1", "neoverse-v2", "skylake-sp", "zen4", "riscv-sv39"})
+        for (const char* dirty : {"hardware", "software"})
+            for (const char* folio : {"kernel.folio_size=4K", "kernel.folio_size=64K"}) {
+                std::vector<std::string> sets{"simulation.check=true", folio};
+                // Software dirty state where the platform can turn the hardware's off (x86 cannot).
+                if (std::string(dirty) == "software" && std::string(p).rfind("neoverse", 0) == 0)
+                    sets.push_back("features.hafdbs=af");
+                if (std::string(dirty) == "software" && std::string(p) == "riscv-sv39")
+                    sets.push_back("features.svadu=false");
+                const auto r = replay(p, trace, "native", sets);
+                EXPECT_EQ(r["check"]["enabled"], true);
+                EXPECT_GT(u(r["check"]["queries"]), 1u) << p << " " << dirty << " " << folio;
+                EXPECT_EQ(u(r["check"]["violations"]), 0u) << p << " " << dirty << " " << folio;
+                EXPECT_EQ(u(r["totals"]["tlb_conflicts"]["misprogrammed_runs"]), 0u);
+                EXPECT_EQ(u(r["totals"]["tlb_conflicts"]["multiple_sizes"]), 0u);
+            }
+    const auto unchecked = replay("neoverse-n1", trace, "native");
+    EXPECT_EQ(unchecked["check"], nlohmann::ordered_json({{"enabled", false}}));
+}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// mmusim replay [--platform P] [--kernel K] [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT]
+// mmusim replay [--platform P] [--kernel K] [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT] [--check]
 #include "tools/commands/commands.hh"
 #include "tools/commands/run_configs.hh"
 
@@ -34,6 +34,7 @@ struct ReplayArgs {
     std::string csv_out;
     bool quiet = false;
     bool no_progress = false;
+    bool check = false;
 };
 
 // The file name decides, not its folder (docs/TRACES.md): a native trace in lackey_runs/ stays native.
@@ -71,6 +72,7 @@ int run_replay(const ReplayArgs& a)
 {
     const std::string trace = the_trace(a.traces);
     RunConfigs cfg = load_run_configs(a.platform, a.kernel, a.sets);
+    cfg.platform.check = cfg.platform.check || a.check;
     const std::string format = a.format == "auto" ? guess_format(trace) : a.format;
     // Every output is checked, and its temporary created, before the simulation: a bad path fails now.
     OutputSet outputs;
@@ -147,6 +149,9 @@ CommandFn add_replay(CLI::App& app)
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
+    cmd->add_flag("--check", args->check,
+                  "Checked mode: a TLB oracle compares every TLB with the page tables after each fault and at the end; "
+                  "a disagreement or TLB conflict is an error (exit 1). Slower");
     return [args]() { return run_replay(*args); };
 }
 

@@ -116,7 +116,14 @@ Replayer::Replayer(hw::Platform& platform, mm::KernelConfig kernel, traces::Trac
 
 Replayer::~Replayer() = default;
 
-void Replayer::run() { platform_.run(); }
+void Replayer::run()
+{
+    platform_.run();
+    if (platform_.checked())
+        check(0, platform_.format().user_va_last());
+}
+
+void Replayer::check(Addr first, Addr last) { platform_.oracle().require_clean(first, last, as_->asid(), as_->pgd()); }
 
 ReplayCounters Replayer::total() const
 {
@@ -134,6 +141,7 @@ void Replayer::core_loop(hw::Core& core)
 {
     ReplayCounters& rc = per_core_[core.id()];
     const unsigned pshift = platform_.format().page_shift();
+    const bool checked = platform_.checked();
     std::uint64_t next_progress = 1u << 20;
     while (const TraceRecord* r = demux_->next(core)) {
         ++rc.by_kind[static_cast<std::size_t>(r->kind)];
@@ -150,10 +158,18 @@ void Replayer::core_loop(hw::Core& core)
             for (int tries = 0; t.fault != hw::Fault::None; ++tries) {
                 if (tries == 2)
                     throw std::logic_error("access still faults after the fault handler mapped it");
-                if (t.fault == hw::Fault::NotPresent)
+                if (t.fault == hw::Fault::NotPresent) {
                     faults_->handle_fault(core, va, r->kind);
-                else if (!faults_->handle_access_fault(core, va, r->kind))
+                    if (checked) {
+                        const Addr folio = va & ~(kernel_.folio_size - 1);
+                        check(folio, folio + (kernel_.folio_size - 1));
+                    }
+                } else if (!faults_->handle_access_fault(core, va, r->kind)) {
                     throw std::runtime_error("permission fault at " + std::to_string(va) + " replaying the trace");
+                } else if (checked) {
+                    const Addr page = va & ~(platform_.format().page_size() - 1);
+                    check(page, page + (platform_.format().page_size() - 1));
+                }
                 t = core.translate(va, r->kind);
             }
             if (page == last_page) // not (page + 1) << pshift > last: that wraps to 0 in the top page

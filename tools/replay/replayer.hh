@@ -3,7 +3,8 @@
 // (the `@core` of a native record; lackey traces are core 0) from a shared demultiplexer that reads the trace
 // in batches, so memory stays flat whatever the trace length. Every access is translated by the core's MMU;
 // an access that crosses a page boundary is one translation per page; a not-present fault maps the folio
-// around the address (mm/anon_fault) and the access is retried.
+// around the address (mm/anon_fault) and the access is retried. In checked mode (simulation.check) the TLB
+// oracle checks the faulted range after each fault and the whole address space at the end.
 #pragma once
 
 #include "hw/platform/platform.hh"
@@ -47,6 +48,9 @@ public:
 private:
     class Demux;
     void core_loop(hw::Core& core);
+    // Checked mode: the TLB oracle must find every TLB and walk cache in agreement with the page tables for
+    // [first, last] and no new TLB conflict event; otherwise hw::TlbCheckError stops the run.
+    void check(Addr first, Addr last);
 
     hw::Platform& platform_;
     mm::KernelConfig kernel_;

@@ -58,6 +58,8 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["walk_cycles"] = s.walk_cycles;
     j["translation_cycles"] = s.translation_cycles;
     j["stall_cycles"] = s.stall_cycles;
+    j["tlb_permission_faults"] = s.tlb_permission_faults;
+    j["tlb_conflicts"] = {{"misprogrammed_runs", s.misprogrammed_runs}, {"multiple_sizes", s.size_conflicts}};
     j["page_faults"] = f.faults;
     j["access_faults"] = f.access_faults;
     j["fault_cycles"] = f.cycles;
@@ -223,6 +225,9 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     }
     j["shared_caches"] = shared;
     j["memory"] = {{"dram_accesses", p.memory().dram_accesses()}};
+    // A checked run that got here found no disagreement (one would have stopped it with an error).
+    j["check"] = p.checked() ? ordered_json{{"enabled", true}, {"queries", p.oracle().queries()}, {"violations", p.oracle().violations()}}
+                             : ordered_json{{"enabled", false}};
     // Names come from the user (trace path, platform file and name) and may hold any bytes.
     escape_invalid_utf8(j);
     return j;

@@ -115,10 +115,11 @@ TEST(Mmu, HardwareSetsDirtyOnFirstWrite)
     Rig r("x86-64");
     r.pt.map(kVa, 64 * MiB, 1, 3, false, false, /*dirty=*/false);
     r.mmu.translate(kVa, AccessKind::Read);
-    EXPECT_EQ(r.port.writes, 0u);
+    EXPECT_EQ(r.port.atomics, 0u);
     const auto t = r.mmu.translate(kVa, AccessKind::Write); // read-only-clean entry: walk and set D
     EXPECT_EQ(t.fault, hw::Fault::None);
-    EXPECT_EQ(r.port.writes, 1u);
+    EXPECT_EQ(r.port.atomics, 1u) << "a locked OR, not a store";
+    EXPECT_EQ(r.port.writes, 0u);
     EXPECT_EQ(r.mmu.stats().walks, 2u);
     r.mmu.translate(kVa, AccessKind::Write);
     EXPECT_EQ(r.mmu.stats().walks, 2u) << "dirty entry now in the TLB";
@@ -161,4 +162,136 @@ TEST(Mmu, FetchFromANoExecPageFaultsEvenWhenTheL2HoldsIt)
     ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
     EXPECT_EQ(r.mmu.translate(kVa, AccessKind::Fetch).fault, hw::Fault::Permission);
     EXPECT_EQ(r.mmu.l1i().valid_entries(), 0u);
+}
+
+namespace {
+
+// The physical address of the leaf descriptor that maps `va` at `depth`, found by following the tables.
+PAddr leaf_pa(const hw::PageTableFormat& fmt, hw::PhysMemory& mem, PAddr root, Addr va, int depth)
+{
+    PAddr table = root;
+    for (int d = 0; d < depth; ++d)
+        table = fmt.decode(d, mem.read64(table + fmt.index(va, d) * 8)).oa;
+    return table + fmt.index(va, depth) * 8;
+}
+
+} // namespace
+
+TEST(Mmu, Arm64HardwareUpdatesChangeOnlyAfAndApBits)
+{
+    Rig r("arm64");
+    r.pt.map(kVa, 64 * MiB, 1, 3);
+    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, kVa, 3);
+    // Young-less, clean (AP[2] set) and DBM, with bits the Descriptor struct does not carry: 59 and 62 (PBHA /
+    // ignored in a leaf) must survive the update.
+    constexpr std::uint64_t kAf = 1u << 10, kRdonly = 1u << 7, kExtra = (std::uint64_t{1} << 59) | (std::uint64_t{1} << 62);
+    const std::uint64_t before = ((r.mem.read64(pte) & ~kAf) | kRdonly) | kExtra;
+    r.mem.write64(pte, before);
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+    EXPECT_EQ(r.mem.read64(pte), before | kAf) << "read: AF only";
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Write).fault, hw::Fault::None);
+    EXPECT_EQ(r.mem.read64(pte), (before | kAf) & ~kRdonly) << "write with DBM: AP[2] cleared, nothing else";
+    EXPECT_EQ(r.port.atomics, 2u);
+    EXPECT_EQ(r.port.writes, 0u);
+}
+
+TEST(Mmu, X86HardwareUpdatesOrInAccessedAndDirty)
+{
+    Rig r("x86-64");
+    r.pt.map(kVa, 64 * MiB, 1, 3, false, false, /*dirty=*/false);
+    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, kVa, 3);
+    constexpr std::uint64_t kA = 1u << 5, kD = 1u << 6, kPkey3 = std::uint64_t{1} << 62;
+    const std::uint64_t before = (r.mem.read64(pte) & ~kA) | kPkey3 | (std::uint64_t{1} << 52);
+    r.mem.write64(pte, before);
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Write).fault, hw::Fault::None);
+    EXPECT_EQ(r.mem.read64(pte), before | kA | kD);
+    EXPECT_EQ(r.port.atomics, 1u);
+}
+
+TEST(Mmu, Arm64AccessFlagUpdateThatLosesARaceRewalks)
+{
+    Rig r("arm64");
+    r.pt.map(kVa, 64 * MiB, 1, 3);
+    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, kVa, 3);
+    constexpr std::uint64_t kAf = 1u << 10;
+    r.mem.write64(pte, r.mem.read64(pte) & ~kAf);
+    // Between the walk's read and its compare-and-swap, "another agent" remaps the page to another frame.
+    const std::uint64_t other = (r.mem.read64(pte) & ~((std::uint64_t{1} << 48) - 4096)) | (96 * MiB);
+    r.port.before_atomic = [&](PAddr pa) { r.mem.write64(pa, other); };
+    const auto t = r.mmu.translate(kVa + 8, AccessKind::Read);
+    ASSERT_EQ(t.fault, hw::Fault::None);
+    EXPECT_EQ(t.pa, 96 * MiB + 8) << "the walk started over and used the new descriptor";
+    EXPECT_EQ(r.mem.read64(pte), other | kAf);
+    EXPECT_EQ(r.port.atomics, 2u) << "the failed CAS and the one that succeeded";
+}
+
+namespace {
+
+void edit_leaf(Rig& r, Addr va, int depth, const std::function<void(hw::Descriptor&)>& f)
+{
+    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, va, depth);
+    hw::Descriptor d = r.fmt->decode(depth, r.mem.read64(pte));
+    f(d);
+    r.mem.write64(pte, r.fmt->encode(depth, d));
+}
+
+} // namespace
+
+TEST(Mmu, X86WriteToReadOnlyEntryFaultsFromTheTlbAndDropsIt)
+{
+    Rig r("x86-64");
+    r.pt.map(kVa, 64 * MiB, 2, 3);
+    edit_leaf(r, kVa, 3, [](hw::Descriptor& d) { d.write = false; });
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+    ASSERT_EQ(r.mmu.translate(kVa + 4096, AccessKind::Read).fault, hw::Fault::None);
+    const unsigned reads = r.port.reads;
+    const auto t = r.mmu.translate(kVa, AccessKind::Write);
+    EXPECT_EQ(t.fault, hw::Fault::Permission);
+    EXPECT_EQ(r.port.reads, reads) << "no walk: the cached R/W=0 entry faults";
+    EXPECT_EQ(r.mmu.stats().walks, 2u);
+    EXPECT_EQ(r.mmu.stats().tlb_permission_faults, 1u);
+    // SDM 4.10.4.1: the page fault invalidated the page's entries, not its neighbour's.
+    EXPECT_EQ(r.mmu.l1d().probe(kVa, 1), nullptr);
+    EXPECT_EQ(r.mmu.l2().probe(kVa, 1), nullptr);
+    EXPECT_NE(r.mmu.l1d().probe(kVa + 4096, 1), nullptr);
+    // The kernel makes the page writable (no flush needed on x86): the retried write walks and succeeds.
+    edit_leaf(r, kVa, 3, [](hw::Descriptor& d) { d.write = true; });
+    EXPECT_EQ(r.mmu.translate(kVa, AccessKind::Write).fault, hw::Fault::None);
+    EXPECT_EQ(r.mmu.stats().walks, 3u);
+}
+
+TEST(Mmu, Arm64DbmCleanEntryRewalksOnlyWithHardwareDirty)
+{
+    for (bool hw_dirty : {true, false}) {
+        hw::MmuConfig cfg = small_mmu();
+        cfg.walker.hw_dirty = hw_dirty;
+        Rig r("arm64", cfg);
+        r.pt.map(kVa, 64 * MiB, 1, 3);
+        edit_leaf(r, kVa, 3, [](hw::Descriptor& d) { d.write = false; }); // AP[2]=1, DBM=1: writable-clean
+        ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+        const auto t = r.mmu.translate(kVa, AccessKind::Write);
+        if (hw_dirty) {
+            EXPECT_EQ(t.fault, hw::Fault::None);
+            EXPECT_EQ(r.mmu.stats().walks, 2u) << "walk + atomic clear of AP[2]";
+            EXPECT_EQ(r.port.atomics, 1u);
+        } else {
+            EXPECT_EQ(t.fault, hw::Fault::Permission) << "software dirty: the kernel handles the fault";
+            EXPECT_EQ(r.mmu.stats().walks, 1u);
+            EXPECT_NE(r.mmu.l1d().probe(kVa, 1), nullptr) << "arm64 keeps the entry: the kernel flushes it";
+        }
+    }
+}
+
+TEST(Mmu, Arm64WriteToReadOnlyEntryFaultsWithoutAWalk)
+{
+    Rig r("arm64");
+    r.pt.map(kVa, 64 * MiB, 1, 3);
+    edit_leaf(r, kVa, 3, [](hw::Descriptor& d) {
+        d.write = false;
+        d.dbm = false; // truly read-only
+    });
+    ASSERT_EQ(r.mmu.translate(kVa, AccessKind::Read).fault, hw::Fault::None);
+    EXPECT_EQ(r.mmu.translate(kVa, AccessKind::Write).fault, hw::Fault::Permission);
+    EXPECT_EQ(r.mmu.stats().walks, 1u);
+    EXPECT_EQ(r.mmu.stats().tlb_permission_faults, 1u);
 }

@@ -7,7 +7,9 @@
 #include "hw/mmu/mmu.hh"
 #include "hw/pgtable/format_registry.hh"
 
+#include <functional>
 #include <memory>
+#include <utility>
 
 namespace mmusim::test {
 
@@ -26,10 +28,30 @@ public:
         mem.write64(pa, v);
         return latency;
     }
+    Cycles cmpxchg64(PAddr pa, std::uint64_t expected, std::uint64_t desired, std::uint64_t& old) override
+    {
+        ++atomics;
+        if (before_atomic) // lets a test change the descriptor between the walk's read and its update
+            std::exchange(before_atomic, nullptr)(pa);
+        old = mem.read64(pa);
+        if (old == expected)
+            mem.write64(pa, desired);
+        return latency;
+    }
+    Cycles fetch_or64(PAddr pa, std::uint64_t bits, std::uint64_t& old) override
+    {
+        ++atomics;
+        if (before_atomic)
+            std::exchange(before_atomic, nullptr)(pa);
+        old = mem.read64(pa);
+        mem.write64(pa, old | bits);
+        return latency;
+    }
     std::uint64_t peek64(PAddr pa) override { return mem.read64(pa); }
     hw::PhysMemory& mem;
     Cycles latency;
-    unsigned reads = 0, writes = 0;
+    unsigned reads = 0, writes = 0, atomics = 0;
+    std::function<void(PAddr)> before_atomic;
 };
 
 // Writes descriptors straight into memory (no timing): allocates tables from a bump pointer.

@@ -54,6 +54,7 @@ public:
     Arch arch() const override { return Arch::Arm64; }
     std::uint64_t encode(int, const Descriptor&) const override { return 0; }
     Descriptor decode(int, std::uint64_t) const override { return {}; }
+    HwUpdateBits hw_update_bits() const override { return {}; }
 };
 
 LevelInfo lvl(unsigned shift, unsigned bits, bool leaf)

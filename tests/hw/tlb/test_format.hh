@@ -37,6 +37,7 @@ public:
     Arch arch() const override { return arch_; }
     std::uint64_t encode(int, const Descriptor&) const override { return 0; }
     Descriptor decode(int, std::uint64_t) const override { return Descriptor{}; }
+    HwUpdateBits hw_update_bits() const override { return {}; }
 
 private:
     std::string name_;

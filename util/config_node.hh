@@ -4,7 +4,7 @@
 // silently ignores a misspelt key. Values set with --set carry the origin "--set KEY=VALUE" instead.
 #pragma once
 
-#include "hw/common/types.hh"
+#include "util/units.hh"
 #include "util/config_error.hh"
 
 #include <yaml-cpp/yaml.h>

@@ -2,6 +2,8 @@
 // Basic vocabulary shared by every hardware model: addresses, cycles, access kinds.
 #pragma once
 
+#include "util/units.hh"
+
 #include <cstdint>
 
 namespace mmusim {
@@ -19,10 +21,6 @@ const char* to_string(AccessKind k);
 const char* to_string(Arch a);
 
 constexpr unsigned kMaxCores = 256; // cpumask width
-
-constexpr std::uint64_t KiB = 1024;
-constexpr std::uint64_t MiB = 1024 * KiB;
-constexpr std::uint64_t GiB = 1024 * MiB;
 
 constexpr bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 constexpr unsigned log2_exact(std::uint64_t v)

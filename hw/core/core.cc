@@ -135,14 +135,17 @@ Cycles Core::access(PAddr pa, void* data, unsigned len, bool write, MemOp op)
     trans_.set_byte_enable_ptr(nullptr);
     trans_.set_dmi_allowed(false);
     trans_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    // Loosely-timed TLM: the target is told how far ahead of SystemC time this core is (its local offset);
+    // what it adds is the access's latency.
+    const sc_core::sc_time offset = qk_.get_local_time() + cycle_ * static_cast<double>(pending_);
+    sc_core::sc_time delay = offset;
     socket->b_transport(trans_, delay);
     if (trans_.is_response_error()) {
         char buf[96];
         std::snprintf(buf, sizeof buf, "core %u: physical access at 0x%llx failed", id_, static_cast<unsigned long long>(pa));
         throw std::runtime_error(buf);
     }
-    return static_cast<Cycles>(delay.value() / cycle_.value());
+    return static_cast<Cycles>((delay - offset).value() / cycle_.value());
 }
 
 Cycles Core::read64(PAddr pa, std::uint64_t& value) { return access(pa, &value, 8, false); }

@@ -2,6 +2,8 @@
 // Basic vocabulary shared by every hardware model: addresses, cycles, access kinds.
 #pragma once
 
+#include "util/bits.hh" // bit-field helpers, is_pow2, log2_exact: every hw file has them
+
 #include <cstdint>
 
 namespace mmusim {
@@ -23,14 +25,5 @@ constexpr unsigned kMaxCores = 256; // cpumask width
 constexpr std::uint64_t KiB = 1024;
 constexpr std::uint64_t MiB = 1024 * KiB;
 constexpr std::uint64_t GiB = 1024 * MiB;
-
-constexpr bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-constexpr unsigned log2_exact(std::uint64_t v)
-{
-    unsigned s = 0;
-    while ((std::uint64_t{1} << s) < v)
-        ++s;
-    return s;
-}
 
 } // namespace mmusim

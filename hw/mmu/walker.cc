@@ -28,7 +28,6 @@ WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
     for (int attempt = 0; attempt <= kMaxWalkRestarts; ++attempt) {
         if (walk_once(r, va, asid, root, kind))
             return r;
-        ++r.restarts;
     }
     throw std::logic_error("table walk: the descriptor kept changing under the hardware A/D update");
 }

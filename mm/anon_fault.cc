@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/anon_fault.hh"
 
+#include "hw/pgtable/walk_down.hh"
+
 #include <stdexcept>
 
 namespace mmusim::mm {
@@ -57,27 +59,24 @@ void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
     core.charge(fault_entry_, Category::FaultEntry);
 
     // Walk down to the table that holds the folio's leaves, allocating missing levels (__pte_alloc etc.).
-    PAddr table = as_.pgd();
-    for (int d = 0; d < leaf_depth_; ++d) {
-        const PAddr dpa = table + PAddr(fmt.index(va, d)) * hw::PageTableFormat::descriptor_bytes;
-        const Descriptor cur = fmt.decode(d, core.load(dpa, 8, Category::PteLoad));
-        if (cur.type == Descriptor::Type::Table) {
-            table = cur.oa;
-            continue;
-        }
-        if (cur.type == Descriptor::Type::Leaf)
+    const auto load = [&core](PAddr pa) { return core.load(pa, 8, Category::PteLoad); };
+    const auto alloc_missing = [&](hw::WalkStep& s) {
+        if (s.leaf())
             throw std::logic_error("fault on an address already mapped by a block");
-        const PAddr next = as_.alloc_table(d + 1);
+        if (s.table())
+            return true;
+        const PAddr next = as_.alloc_table(s.depth + 1);
         ++st.tables_allocated;
         // A new table page is cleared before it is linked in (pte_alloc_one -> __GFP_ZERO).
-        core.clear_page(next, std::max<std::uint64_t>(fmt.table_bytes(d + 1), 64), Category::ClearPage); // as allocated
-        Descriptor t;
-        t.type = Descriptor::Type::Table;
-        t.oa = next;
-        t.write = t.user = t.accessed = true;
-        core.store(dpa, fmt.encode(d, t), 8, Category::PteStore);
-        table = next;
-    }
+        core.clear_page(next, std::max<std::uint64_t>(fmt.table_bytes(s.depth + 1), 64), Category::ClearPage); // as allocated
+        s.d = Descriptor{};
+        s.d.type = Descriptor::Type::Table;
+        s.d.oa = next;
+        s.d.write = s.d.user = s.d.accessed = true;
+        core.store(s.desc_pa, fmt.encode(s.depth, s.d), 8, Category::PteStore);
+        return true;
+    };
+    const PAddr table = leaf_depth_ == 0 ? as_.pgd() : hw::walk_down(fmt, as_.pgd(), 0, va, load, alloc_missing, leaf_depth_ - 1).d.oa;
 
     const hw::LevelInfo& lvl = fmt.level(leaf_depth_);
     const std::uint64_t leaf_size = std::uint64_t{1} << lvl.shift;
@@ -112,7 +111,7 @@ void AnonFaultHandler::handle_fault(hw::Core& core, Addr va, AccessKind kind)
     Addr first = base;
     for (std::uint64_t i = 0; i < nr; ++i) {
         const Addr v = first + i * leaf_size;
-        const PAddr dpa = table + PAddr(fmt.index(v, leaf_depth_)) * hw::PageTableFormat::descriptor_bytes;
+        const PAddr dpa = hw::descriptor_pa(fmt, table, v, leaf_depth_);
         leaf.oa = folio + i * leaf_size;
         core.store(dpa, fmt.encode(leaf_depth_, leaf), 8, Category::PteStore);
     }
@@ -160,35 +159,27 @@ bool AnonFaultHandler::handle_access_fault(hw::Core& core, Addr va, AccessKind k
     const Cycles start = core.now();
     const hw::PageTableFormat& fmt = as_.format();
     core.charge(fault_entry_, Category::FaultEntry);
-    PAddr table = as_.pgd();
-    for (int d = 0; d < fmt.levels(); ++d) {
-        const PAddr dpa = table + PAddr(fmt.index(va, d)) * hw::PageTableFormat::descriptor_bytes;
-        Descriptor cur = fmt.decode(d, core.load(dpa, 8, Category::PteLoad));
-        if (cur.type == Descriptor::Type::Table) {
-            table = cur.oa;
-            continue;
+    const hw::WalkStep s = hw::walk_down(fmt, as_.pgd(), va, [&core](PAddr pa) { return core.load(pa, 8, Category::PteLoad); });
+    const bool write = kind == AccessKind::Write;
+    Descriptor cur = s.d;
+    const bool write_ok = cur.write || (fmt.arch() == Arch::Arm64 && cur.dbm); // pte_write()
+    if (!s.leaf() || (write && !write_ok))
+        return false;
+    cur.accessed = true; // pte_mkyoung
+    if (write) {         // pte_mkdirty
+        if (fmt.arch() == Arch::Arm64) {
+            cur.write = true;
+            cur.sw_dirty = true;
+        } else {
+            cur.dirty = true;
         }
-        const bool write = kind == AccessKind::Write;
-        const bool write_ok = cur.write || (fmt.arch() == Arch::Arm64 && cur.dbm); // pte_write()
-        if (cur.type != Descriptor::Type::Leaf || (write && !write_ok))
-            return false;
-        cur.accessed = true; // pte_mkyoung
-        if (write) {         // pte_mkdirty
-            if (fmt.arch() == Arch::Arm64) {
-                cur.write = true;
-                cur.sw_dirty = true;
-            } else {
-                cur.dirty = true;
-            }
-        }
-        core.store(dpa, fmt.encode(d, cur), 8, Category::PteStore);
-        flush_relaxed_pte(core, va, write);
-        ++st.faults;
-        ++st.access_faults;
-        st.cycles += core.now() - start;
-        return true;
     }
-    return false;
+    core.store(s.desc_pa, fmt.encode(s.depth, cur), 8, Category::PteStore);
+    flush_relaxed_pte(core, va, write);
+    ++st.faults;
+    ++st.access_faults;
+    st.cycles += core.now() - start;
+    return true;
 }
 
 } // namespace mmusim::mm

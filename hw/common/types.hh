@@ -2,7 +2,8 @@
 // Basic vocabulary shared by every hardware model: addresses, cycles, access kinds.
 #pragma once
 
-#include "util/units.hh"
+#include "util/bits.hh"  // bit-field helpers, is_pow2, log2_exact: every hw file has them
+#include "util/units.hh" // KiB, MiB, GiB
 
 #include <cstdint>
 
@@ -22,13 +23,5 @@ const char* to_string(Arch a);
 
 constexpr unsigned kMaxCores = 256; // cpumask width
 
-constexpr bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-constexpr unsigned log2_exact(std::uint64_t v)
-{
-    unsigned s = 0;
-    while ((std::uint64_t{1} << s) < v)
-        ++s;
-    return s;
-}
 
 } // namespace mmusim

@@ -51,19 +51,8 @@ std::string TlbiOp::describe() const
 
 namespace {
 
-constexpr std::uint64_t bits(std::uint64_t v, unsigned hi, unsigned lo)
-{
-    return (v >> lo) & ((std::uint64_t{1} << (hi - lo + 1)) - 1);
-}
-
-// Sign-extends the low `width` bits: arm64 operands carry VA[55:12] (or a 37-bit BADDR), and an upper-half
-// (TTBR1) address has every bit above them equal to its top bit.
-constexpr std::uint64_t sext(std::uint64_t v, unsigned width)
-{
-    const std::uint64_t m = std::uint64_t{1} << (width - 1);
-    v &= (m << 1) - 1;
-    return (v ^ m) - m;
-}
+// sext (util/bits.hh): arm64 operands carry VA[55:12] (or a 37-bit BADDR), and an upper-half (TTBR1) address
+// has every bit above them equal to its top bit.
 
 // Maps an arm64 TTL level (0 = no hint) to a walk depth of `fmt`, or -1.
 int ttl_to_depth(unsigned level, bool hinted, const PageTableFormat& fmt)
@@ -106,8 +95,8 @@ InvalidationScope arm64_scope(const TlbiOp& op, const PageTableFormat& fmt)
         s.ttl_depth = ttl_to_depth(ttl, ttl != 0, fmt);
     } else {
         const unsigned ttl = static_cast<unsigned>(bits(op.operand, 47, 44));
-        s.va_start = sext(bits(op.operand, 43, 0) << 12, 56) & ~((Addr{1} << pshift) - 1);
-        s.va_last = s.va_start + ((Addr{1} << pshift) - 1);
+        s.va_start = sext(bits(op.operand, 43, 0) << 12, 56) & ~low_mask(pshift);
+        s.va_last = s.va_start + low_mask(pshift);
         // TTL[3:2] = TG (must match the granule, else no hint), TTL[1:0] = level.
         const bool hinted = (ttl >> 2) == arm64::tg_of(pshift) && (ttl & 3) != 0;
         s.ttl_depth = ttl_to_depth(ttl & 3, hinted, fmt);
@@ -214,7 +203,7 @@ unsigned tg_of(unsigned page_shift)
 
 std::uint64_t va_operand(Addr va, Asid asid, unsigned page_shift, int ttl_level)
 {
-    std::uint64_t x = (va >> 12) & ((std::uint64_t{1} << 44) - 1);
+    std::uint64_t x = bits(va, 55, 12);
     if (ttl_level > 0 && ttl_level <= 3)
         x |= std::uint64_t((tg_of(page_shift) << 2) | unsigned(ttl_level)) << 44;
     return x | (std::uint64_t(asid) << 48);
@@ -224,7 +213,7 @@ std::uint64_t range_operand(Addr base, Asid asid, unsigned page_shift, unsigned 
 {
     if (scale > 3 || num > 31)
         throw std::invalid_argument("TLBI range: SCALE must be 0..3 and NUM 0..31");
-    std::uint64_t x = (base >> page_shift) & ((std::uint64_t{1} << 37) - 1);
+    std::uint64_t x = bits(base >> page_shift, 36, 0);
     if (ttl_level > 0 && ttl_level <= 3)
         x |= std::uint64_t(ttl_level) << 37;
     x |= std::uint64_t(num) << 39;

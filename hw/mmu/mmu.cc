@@ -51,7 +51,8 @@ Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, const Tl
     stats_.walk_cache_hits += w.walk_cache_hit;
     stats_.stall_cycles += cycles - l1.hit_latency();
     if (w.fault != Fault::None) {
-        ++(w.fault == Fault::Permission ? stats_.permission_faults : stats_.faults);
+        if (w.fault == Fault::NotPresent)
+            ++stats_.faults;
         return {0, cycles, w.fault, w.depth};
     }
     if (!w.run.ok()) {
@@ -73,7 +74,6 @@ Translation Mmu::translate_slow(Addr va, AccessKind kind, TlbLevel& l1, const Tl
 
 Translation Mmu::tlb_permission_fault(Addr va, const TlbEntry& e, Cycles cycles, Cycles l1_latency)
 {
-    ++stats_.permission_faults;
     ++stats_.tlb_permission_faults;
     stats_.stall_cycles += cycles - l1_latency;
     const int depth = e.depth;

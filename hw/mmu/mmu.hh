@@ -39,9 +39,8 @@ struct MmuStats {
     Cycles walk_cycles = 0;
     Cycles translation_cycles = 0; // derived: every cycle spent translating, L1 lookups included
     Cycles stall_cycles = 0;       // the part beyond an L1 hit: L2 lookups and walks
-    std::uint64_t faults = 0;
-    std::uint64_t permission_faults = 0;
-    std::uint64_t tlb_permission_faults = 0; // of those, raised from a TLB entry without a walk
+    std::uint64_t faults = 0;                // walks that found no translation (permission faults are not counted)
+    std::uint64_t tlb_permission_faults = 0; // permission faults raised from a TLB entry without a walk
     std::uint64_t misprogrammed_runs = 0;    // TLB conflict events: walks that found a misprogrammed run
     std::uint64_t size_conflicts = 0;        // TLB conflict events: fills that replaced a live other-size entry
 };

@@ -2,6 +2,7 @@
 #include "hw/mmu/walker.hh"
 
 #include "hw/mmu/write_permission.hh"
+#include "hw/pgtable/walk_down.hh"
 
 #include <stdexcept>
 
@@ -27,75 +28,74 @@ WalkResult Walker::walk(Addr va, Asid asid, PAddr root, AccessKind kind)
     for (int attempt = 0; attempt <= kMaxWalkRestarts; ++attempt) {
         if (walk_once(r, va, asid, root, kind))
             return r;
-        ++r.restarts;
     }
     throw std::logic_error("table walk: the descriptor kept changing under the hardware A/D update");
 }
 
 bool Walker::walk_once(WalkResult& r, Addr va, Asid asid, PAddr root, AccessKind kind)
 {
-    int depth = 0;
+    int start = 0;
     PAddr table = root;
     r.walk_cache_hit = false;
     if (wc_.enabled()) {
         r.cycles += wc_.geometry().hit_latency;
         WalkCacheHit hit;
         if (wc_.lookup(va, asid, hit)) {
-            depth = hit.next_depth;
+            start = hit.next_depth;
             table = hit.table_pa;
             r.walk_cache_hit = true;
         }
     }
-    const Arch arch = fmt_.arch();
-    for (; depth < fmt_.levels(); ++depth) {
-        const PAddr desc_pa = table + PAddr(fmt_.index(va, depth)) * PageTableFormat::descriptor_bytes;
-        std::uint64_t raw = 0;
-        r.cycles += port_.read64(desc_pa, raw);
-        ++r.loads;
-        Descriptor d = fmt_.decode(depth, raw);
-        r.depth = depth;
-        if (!d.valid()) {
-            r.fault = Fault::NotPresent;
+    const int levels = fmt_.levels();
+    const WalkStep s = walk_down(
+        fmt_, table, start, va,
+        [this, &r](PAddr pa) {
+            std::uint64_t raw = 0;
+            r.cycles += port_.read64(pa, raw);
+            ++r.loads;
+            return raw;
+        },
+        [this, va, asid, levels](const WalkStep& st) {
+            // A table pointer at the last level is malformed: it is neither cached nor followed.
+            if (st.table() && st.depth + 1 < levels)
+                wc_.fill(va, asid, st.depth, st.d.oa);
             return true;
-        }
-        if (d.type == Descriptor::Type::Table) {
-            if (depth + 1 == fmt_.levels()) { // a table pointer at the last level is malformed
-                r.fault = Fault::NotPresent;
-                return true;
-            }
-            wc_.fill(va, asid, depth, d.oa);
-            table = d.oa;
-            continue;
-        }
-        // Leaf: check permissions for a user-mode access.
-        const bool write = kind == AccessKind::Write;
-        if (!d.user || (write && !write_permitted(arch, d)) || (kind == AccessKind::Fetch && !d.exec) || !d.read) {
-            r.fault = Fault::Permission;
-            return true;
-        }
-        const HwUpdateBits bits = fmt_.hw_update_bits();
-        std::uint64_t want = raw;
-        if (!d.accessed && cfg_.hw_access_flag)
-            want |= bits.set_on_access;
-        if (write && !writable_now(arch, d) && cfg_.hw_dirty)
-            want = (want | bits.set_on_write) & ~bits.clear_on_write;
-        if (want != raw) {
-            std::uint64_t old = 0;
-            r.cycles += arch == Arch::X86_64 ? port_.fetch_or64(desc_pa, want & ~raw, old)
-                                             : port_.cmpxchg64(desc_pa, raw, want, old);
-            ++r.stores;
-            if (old != raw)
-                return false;
-            d = fmt_.decode(depth, want);
-        }
-        if (!d.accessed || (write && !writable_now(arch, d))) {
-            r.fault = Fault::Permission; // software must manage AF/dirty on this platform
-            return true;
-        }
-        build_entry(r, va, asid, d, desc_pa, depth);
+        });
+    r.depth = s.depth;
+    if (!s.leaf()) {
+        r.fault = Fault::NotPresent;
         return true;
     }
-    r.fault = Fault::NotPresent;
+    const Arch arch = fmt_.arch();
+    const std::uint64_t raw = s.raw;
+    const PAddr desc_pa = s.desc_pa;
+    Descriptor d = s.d;
+    // Leaf: check permissions for a user-mode access.
+    const bool write = kind == AccessKind::Write;
+    if (!d.user || (write && !write_permitted(arch, d)) || (kind == AccessKind::Fetch && !d.exec) || !d.read) {
+        r.fault = Fault::Permission;
+        return true;
+    }
+    const HwUpdateBits bits = fmt_.hw_update_bits();
+    std::uint64_t want = raw;
+    if (!d.accessed && cfg_.hw_access_flag)
+        want |= bits.set_on_access;
+    if (write && !writable_now(arch, d) && cfg_.hw_dirty)
+        want = (want | bits.set_on_write) & ~bits.clear_on_write;
+    if (want != raw) {
+        std::uint64_t old = 0;
+        r.cycles += arch == Arch::X86_64 ? port_.fetch_or64(desc_pa, want & ~raw, old)
+                                         : port_.cmpxchg64(desc_pa, raw, want, old);
+        ++r.stores;
+        if (old != raw)
+            return false;
+        d = fmt_.decode(s.depth, want);
+    }
+    if (!d.accessed || (write && !writable_now(arch, d))) {
+        r.fault = Fault::Permission; // software must manage AF/dirty on this platform
+        return true;
+    }
+    build_entry(r, va, asid, d, desc_pa, s.depth);
     return true;
 }
 

@@ -32,7 +32,6 @@ struct WalkResult {
     Cycles cycles = 0;      // walk-cache lookup + descriptor loads + A/D updates
     unsigned loads = 0;
     unsigned stores = 0;
-    unsigned restarts = 0;  // walks started over because an A/D update found the descriptor changed
     bool walk_cache_hit = false;
     TlbEntry entry;         // valid when fault == None
     RunCheck run;           // a misprogrammed contiguous run the leaf belongs to (the entry maps the page alone)

@@ -21,10 +21,6 @@ namespace mmusim::hw {
 
 namespace {
 
-constexpr std::uint64_t bit(unsigned n) { return std::uint64_t{1} << n; }
-// Bits hi..lo inclusive.
-constexpr std::uint64_t bits(unsigned hi, unsigned lo) { return (~std::uint64_t{0} >> (63 - hi)) & ~(bit(lo) - 1); }
-
 constexpr std::uint64_t kValid = bit(0);
 constexpr std::uint64_t kTypeBit = bit(1); // [1:0] = 0b11: table (L0-L2) or page (L3); 0b01: block (L1/L2)
 constexpr unsigned kAttrIndxShift = 2;     // AttrIndx[2:0], bits 4:2
@@ -45,7 +41,7 @@ constexpr std::uint64_t kUxnTable = bit(60);
 
 // OA bits a 52-bit-PA implementation would use above our 48 (PTE_ADDR_LOW reaches bit 49). Set, they name an
 // address beyond the 48-bit PA space: an Address size fault, so decode() reports the entry as invalid.
-constexpr std::uint64_t kOaAbove48 = bits(49, 48);
+constexpr std::uint64_t kOaAbove48 = field_mask(49, 48);
 
 class Arm64Format final : public PageTableFormat {
 public:
@@ -153,7 +149,7 @@ public:
         const bool type_bit = raw & kTypeBit;
         if (!last && type_bit) {
             d.type = Descriptor::Type::Table;
-            d.oa = raw & bits(kPaBits - 1, page_shift_);
+            d.oa = raw & field_mask(kPaBits - 1, page_shift_);
             d.accessed = raw & kAF;
             d.priv_exec = !(raw & kPxnTable);
             d.exec = !(raw & kUxnTable);
@@ -165,10 +161,10 @@ public:
             return d;
         d.type = Descriptor::Type::Leaf;
         // Block OA bits below the block size are RES0; ignore them as hardware does.
-        d.oa = raw & bits(kPaBits - 1, l.shift);
-        d.attr = static_cast<std::uint8_t>((raw >> kAttrIndxShift) & 7);
-        d.sh = static_cast<std::uint8_t>((raw >> kShShift) & 3);
-        d.sw = static_cast<std::uint8_t>((raw >> kSwShift) & 3);
+        d.oa = raw & field_mask(kPaBits - 1, l.shift);
+        d.attr = static_cast<std::uint8_t>(bits(raw, kAttrIndxShift + 2, kAttrIndxShift));
+        d.sh = static_cast<std::uint8_t>(bits(raw, kShShift + 1, kShShift));
+        d.sw = static_cast<std::uint8_t>(bits(raw, kSwShift + 1, kSwShift));
         d.user = raw & kUser;
         d.write = !(raw & kRdonly);
         d.accessed = raw & kAF;

@@ -45,7 +45,7 @@ void PageTableFormat::check_oa(int depth, PAddr oa, unsigned align_shift) const
 {
     if (oa >> kPaBits)
         fail(depth, "an output address above 48 bits");
-    if (oa & ((PAddr{1} << align_shift) - 1))
+    if (oa & low_mask(align_shift))
         fail(depth, "an output address not aligned to 2^" + std::to_string(align_shift));
 }
 

@@ -31,9 +31,6 @@ namespace mmusim::hw {
 
 namespace {
 
-constexpr std::uint64_t bit(unsigned n) { return std::uint64_t{1} << n; }
-constexpr std::uint64_t bits(unsigned hi, unsigned lo) { return (~std::uint64_t{0} >> (63 - hi)) & ~(bit(lo) - 1); }
-
 constexpr std::uint64_t kValid = bit(0);
 constexpr std::uint64_t kRead = bit(1);
 constexpr std::uint64_t kWrite = bit(2);
@@ -44,10 +41,10 @@ constexpr std::uint64_t kAccessed = bit(6);
 constexpr std::uint64_t kDirty = bit(7);
 constexpr unsigned kRswShift = 8;  // RSW, bits 9:8
 constexpr unsigned kPpnShift = 10; // PPN, bits 53:10
-constexpr std::uint64_t kPpnMask = bits(53, kPpnShift);
-constexpr std::uint64_t kReserved = bits(60, 54);
+constexpr std::uint64_t kPpnMask = field_mask(53, kPpnShift);
+constexpr std::uint64_t kReserved = field_mask(60, 54);
 constexpr unsigned kPbmtShift = 61; // Svpbmt, bits 62:61: 0 PMA, 1 NC, 2 IO, 3 reserved
-constexpr std::uint64_t kPbmtMask = bits(62, 61);
+constexpr std::uint64_t kPbmtMask = field_mask(62, 61);
 constexpr std::uint64_t kNapot = bit(63);
 
 constexpr unsigned kPageShift = 12;
@@ -161,7 +158,7 @@ public:
             d.type = Descriptor::Type::Table;
             d.oa = pa;
             d.global = raw & kGlobal;
-            d.sw = static_cast<std::uint8_t>((raw >> kRswShift) & 3);
+            d.sw = static_cast<std::uint8_t>(bits(raw, kRswShift + 1, kRswShift));
             return d;
         }
         if (((raw & kWrite) && !(raw & kRead)) || pbmt == 3)
@@ -187,7 +184,7 @@ public:
         d.global = raw & kGlobal;
         d.accessed = raw & kAccessed;
         d.dirty = raw & kDirty;
-        d.sw = static_cast<std::uint8_t>((raw >> kRswShift) & 3);
+        d.sw = static_cast<std::uint8_t>(bits(raw, kRswShift + 1, kRswShift));
         d.attr = static_cast<std::uint8_t>(pbmt);
         return d;
     }

@@ -20,9 +20,6 @@ namespace mmusim::hw {
 
 namespace {
 
-constexpr std::uint64_t bit(unsigned n) { return std::uint64_t{1} << n; }
-constexpr std::uint64_t bits(unsigned hi, unsigned lo) { return (~std::uint64_t{0} >> (63 - hi)) & ~(bit(lo) - 1); }
-
 constexpr std::uint64_t kPresent = bit(0);
 constexpr std::uint64_t kRw = bit(1);
 constexpr std::uint64_t kUser = bit(2);
@@ -43,7 +40,7 @@ constexpr unsigned kSwBits[] = {10, 11, 57, 58};
 constexpr unsigned kPageShift = 12;
 constexpr unsigned kMaxPhyAddr = 48;
 // PFN bits 51:MAXPHYADDR are reserved: set, they fault.
-constexpr std::uint64_t kPfnReserved = bits(51, kMaxPhyAddr);
+constexpr std::uint64_t kPfnReserved = field_mask(51, kMaxPhyAddr);
 
 class X86_64Format final : public PageTableFormat {
 public:
@@ -125,8 +122,8 @@ public:
         const bool leaf = last || (raw & kPse);
         if (leaf && !l.leaf_allowed)
             return d; // PS in a PML4E/PML5E is a reserved bit
-        const std::uint64_t oa = raw & bits(kMaxPhyAddr - 1, leaf ? l.shift : kPageShift);
-        if (leaf && !last && (raw & bits(l.shift - 1, kPageShift + 1)))
+        const std::uint64_t oa = raw & field_mask(kMaxPhyAddr - 1, leaf ? l.shift : kPageShift);
+        if (leaf && !last && (raw & field_mask(l.shift - 1, kPageShift + 1)))
             return d; // 2M/1G entries: PFN bits below the page size (bit 12 is PAT) are reserved
         d.type = leaf ? Descriptor::Type::Leaf : Descriptor::Type::Table;
         d.oa = oa;
@@ -146,7 +143,7 @@ public:
         for (unsigned i = 0; i < 4; ++i)
             if (raw & bit(kSwBits[i]))
                 d.sw |= static_cast<std::uint8_t>(1u << i);
-        d.pkey = static_cast<std::uint8_t>((raw >> kPkeyShift) & 15);
+        d.pkey = static_cast<std::uint8_t>(bits(raw, kPkeyShift + 3, kPkeyShift));
         return d;
     }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Demand paging: what the fault handler writes into the page tables for each folio size and format.
+#include "hw/pgtable/walk_down.hh"
 #include "hw/platform/platform.hh"
 #include "mm/anon_fault.hh"
 #include "mm/kernel_config.hh"
@@ -42,13 +43,11 @@ Mapped fault_in(const std::string& platform, const std::string& folio, Addr va, 
     m.pte_store_cycles = p.core(0).cycles(hw::Category::PteStore);
     const auto& fmt = p.format();
     const std::uint64_t leaf = std::uint64_t{1} << fmt.level(m.depth).shift;
-    // Walk functionally to the leaf table.
-    PAddr table = as.pgd();
-    for (int d = 0; d < m.depth; ++d)
-        table = fmt.decode(d, p.memory().memory().read64(table + fmt.index(va, d) * 8)).oa;
+    // Walk functionally to each leaf (an untimed walk stops short, at an Invalid descriptor, if one is missing).
+    const auto peek = [&p](PAddr pa) { return p.inspect().read64(pa); };
     const Addr base = va & ~(kernel.folio_size - 1);
     for (std::uint64_t i = 0; i < kernel.folio_size / leaf; ++i)
-        m.leaves.push_back(fmt.decode(m.depth, p.memory().memory().read64(table + fmt.index(base + i * leaf, m.depth) * 8)));
+        m.leaves.push_back(hw::walk_down(fmt, as.pgd(), base + i * leaf, peek, m.depth).d);
     return m;
 }
 

@@ -44,14 +44,7 @@ struct Machine {
             });
         p.run();
     }
-    PAddr pte(Addr va)
-    {
-        const auto& f = p.format();
-        PAddr table = pt.root;
-        for (int d = 0; d + 1 < f.levels(); ++d)
-            table = f.decode(d, pt.mem.read64(table + f.index(va, d) * 8)).oa;
-        return table + f.index(va, f.levels() - 1) * 8;
-    }
+    PAddr pte(Addr va) { return pt.desc_pa(va, p.format().levels() - 1); }
     hw::Descriptor leaf(Addr va) { return p.format().decode(p.format().levels() - 1, pt.mem.read64(pte(va))); }
     // A kernel store of a new descriptor value (timed, through the core).
     void set(Core& c, Addr va, const hw::Descriptor& d) { c.store(pte(va), p.format().encode(p.format().levels() - 1, d), 8); }
@@ -220,11 +213,7 @@ TEST(TlbOracle, WalkCacheStillPointingAtAnUnlinkedTableIsCaught)
     m.run(1, [&](Core& c) {
         // Free the last-level table (clear the descriptor above it) with a last-level-only TLBI: the walk
         // caches keep the stale table pointer (what free_pte_range must avoid with a non-leaf TLBI).
-        const auto& f = m.p.format();
-        PAddr table = m.pt.root;
-        for (int d = 0; d + 2 < f.levels(); ++d)
-            table = f.decode(d, m.pt.mem.read64(table + f.index(kVa, d) * 8)).oa;
-        c.store(table + f.index(kVa, f.levels() - 2) * 8, 0, 8);
+        c.store(m.pt.desc_pa(kVa, m.p.format().levels() - 2), 0, 8);
         c.tlbi(hw::arm64::tlbi(TlbiKind::VALE1, hw::arm64::va_operand(kVa, kAsid, 12), true));
         c.barrier(hw::Barrier::DsbIsh);
         found = m.check(kVa, kVa + 4095);

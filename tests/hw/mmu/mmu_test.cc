@@ -151,11 +151,7 @@ TEST(Mmu, FetchFromANoExecPageFaultsEvenWhenTheL2HoldsIt)
     Rig r("arm64");
     r.pt.map(kVa, 64 * MiB, 1, 3);
     // Make the page execute-never, then let a data access bring it into the unified L2.
-    PageTableBuilder& pt = r.pt;
-    PAddr table = pt.root;
-    for (int d = 0; d < 3; ++d)
-        table = r.fmt->decode(d, r.mem.read64(table + r.fmt->index(kVa, d) * 8)).oa;
-    const PAddr pte = table + r.fmt->index(kVa, 3) * 8;
+    const PAddr pte = r.pt.desc_pa(kVa, 3);
     hw::Descriptor d = r.fmt->decode(3, r.mem.read64(pte));
     d.exec = false;
     r.mem.write64(pte, r.fmt->encode(3, d));
@@ -164,24 +160,11 @@ TEST(Mmu, FetchFromANoExecPageFaultsEvenWhenTheL2HoldsIt)
     EXPECT_EQ(r.mmu.l1i().valid_entries(), 0u);
 }
 
-namespace {
-
-// The physical address of the leaf descriptor that maps `va` at `depth`, found by following the tables.
-PAddr leaf_pa(const hw::PageTableFormat& fmt, hw::PhysMemory& mem, PAddr root, Addr va, int depth)
-{
-    PAddr table = root;
-    for (int d = 0; d < depth; ++d)
-        table = fmt.decode(d, mem.read64(table + fmt.index(va, d) * 8)).oa;
-    return table + fmt.index(va, depth) * 8;
-}
-
-} // namespace
-
 TEST(Mmu, Arm64HardwareUpdatesChangeOnlyAfAndApBits)
 {
     Rig r("arm64");
     r.pt.map(kVa, 64 * MiB, 1, 3);
-    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, kVa, 3);
+    const PAddr pte = r.pt.desc_pa(kVa, 3);
     // Young-less, clean (AP[2] set) and DBM, with bits the Descriptor struct does not carry: 59 and 62 (PBHA /
     // ignored in a leaf) must survive the update.
     constexpr std::uint64_t kAf = 1u << 10, kRdonly = 1u << 7, kExtra = (std::uint64_t{1} << 59) | (std::uint64_t{1} << 62);
@@ -199,7 +182,7 @@ TEST(Mmu, X86HardwareUpdatesOrInAccessedAndDirty)
 {
     Rig r("x86-64");
     r.pt.map(kVa, 64 * MiB, 1, 3, false, false, /*dirty=*/false);
-    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, kVa, 3);
+    const PAddr pte = r.pt.desc_pa(kVa, 3);
     constexpr std::uint64_t kA = 1u << 5, kD = 1u << 6, kPkey3 = std::uint64_t{1} << 62;
     const std::uint64_t before = (r.mem.read64(pte) & ~kA) | kPkey3 | (std::uint64_t{1} << 52);
     r.mem.write64(pte, before);
@@ -212,7 +195,7 @@ TEST(Mmu, Arm64AccessFlagUpdateThatLosesARaceRewalks)
 {
     Rig r("arm64");
     r.pt.map(kVa, 64 * MiB, 1, 3);
-    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, kVa, 3);
+    const PAddr pte = r.pt.desc_pa(kVa, 3);
     constexpr std::uint64_t kAf = 1u << 10;
     r.mem.write64(pte, r.mem.read64(pte) & ~kAf);
     // Between the walk's read and its compare-and-swap, "another agent" remaps the page to another frame.
@@ -229,7 +212,7 @@ namespace {
 
 void edit_leaf(Rig& r, Addr va, int depth, const std::function<void(hw::Descriptor&)>& f)
 {
-    const PAddr pte = leaf_pa(*r.fmt, r.mem, r.pt.root, va, depth);
+    const PAddr pte = r.pt.desc_pa(va, depth);
     hw::Descriptor d = r.fmt->decode(depth, r.mem.read64(pte));
     f(d);
     r.mem.write64(pte, r.fmt->encode(depth, d));

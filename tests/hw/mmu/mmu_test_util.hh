@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Test fixtures for the MMU without SystemC: a PhysPort over PhysMemory that charges a fixed latency per
-// access, and a functional page-table builder.
+// access; page tables come from ../page_table_builder.hh.
 #pragma once
 
 #include "hw/mem/phys_memory.hh"
 #include "hw/mmu/mmu.hh"
 #include "hw/pgtable/format_registry.hh"
+
+#include "../page_table_builder.hh"
 
 #include <functional>
 #include <memory>
@@ -52,56 +54,6 @@ public:
     Cycles latency;
     unsigned reads = 0, writes = 0, atomics = 0;
     std::function<void(PAddr)> before_atomic;
-};
-
-// Writes descriptors straight into memory (no timing): allocates tables from a bump pointer.
-class PageTableBuilder {
-public:
-    PageTableBuilder(const hw::PageTableFormat& f, hw::PhysMemory& m) : fmt(f), mem(m) { root = alloc(); }
-
-    PAddr alloc()
-    {
-        const PAddr p = next;
-        next += 64 * KiB; // generous: every granule's table fits
-        return p;
-    }
-
-    // Maps [va, va + n * leaf_size) to [pa, ...) with leaves at `depth`.
-    void map(Addr va, PAddr pa, std::uint64_t n, int depth, bool contiguous = false, bool global = false, bool dirty = true)
-    {
-        const std::uint64_t leaf = std::uint64_t{1} << fmt.level(depth).shift;
-        for (std::uint64_t i = 0; i < n; ++i) {
-            const Addr v = va + i * leaf;
-            PAddr table = root;
-            for (int d = 0; d < depth; ++d) {
-                const PAddr dpa = table + fmt.index(v, d) * 8;
-                hw::Descriptor cur = fmt.decode(d, mem.read64(dpa));
-                if (cur.type != hw::Descriptor::Type::Table) {
-                    cur = hw::Descriptor{};
-                    cur.type = hw::Descriptor::Type::Table;
-                    cur.oa = alloc();
-                    cur.write = cur.user = true;
-                    mem.write64(dpa, fmt.encode(d, cur));
-                }
-                table = cur.oa;
-            }
-            hw::Descriptor l;
-            l.type = hw::Descriptor::Type::Leaf;
-            l.oa = pa + i * leaf;
-            l.user = l.write = l.accessed = true;
-            l.dirty = fmt.arch() != Arch::Arm64 && dirty;
-            l.dbm = fmt.arch() == Arch::Arm64;
-            l.global = global;
-            l.contiguous = contiguous;
-            l.priv_exec = fmt.arch() != Arch::Arm64;
-            mem.write64(table + fmt.index(v, depth) * 8, fmt.encode(depth, l));
-        }
-    }
-
-    const hw::PageTableFormat& fmt;
-    hw::PhysMemory& mem;
-    PAddr next = 1 * MiB;
-    PAddr root = 0;
 };
 
 inline hw::MmuConfig small_mmu(unsigned l1_entries = 16, unsigned l1_ways = 16, unsigned wc_entries = 16)

@@ -20,13 +20,7 @@ struct Rig {
     {
         mmu.set_context(1, pt.root);
     }
-    PAddr leaf(Addr va, int depth)
-    {
-        PAddr table = pt.root;
-        for (int d = 0; d < depth; ++d)
-            table = fmt->decode(d, mem.read64(table + fmt->index(va, d) * 8)).oa;
-        return table + fmt->index(va, depth) * 8;
-    }
+    PAddr leaf(Addr va, int depth) { return pt.desc_pa(va, depth); }
     void edit(Addr va, int depth, const std::function<void(hw::Descriptor&)>& f)
     {
         hw::Descriptor d = fmt->decode(depth, mem.read64(leaf(va, depth)));

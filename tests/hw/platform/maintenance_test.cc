@@ -3,10 +3,9 @@
 // reaches, and that its cycles show up in the issuing core's time.
 #include "platform_test_util.hh"
 
-#include "../mmu/mmu_test_util.hh"
+#include "../page_table_builder.hh"
 
 #include "hw/invalidation/tlbi_op.hh"
-#include "mm/anon_fault.hh"
 
 #include <gtest/gtest.h>
 
@@ -20,8 +19,10 @@ namespace {
 
 constexpr Addr kBase = 0x400000000ULL;
 constexpr int kPages = 8;
+constexpr Asid kAsid = 1;
+constexpr PAddr kFrames = 64 * MiB; // the mapped pages' frames, above the page tables
 
-// Every core maps (by faulting in) and touches kPages pages, then the core-0 script runs, then every core
+// Core 0 maps kPages pages (timed, as a kernel would), every core touches them, then the core-0 script runs, then every core
 // reports how many valid L1D entries it holds.
 struct Run {
     std::vector<std::size_t> l1d_after;
@@ -30,33 +31,29 @@ struct Run {
     Cycles script_cycles = 0;         // core 0's time spent in the script
 };
 
-Run run(const std::string& platform, unsigned cores, const std::function<void(Core&, const mm::AddressSpace&)>& script,
+Run run(const std::string& platform, unsigned cores, const std::function<void(Core&)>& script,
         Category cat, std::vector<std::string> sets = {})
 {
     sets.push_back("cores=" + std::to_string(cores));
     hw::Platform p(platform_config(platform, sets));
-    mm::PhysAllocator alloc(p.config().memory.size);
-    mm::AddressSpace as(p.format(), alloc, 1);
-    mm::KernelConfig kernel; // one base page per fault, no software cost: only maintenance is measured
-    kernel.folio_size = p.format().page_size();
-    kernel.software = {0};
-    mm::AnonFaultHandler fh(as, kernel);
+    PageTableBuilder pt(p.format(), p.memory().memory());
+    const std::uint64_t page = p.format().page_size();
     Run out;
     out.l1d_after.resize(cores);
     out.l2_after.resize(cores);
     out.cycles_in.resize(cores);
     std::vector<bool> touched(cores, false);
     for (unsigned i = 0; i < cores; ++i) {
-        p.core(i).mmu().set_context(as.asid(), as.pgd());
+        p.core(i).mmu().set_context(kAsid, pt.root);
         p.core(i).set_work([&, i](Core& c) {
             // Core 0 maps the pages; every core then touches them.
             if (i == 0)
                 for (int k = 0; k < kPages; ++k)
-                    fh.handle_fault(c, kBase + Addr(k) * p.format().page_size(), AccessKind::Write);
+                    pt.map(c, kBase + Addr(k) * page, kFrames + PAddr(k) * page, 1, p.format().levels() - 1);
             c.sync();
             sc_core::wait(sc_core::sc_time(1, sc_core::SC_US)); // let core 0 map first
             for (int k = 0; k < kPages; ++k)
-                EXPECT_EQ(c.translate(kBase + Addr(k) * p.format().page_size(), AccessKind::Read).fault, hw::Fault::None);
+                EXPECT_EQ(c.translate(kBase + Addr(k) * page, AccessKind::Read).fault, hw::Fault::None);
             touched[i] = true;
             c.sync();
             sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
@@ -67,7 +64,7 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
                 for (unsigned j = 0; j < cores; ++j)
                     before[j] = p.core(j).cycles(cat);
                 const Cycles t0 = c.now();
-                script(c, as);
+                script(c);
                 out.script_cycles = c.now() - t0;
                 for (unsigned j = 0; j < cores; ++j)
                     out.cycles_in[j] = p.core(j).cycles(cat) - before[j];
@@ -89,20 +86,20 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
 
 hw::TlbiOp arm_va(TlbiKind k, Addr va, bool is)
 {
-    return hw::arm64::tlbi(k, hw::arm64::va_operand(va, 1, 12), is);
+    return hw::arm64::tlbi(k, hw::arm64::va_operand(va, kAsid, 12), is);
 }
 
 } // namespace
 
 TEST(Maintenance, BroadcastTlbiReachesEveryCoreLocalOnlyTheIssuer)
 {
-    const auto bcast = run("neoverse-n1", 4, [](Core& c, const mm::AddressSpace&) { c.tlbi(arm_va(TlbiKind::VAE1, kBase, true)); },
+    const auto bcast = run("neoverse-n1", 4, [](Core& c) { c.tlbi(arm_va(TlbiKind::VAE1, kBase, true)); },
                            Category::Tlbi);
     for (unsigned i = 0; i < 4; ++i) {
         EXPECT_EQ(bcast.l1d_after[i], kPages - 1) << "core " << i;
         EXPECT_EQ(bcast.l2_after[i], kPages - 1) << "core " << i;
     }
-    const auto local = run("neoverse-n1", 4, [](Core& c, const mm::AddressSpace&) { c.tlbi(arm_va(TlbiKind::VAE1, kBase, false)); },
+    const auto local = run("neoverse-n1", 4, [](Core& c) { c.tlbi(arm_va(TlbiKind::VAE1, kBase, false)); },
                            Category::Tlbi);
     EXPECT_EQ(local.l1d_after[0], kPages - 1);
     for (unsigned i = 1; i < 4; ++i)
@@ -111,16 +108,16 @@ TEST(Maintenance, BroadcastTlbiReachesEveryCoreLocalOnlyTheIssuer)
 
 TEST(Maintenance, AsidAndVmallRemoveWholeContexts)
 {
-    const auto other_asid = run("neoverse-n1", 2, [](Core& c, const mm::AddressSpace&) {
+    const auto other_asid = run("neoverse-n1", 2, [](Core& c) {
         c.tlbi(hw::arm64::tlbi(TlbiKind::ASIDE1, std::uint64_t{2} << 48, true));
     }, Category::Tlbi);
     EXPECT_EQ(other_asid.l1d_after[1], kPages) << "ASID 2 names nothing of ASID 1";
-    const auto own_asid = run("neoverse-n1", 2, [](Core& c, const mm::AddressSpace&) {
+    const auto own_asid = run("neoverse-n1", 2, [](Core& c) {
         c.tlbi(hw::arm64::tlbi(TlbiKind::ASIDE1, std::uint64_t{1} << 48, true));
     }, Category::Tlbi);
     EXPECT_EQ(own_asid.l1d_after[0], 0u);
     EXPECT_EQ(own_asid.l1d_after[1], 0u);
-    const auto all = run("neoverse-n1", 2, [](Core& c, const mm::AddressSpace&) {
+    const auto all = run("neoverse-n1", 2, [](Core& c) {
         c.tlbi(hw::arm64::tlbi(TlbiKind::VMALLE1, 0, false));
     }, Category::Tlbi);
     EXPECT_EQ(all.l1d_after[0], 0u);
@@ -130,7 +127,7 @@ TEST(Maintenance, AsidAndVmallRemoveWholeContexts)
 TEST(Maintenance, RangeTlbiRemovesExactlyItsRange)
 {
     // RVALE1IS over pages 2..5 (SCALE 0, NUM 1 -> 4 pages), on a core with FEAT_TLBIRANGE.
-    const auto r = run("neoverse-v2", 2, [](Core& c, const mm::AddressSpace&) {
+    const auto r = run("neoverse-v2", 2, [](Core& c) {
         c.tlbi(hw::arm64::tlbi(TlbiKind::RVALE1, hw::arm64::range_operand(kBase + 2 * 4096, 1, 12, 0, 1, 3), true));
     }, Category::Tlbi);
     EXPECT_EQ(r.l1d_after[0], kPages - 4u);
@@ -141,7 +138,7 @@ TEST(Maintenance, TlbiAndDsbCyclesAppearInCoreTime)
 {
     const auto& costs = platform_config("neoverse-n1").costs.arm64;
     const auto script = [](int pages) {
-        return [pages](Core& c, const mm::AddressSpace&) {
+        return [pages](Core& c) {
             c.barrier(hw::Barrier::DsbIshst);
             for (int k = 0; k < pages; ++k)
                 c.tlbi(arm_va(TlbiKind::VALE1, kBase + Addr(k) * 4096, true));
@@ -169,10 +166,10 @@ TEST(Maintenance, TlbiAndDsbCyclesAppearInCoreTime)
 
 TEST(Maintenance, X86Cr3WriteIsLocal)
 {
-    auto script = [](Core& c, const mm::AddressSpace& as) {
+    auto script = [](Core& c) {
         hw::TlbiOp cr3;
         cr3.kind = TlbiKind::MovCr3;
-        cr3.asid = as.asid();
+        cr3.asid = kAsid;
         c.tlbi(cr3);
     };
     const auto r = run("skylake-sp", 2, script, Category::Tlbi);
@@ -210,7 +207,7 @@ TEST(Maintenance, IpiShootdownReachesExactlyTheMask)
     std::vector<int> ran(4, 0);
     const auto& ipi = platform_config("skylake-sp").costs.ipi;
     const auto& x86 = platform_config("skylake-sp").costs.x86;
-    auto script = [&](Core& c, const mm::AddressSpace& as) {
+    auto script = [&](Core& c) {
         hw::CpuMask mask;
         mask.set(1);
         mask.set(3);
@@ -219,7 +216,7 @@ TEST(Maintenance, IpiShootdownReachesExactlyTheMask)
             hw::TlbiOp op;
             op.kind = TlbiKind::Invlpg;
             op.operand = kBase;
-            op.asid = as.asid();
+            op.asid = kAsid;
             target.tlbi(op);
         });
     };
@@ -243,12 +240,12 @@ TEST(Maintenance, IpiShootdownReachesExactlyTheMask)
 TEST(Maintenance, InvlpgbBroadcastsAndTlbsyncWaits)
 {
     const auto& x86 = platform_config("zen4").costs.x86;
-    auto script = [](Core& c, const mm::AddressSpace& as) {
+    auto script = [](Core& c) {
         hw::TlbiOp op;
         op.kind = TlbiKind::Invlpgb;
         op.operand = kBase;
         op.pages = 2;
-        op.asid = as.asid();
+        op.asid = kAsid;
         c.tlbi(op);
         c.barrier(hw::Barrier::Tlbsync);
     };
@@ -272,9 +269,9 @@ TEST_P(Arm64Reach, BroadcastReachesAllCoresLocalOnlyTheIssuer)
                                   : kind == TlbiKind::VMALLE1 ? 0
                                                               : hw::arm64::va_operand(kBase, 1, 12);
     // Neoverse V2: the range kinds need FEAT_TLBIRANGE, which N1 lacks.
-    const auto bcast = run("neoverse-v2", 3, [&](Core& c, const mm::AddressSpace&) { c.tlbi(hw::arm64::tlbi(kind, operand, true)); },
+    const auto bcast = run("neoverse-v2", 3, [&](Core& c) { c.tlbi(hw::arm64::tlbi(kind, operand, true)); },
                            Category::Tlbi);
-    const auto local = run("neoverse-v2", 3, [&](Core& c, const mm::AddressSpace&) { c.tlbi(hw::arm64::tlbi(kind, operand, false)); },
+    const auto local = run("neoverse-v2", 3, [&](Core& c) { c.tlbi(hw::arm64::tlbi(kind, operand, false)); },
                            Category::Tlbi);
     EXPECT_LT(bcast.l1d_after[0], std::size_t(kPages)) << "the operation names some of the entries";
     for (unsigned i = 1; i < 3; ++i) {
@@ -297,7 +294,7 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, Arm64Reach,
 TEST(MaintenanceTiming, BroadcastTlbiTakesEffectAtTheDsb)
 {
     std::size_t before_dsb = 0, after_dsb = 0;
-    const auto r = run("neoverse-n1", 2, [&](Core& c, const mm::AddressSpace&) {
+    const auto r = run("neoverse-n1", 2, [&](Core& c) {
         c.tlbi(arm_va(TlbiKind::VAE1, kBase, true));
         before_dsb = c.mmu().l1d().valid_entries();
         c.barrier(hw::Barrier::DsbIsh);
@@ -311,7 +308,7 @@ TEST(MaintenanceTiming, BroadcastTlbiTakesEffectAtTheDsb)
 TEST(MaintenanceTiming, LocalTlbiCompletesAtDsbNsh)
 {
     std::size_t before = 0, after = 0;
-    run("neoverse-n1", 1, [&](Core& c, const mm::AddressSpace&) {
+    run("neoverse-n1", 1, [&](Core& c) {
         c.tlbi(arm_va(TlbiKind::VAE1, kBase, false));
         before = c.mmu().l1d().valid_entries();
         c.barrier(hw::Barrier::DsbNsh);
@@ -381,7 +378,7 @@ TEST(MaintenanceTiming, RangeTlbiCostFollowsTheOperationsNotThePages)
     const auto cost = [](std::uint64_t pages, std::size_t& ops_out) {
         const auto ops = range_ops(kBase, pages);
         ops_out = ops.size();
-        return run("neoverse-v2", 4, [&](Core& c, const mm::AddressSpace&) {
+        return run("neoverse-v2", 4, [&](Core& c) {
             c.barrier(hw::Barrier::DsbIshst);
             for (std::uint64_t op : ops)
                 c.tlbi(hw::arm64::tlbi(TlbiKind::RVAE1, op, true));
@@ -396,7 +393,7 @@ TEST(MaintenanceTiming, RangeTlbiCostFollowsTheOperationsNotThePages)
     EXPECT_EQ(two_million - two, (ops2m - ops2) * (arm.dvm.service + 3 * arm.dvm.fanout - arm.tlbi_issue))
         << "each extra operation costs one pass through the DVM node, whatever pages it covers";
     // Against a loop of per-page TLBIs for the same two pages: two operations, one more service time.
-    const Cycles loop = run("neoverse-v2", 4, [](Core& c, const mm::AddressSpace&) {
+    const Cycles loop = run("neoverse-v2", 4, [](Core& c) {
         c.barrier(hw::Barrier::DsbIshst);
         for (int k = 0; k < 2; ++k)
             c.tlbi(arm_va(TlbiKind::VAE1, kBase + Addr(k) * 4096, true));

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "hw/platform/platform.hh"
-#include "mm/address_space.hh"
 
 #include <memory>
 #include <string>

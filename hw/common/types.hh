@@ -23,5 +23,4 @@ const char* to_string(Arch a);
 
 constexpr unsigned kMaxCores = 256; // cpumask width
 
-
 } // namespace mmusim

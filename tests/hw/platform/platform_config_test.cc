@@ -30,7 +30,9 @@ std::string patched(const std::string& name, const std::string& from, const std:
     const auto at = text.find(from);
     EXPECT_NE(at, std::string::npos) << from;
     text.replace(at, from.size(), to);
-    const std::string path = ::testing::TempDir() + "/patched-" + name + ".yaml";
+    // One file per test: ctest runs tests in parallel processes, and several patch the same platform.
+    const std::string path = ::testing::TempDir() + "/patched-" + name + "-" +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
     std::ofstream(path) << text;
     return path;
 }

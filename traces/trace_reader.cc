@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "traces/trace_reader.hh"
 
+#include "util/hex.hh"
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -19,13 +21,6 @@ std::string format_error(const std::string& file, std::uint64_t line, const std:
     s += ": ";
     s += msg;
     return s;
-}
-
-std::string hex(Addr a)
-{
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(a));
-    return buf;
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include "hw/mmu/write_permission.hh"
 
 #include "util/config_node.hh"
+#include "util/hex.hh"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,13 +14,6 @@
 namespace mmusim::hw {
 
 namespace {
-
-std::string hex(std::uint64_t v)
-{
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-    return b;
-}
 
 constexpr const char* kLevels[] = {"l1i", "l1d", "l2"};
 

@@ -2,21 +2,11 @@
 #include "hw/mmu/tlb_conflict.hh"
 
 #include "util/config_node.hh"
+#include "util/hex.hh"
 
 #include <cstdio>
 
 namespace mmusim::hw {
-
-namespace {
-
-std::string hex(std::uint64_t v)
-{
-    char b[24];
-    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-    return b;
-}
-
-} // namespace
 
 std::string describe_entry(const TlbEntry& e)
 {

@@ -190,35 +190,31 @@ int main(int argc, char** argv)
         {"zen4", "IPI shootdown, INVLPG per page", x86_shootdown},
         {"zen4", "INVLPGB per page + TLBSYNC", x86_invlpgb},
     };
-    const unsigned fixed_cores = 4;
-    std::printf("## Cycles against pages flushed (%u cores)\n\n| platform | strategy |", fixed_cores);
-    for (unsigned n : pages)
-        std::printf(" %u |", n);
-    std::printf("\n|---|---|");
-    for (std::size_t i = 0; i < pages.size(); ++i)
-        std::printf("---:|");
-    std::printf("\n");
-    for (const Strategy& s : strategies) {
-        std::printf("| %s | %s |", s.platform, s.name);
-        for (unsigned n : pages)
-            std::printf(" %llu |", static_cast<unsigned long long>(measure(s.platform, fixed_cores, [&](Core& c) { s.flush(c, n); })));
+    // One Markdown table: a row per strategy, a column per value of `axis`, each cell the cycles `cell` gives.
+    const auto table = [&](const std::string& heading, const std::vector<unsigned>& axis,
+                           const std::function<Cycles(const Strategy&, unsigned)>& cell) {
+        std::printf("## %s\n\n| platform | strategy |", heading.c_str());
+        for (unsigned n : axis)
+            std::printf(" %u |", n);
+        std::printf("\n|---|---|");
+        for (std::size_t i = 0; i < axis.size(); ++i)
+            std::printf("---:|");
         std::printf("\n");
-        std::fflush(stdout);
-    }
-    const unsigned fixed_pages = 8;
-    std::printf("\n## Cycles against core count (%u pages)\n\n| platform | strategy |", fixed_pages);
-    for (unsigned n : cores)
-        std::printf(" %u |", n);
-    std::printf("\n|---|---|");
-    for (std::size_t i = 0; i < cores.size(); ++i)
-        std::printf("---:|");
+        for (const Strategy& s : strategies) {
+            std::printf("| %s | %s |", s.platform, s.name);
+            for (unsigned n : axis)
+                std::printf(" %llu |", static_cast<unsigned long long>(cell(s, n)));
+            std::printf("\n");
+            std::fflush(stdout);
+        }
+    };
+    const unsigned fixed_cores = 4, fixed_pages = 8;
+    table("Cycles against pages flushed (" + std::to_string(fixed_cores) + " cores)", pages, [&](const Strategy& s, unsigned n) {
+        return measure(s.platform, fixed_cores, [&](Core& c) { s.flush(c, n); });
+    });
     std::printf("\n");
-    for (const Strategy& s : strategies) {
-        std::printf("| %s | %s |", s.platform, s.name);
-        for (unsigned n : cores)
-            std::printf(" %llu |", static_cast<unsigned long long>(measure(s.platform, n, [&](Core& c) { s.flush(c, fixed_pages); })));
-        std::printf("\n");
-        std::fflush(stdout);
-    }
+    table("Cycles against core count (" + std::to_string(fixed_pages) + " pages)", cores, [&](const Strategy& s, unsigned n) {
+        return measure(s.platform, n, [&](Core& c) { s.flush(c, fixed_pages); });
+    });
     return 0;
 }

@@ -19,6 +19,20 @@ constexpr const char* kLevels[] = {"l1i", "l1d", "l2"};
 
 const TlbLevel& level_of(const Mmu& m, int i) { return i == 0 ? m.l1i() : i == 1 ? m.l1d() : m.l2(); }
 
+// Visits every valid entry of every core's TLB levels (with the core and the level's name) and of its walk
+// cache: what both oracle queries search.
+template <typename OnEntry, typename OnWalk>
+void for_each_cached(const std::vector<const Mmu*>& mmus, OnEntry on_entry, OnWalk on_walk)
+{
+    for (unsigned c = 0; c < mmus.size(); ++c) {
+        const Mmu& m = *mmus[c];
+        for (int l = 0; l < 3; ++l)
+            for (const Tlb& t : level_of(m, l).arrays())
+                t.for_each([&](const TlbEntry& e) { on_entry(c, kLevels[l], e); });
+        m.walk_cache().for_each([&](const WalkCacheView& w) { on_walk(c, w); });
+    }
+}
+
 } // namespace
 
 std::string OracleFinding::message() const
@@ -108,18 +122,16 @@ std::vector<OracleFinding> TlbOracle::check_range(Addr first, Addr last, Asid as
 std::vector<OracleFinding> TlbOracle::collect_range(Addr first, Addr last, Asid asid, PAddr root)
 {
     std::vector<OracleFinding> out;
-    for (unsigned c = 0; c < mmus_.size(); ++c) {
-        const Mmu& m = *mmus_[c];
-        for (int l = 0; l < 3; ++l)
-            for (const Tlb& t : level_of(m, l).arrays())
-                t.for_each([&](const TlbEntry& e) {
-                    if ((!e.global && e.asid != asid) || e.va_last() < first || e.va_base() > last)
-                        return;
-                    std::string d = disagreement(e, root);
-                    if (!d.empty())
-                        out.push_back({c, kLevels[l], std::max(e.va_base(), first), asid, std::move(d)});
-                });
-        m.walk_cache().for_each([&](const WalkCacheView& w) {
+    for_each_cached(
+        mmus_,
+        [&](unsigned c, const char* level, const TlbEntry& e) {
+            if ((!e.global && e.asid != asid) || e.va_last() < first || e.va_base() > last)
+                return;
+            std::string d = disagreement(e, root);
+            if (!d.empty())
+                out.push_back({c, level, std::max(e.va_base(), first), asid, std::move(d)});
+        },
+        [&](unsigned c, const WalkCacheView& w) {
             const Addr w_last = w.va_base + ((Addr{1} << w.span_shift) - 1);
             if (w.asid != asid || w_last < first || w.va_base > last)
                 return;
@@ -127,7 +139,6 @@ std::vector<OracleFinding> TlbOracle::collect_range(Addr first, Addr last, Asid 
             if (!d.empty())
                 out.push_back({c, "walk cache", std::max(w.va_base, first), asid, std::move(d)});
         });
-    }
     violations_ += out.size();
     return out;
 }
@@ -136,24 +147,21 @@ std::vector<OracleFinding> TlbOracle::frame_mappings(PAddr first, PAddr last)
 {
     ++queries_;
     std::vector<OracleFinding> out;
-    for (unsigned c = 0; c < mmus_.size(); ++c) {
-        const Mmu& m = *mmus_[c];
-        for (int l = 0; l < 3; ++l)
-            for (const Tlb& t : level_of(m, l).arrays())
-                t.for_each([&](const TlbEntry& e) {
-                    const PAddr pa_last = e.pa + ((PAddr{1} << e.size_shift) - 1);
-                    if (pa_last < first || e.pa > last)
-                        return;
-                    out.push_back({c, kLevels[l], e.va_base() + (std::max(e.pa, first) - e.pa), e.asid,
-                                   "maps PA " + hex(std::max(e.pa, first)) + ": " + describe_entry(e)});
-                });
-        m.walk_cache().for_each([&](const WalkCacheView& w) {
+    for_each_cached(
+        mmus_,
+        [&](unsigned c, const char* level, const TlbEntry& e) {
+            const PAddr pa_last = e.pa + ((PAddr{1} << e.size_shift) - 1);
+            if (pa_last < first || e.pa > last)
+                return;
+            out.push_back({c, level, e.va_base() + (std::max(e.pa, first) - e.pa), e.asid,
+                           "maps PA " + hex(std::max(e.pa, first)) + ": " + describe_entry(e)});
+        },
+        [&](unsigned c, const WalkCacheView& w) {
             if (w.next_table + (fmt_.table_bytes(w.depth + 1) - 1) < first || w.next_table > last)
                 return;
             out.push_back({c, "walk cache", w.va_base, w.asid,
                            "uses PA " + hex(w.next_table) + " as the " + fmt_.level(w.depth + 1).name + " table for " + hex(w.va_base)});
         });
-    }
     return out;
 }
 

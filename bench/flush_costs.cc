@@ -41,8 +41,7 @@ Cycles measure(const std::string& platform, unsigned cores, const std::function<
     for (unsigned i = 0; i < cores; ++i)
         p.core(i).set_work([&, i](Core& c) {
             if (i != 0) { // busy elsewhere while core 0 flushes
-                c.sync();
-                sc_core::wait(sc_core::sc_time(1, sc_core::SC_SEC));
+                c.idle(sc_core::sc_time(1, sc_core::SC_SEC));
                 return;
             }
             const Cycles t0 = c.now();
@@ -119,9 +118,9 @@ void x86_shootdown(Core& c, unsigned pages)
     others.set();
     others.reset(c.id());
     const auto handler = [pages](Core& t) { x86_local(t, pages); };
-    const Cycles ack = c.ipi_send(others, handler);
+    const hw::IpiHandle sent = c.ipi_send(others, handler);
     x86_local(c, pages);
-    c.ipi_wait(ack);
+    c.ipi_wait(sent);
 }
 
 // With PTI, the user PCID's entries are flushed by INVPCID (type 0, one address) per page.

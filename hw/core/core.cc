@@ -54,22 +54,25 @@ void Core::run()
     try {
         if (work_)
             work_(*this);
-        sync();
+        sync_now();
+        done_ = true;
+        // A core whose work is done is idle but still takes interrupts (its TLBs must be flushed); its time
+        // ended with its work, so what a handler costs it is dropped (serve_interrupt). The thread never
+        // returns: the run ends when no event is left. (That also keeps ASan builds off libsystemc's
+        // unannounced stack switch when a thread returns, hw/core/asan_fiber_shim.cc.)
+        for (;;)
+            wait_event(parked_);
     } catch (...) {
         // Exceptions must not cross into the SystemC kernel, which would turn them into sc_reports.
         error_ = std::current_exception();
+        done_ = true;
         // Another core may have failed in the same delta cycle; a second sc_stop() would print SystemC's
         // W545 warning on stdout. The first error stops the run, and each core keeps its own.
         if (sc_core::sc_get_simulator_status() != sc_core::SC_SIM_USER_STOP)
             sc_core::sc_stop();
     }
-    done_ = true;
 #if defined(__SANITIZE_ADDRESS__)
-    // ASan builds park instead of returning: a SystemC thread that returns leaves its coroutine through
-    // QT_ABORT, a stack switch libsystemc does not announce to ASan (hw/core/asan_fiber_shim.cc), which then
-    // blames later code for stale poison. The run still ends when no event is left; the parked processes'
-    // kernel records are never freed, which the shim's leak suppressions name.
-    sc_core::wait(parked_);
+    sc_core::wait(parked_); // see above: park rather than return
 #endif
 }
 
@@ -86,7 +89,7 @@ void Core::sync()
     qk_.inc(cycle_ * static_cast<double>(pending_));
     pending_ = 0;
     if (qk_.need_sync())
-        qk_.sync();
+        hand_over();
 }
 
 Cycles Core::time() const
@@ -115,7 +118,86 @@ void Core::sync_now()
 {
     qk_.inc(cycle_ * static_cast<double>(pending_));
     pending_ = 0;
-    qk_.sync();
+    hand_over();
+}
+
+void Core::hand_over()
+{
+    const Cycles until = static_cast<Cycles>((sc_core::sc_time_stamp() + qk_.get_local_time()).value() / cycle_.value());
+    qk_.reset();
+    wait_until(until);
+}
+
+Cycles Core::sim_cycles() const { return static_cast<Cycles>(sc_core::sc_time_stamp().value() / cycle_.value()); }
+
+void Core::wait_until(Cycles until)
+{
+    for (;;) {
+        until += serve_interrupt();
+        const Cycles now = sim_cycles();
+        if (now >= until)
+            return;
+        Cycles next = until;
+        if (!in_irq_ && !irqs_.empty())
+            next = std::min(next, std::max(now, irqs_.front().arrival));
+        if (next > now)
+            sc_core::wait(cycle_ * static_cast<double>(next - now), irq_event_);
+    }
+}
+
+Cycles Core::serve_interrupt()
+{
+    if (in_irq_ || irqs_.empty() || irqs_.front().arrival > sim_cycles())
+        return 0;
+    const Interrupt irq = std::move(irqs_.front());
+    irqs_.pop_front();
+    const CoreCounters saved = counters_;
+    const Cycles start = sim_cycles();
+    struct Masked { // interrupts stay masked while the handler runs, and after it if it throws
+        bool& f;
+        explicit Masked(bool& flag) : f(flag) { f = true; }
+        ~Masked() { f = false; }
+    };
+    {
+        Masked masked(in_irq_);
+        charge(irq.entry, Category::IpiHandler);
+        irq.ipi->handler(*this);
+        sync_now(); // the handler's time passes on this core's timeline
+    }
+    const Cycles took = sim_cycles() - start;
+    irq_cycles_ += took;
+    if (done_)
+        drop_charges(saved);
+    irq.ipi->acknowledge(sim_cycles() + irq.ack);
+    return took;
+}
+
+void Core::raise(Interrupt irq)
+{
+    auto at = std::upper_bound(irqs_.begin(), irqs_.end(), irq.arrival,
+                               [](Cycles t, const Interrupt& i) { return t < i.arrival; });
+    irqs_.insert(at, std::move(irq));
+    irq_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Core::idle(sc_core::sc_time d)
+{
+    sync_now();
+    wait_until(sim_cycles() + static_cast<Cycles>(d.value() / cycle_.value()));
+}
+
+void Core::wait_event(sc_core::sc_event& ev)
+{
+    sync_now();
+    if (serve_interrupt())
+        return;
+    if (!in_irq_ && !irqs_.empty())
+        sc_core::wait(cycle_ * static_cast<double>(irqs_.front().arrival - sim_cycles()), ev | irq_event_);
+    else if (in_irq_)
+        sc_core::wait(ev);
+    else
+        sc_core::wait(ev | irq_event_);
+    serve_interrupt();
 }
 
 void Core::spin_pause(Category cat)
@@ -348,23 +430,30 @@ void Core::tlbi(const TlbiOp& op)
 
 void Core::ipi(const CpuMask& mask, const std::function<void(Core&)>& handler)
 {
-    const Cycles ack = ipi_send(mask, handler);
+    const IpiHandle sent = ipi_send(mask, handler);
     if (mask.test(id_))
         handler(*this); // the local part, while the interrupts are in flight
-    ipi_wait(ack);
+    ipi_wait(sent);
 }
 
-Cycles Core::ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler)
+IpiHandle Core::ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler)
 {
     sync_point();
     return ic_.ipi_send(*this, mask, handler);
 }
 
-void Core::ipi_wait(Cycles ack_time)
+void Core::ipi_wait(const IpiHandle& ipi)
 {
-    const Cycles t = time();
-    if (ack_time > t)
-        charge(ack_time - t, Category::IpiWait);
+    sync_now();
+    const Cycles t0 = sim_cycles();
+    const Cycles handlers0 = irq_cycles_;
+    while (ipi->pending)
+        wait_event(ipi->acked);
+    wait_until(ipi->last_ack);
+    // Simulated time has already passed: account the wait, less this core's own handlers meanwhile, without
+    // charging it again.
+    const Cycles waited = sim_cycles() - t0 - (irq_cycles_ - handlers0);
+    counters_.cycles[static_cast<std::size_t>(Category::IpiWait)] += waited;
 }
 
 } // namespace mmusim::hw

@@ -15,6 +15,7 @@
 
 #include "hw/core/core_costs.hh"
 #include "hw/core/cost_category.hh"
+#include "hw/core/interrupt.hh"
 #include "hw/invalidation/tlbi_op.hh"
 #include "hw/mmu/mmu.hh"
 #include "hw/mem/mem_op.hh"
@@ -26,6 +27,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include <bitset>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <vector>
@@ -102,10 +104,18 @@ public:
     // waits for the acknowledgements.
     void ipi(const CpuMask& mask, const std::function<void(Core&)>& handler);
     // The same in two halves, so that the sender can work while the interrupts are in flight (Linux's
-    // flush_tlb_multi runs the local flush between sending and waiting): ipi_send returns when the last
-    // acknowledgement will arrive, ipi_wait waits until then.
-    Cycles ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler);
-    void ipi_wait(Cycles ack_time);
+    // flush_tlb_multi runs the local flush between sending and waiting). Each target runs the handler in its
+    // own thread when the interrupt reaches it (interrupt.hh); ipi_wait waits, in simulated time and taking
+    // this core's own interrupts meanwhile, until the last acknowledgement is back.
+    IpiHandle ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler);
+    void ipi_wait(const IpiHandle& ipi);
+    // For the Interconnect: queues an interrupt for this core and wakes its thread.
+    void raise(Interrupt irq);
+    // Waits without working for `d` of simulated time (the core is busy elsewhere), taking interrupts.
+    void idle(sc_core::sc_time d);
+    // Waits until `ev` is notified, taking interrupts meanwhile. May return after taking an interrupt
+    // without `ev`: callers re-check what they wait for.
+    void wait_event(sc_core::sc_event& ev);
     void charge(Cycles c, Category cat)
     {
         counters_.cycles[static_cast<std::size_t>(cat)] += c;
@@ -137,9 +147,6 @@ public:
     // atomic, a barrier, TLB maintenance, an IPI), so that cores interleave in simulated time there. Only
     // effective on the core's own thread (an IPI handler run on its behalf elsewhere does not sync).
     void sync_point();
-    // Takes back the cycles charged since `before` was taken (the counters' other fields stay): work done on
-    // behalf of others while this core is idle is no part of its time.
-    void drop_charges(const CoreCounters& before);
 
     // ---- inspection ----
     Cycles now() const; // cycles since simulation start, this core's local view (sum of categories)
@@ -161,6 +168,17 @@ private:
     std::uint64_t peek64(PAddr pa) override;
 
     void run();
+    Cycles sim_cycles() const; // SystemC time in cycles
+    // Waits until SystemC time reaches this core's local time (the quantum keeper's sync, but taking interrupts).
+    void hand_over();
+    // Waits until simulated time reaches `until` (absolute cycles), taking the interrupts that arrive
+    // meanwhile; each one delays `until` by the time its handler took.
+    void wait_until(Cycles until);
+    // Runs the first queued interrupt if it has arrived; returns the cycles it took (0 if none ran).
+    Cycles serve_interrupt();
+    // Takes back the cycles charged since `before` was taken (the counters' other fields stay): work done on
+    // behalf of others while this core is idle is no part of its time.
+    void drop_charges(const CoreCounters& before);
     Cycles access(PAddr pa, void* data, unsigned len, bool write, MemOp op = MemOp::Plain);
     void stream(PAddr pa, void* data, std::uint64_t bytes, bool write);
     void check_access(PAddr pa, unsigned size, const char* what) const;
@@ -180,7 +198,11 @@ private:
     Cycles pending_ = 0;
     bool done_ = false;
     std::exception_ptr error_;
-    sc_core::sc_event parked_; // never notified: where the thread waits once its work is done (ASan builds)
+    std::deque<Interrupt> irqs_;  // by arrival
+    sc_core::sc_event irq_event_; // a new interrupt was queued
+    bool in_irq_ = false;         // running a handler: interrupts wait (no nesting)
+    Cycles irq_cycles_ = 0;       // time spent in handlers, so that ipi_wait does not count it as waiting
+    sc_core::sc_event parked_;    // never notified: where the thread takes interrupts once its work is done
     sc_core::sc_process_handle thread_; // this core's SC_THREAD, once running
     CoreCounters counters_;
 };

@@ -140,12 +140,11 @@ void Interconnect::barrier(Core& from, Barrier kind)
     }
 }
 
-Cycles Interconnect::ipi_send(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler)
+IpiHandle Interconnect::ipi_send(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler)
 {
     const auto& ipi = costs_.ipi;
-    const Cycles t = from.time();
-    Cycles sent = t + ipi.send_base;
-    Cycles last_ack = t;
+    auto request = std::make_shared<IpiRequest>(handler);
+    Cycles sent = from.time() + ipi.send_base;
     std::size_t targets = 0;
     for (Core* c : cores_) {
         if (c == &from || !mask.test(c->id()))
@@ -153,28 +152,17 @@ Cycles Interconnect::ipi_send(Core& from, const CpuMask& mask, const std::functi
         ++targets;
         ++stats_.ipis;
         ++c->counters().ipis_received;
-        // The interrupt controller sends to one target after another; a target takes one interrupt at a time.
+        // The interrupt controller sends to one target after another. Each target takes the interrupt in its
+        // own thread, one at a time, and acknowledges when its handler is done (Core::serve_interrupt).
         sent += ipi.send_per_target;
-        CoreState& target = state_[c->id()];
-        const Cycles start = std::max(sent + ipi.delivery, target.ipi_free);
-        // The handler's work (its TLBIs, loads, ...) lands in the target's categories, the interrupt entry as
-        // IpiHandler. A core whose work is done is idle: it still runs the handler (its TLBs must be
-        // flushed), and the sender still waits for it, but the idle time is no core's work.
-        const CoreCounters saved = c->counters();
-        const Cycles before = c->now();
-        c->charge(ipi.handler_entry, Category::IpiHandler);
-        handler(*c);
-        const Cycles took = c->now() - before;
-        if (c->done())
-            c->drop_charges(saved);
-        target.ipi_free = start + took;
-        last_ack = std::max(last_ack, target.ipi_free + ipi.ack);
+        ++request->pending;
+        c->raise(Interrupt{sent + ipi.delivery, ipi.handler_entry, ipi.ack, request});
     }
     if (targets) {
         from.charge(ipi.send_base + ipi.send_per_target * targets, Category::IpiSend);
         from.counters().ipis_sent += targets;
     }
-    return last_ack;
+    return request;
 }
 
 } // namespace mmusim::hw

@@ -12,7 +12,8 @@
 // Cost, from mechanism: the issuer pays the instruction; a broadcast then goes through the BroadcastChannel
 // (one serialization point, every other core's TLB search, acknowledgements), and DSB ISH / TLBSYNC waits
 // until the last acknowledgement of every operation it covers. IPIs are sent by the interrupt controller one
-// target after another; each target takes them one at a time; the sender sees the last acknowledgement.
+// target after another; each target takes them in its own thread, one at a time, on its own timeline; the
+// sender waits in simulated time for the last acknowledgement.
 // docs/ARCHITECTURE.md, "TLB maintenance timing", has the whole model and the parameters' sources.
 #pragma once
 
@@ -42,8 +43,8 @@ public:
 
     void tlbi(Core& from, const TlbiOp& op);
     void barrier(Core& from, Barrier kind);
-    // Sends `handler` to every core of `mask` but `from`; returns the time of the last acknowledgement.
-    Cycles ipi_send(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler);
+    // Sends `handler` to every core of `mask` but `from`, into each target's own thread (Core::raise).
+    IpiHandle ipi_send(Core& from, const CpuMask& mask, const std::function<void(Core&)>& handler);
 
     // Invalidations issued by `core` that have not completed yet (for checkers and tests).
     std::size_t pending_invalidations(std::size_t core) const;
@@ -55,7 +56,6 @@ private:
         std::vector<InvalidationScope> broadcast; // issued, complete on every core at DSB ISH / TLBSYNC
         std::vector<InvalidationScope> local;     // issued, complete on the issuer at its next DSB
         std::uint64_t outstanding = 0;            // broadcast operations since the last DSB ISH / TLBSYNC
-        Cycles ipi_free = 0;                      // when this core has handled the interrupts sent to it
     };
     void apply(Core& to, const InvalidationScope& scope);
     void complete_broadcasts(Core& from);

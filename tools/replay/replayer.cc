@@ -45,8 +45,7 @@ public:
             if (eof_)
                 return nullptr;
             if (others_have_records(id)) {
-                core.sync();
-                sc_core::wait(drained_);
+                core.wait_event(drained_);
                 continue;
             }
             refill();

@@ -58,7 +58,7 @@ Run run(const std::string& platform, unsigned cores, const std::function<void(Co
             c.sync();
             sc_core::wait(sc_core::sc_time(1, sc_core::SC_US));
             if (i != 0) // stay running while core 0's script runs: a finished core is idle and charged nothing
-                sc_core::wait(sc_core::sc_time(1, sc_core::SC_MS));
+                c.idle(sc_core::sc_time(1, sc_core::SC_MS));
             if (i == 0) {
                 std::vector<Cycles> before(cores);
                 for (unsigned j = 0; j < cores; ++j)
@@ -436,18 +436,15 @@ TEST(MaintenanceTiming, SenderWorksWhileInterruptsAreInFlight)
 {
     hw::Platform p(platform_config("skylake-sp", {"cores=2"}));
     Cycles waited = 0, local_work = 0;
-    p.core(1).set_work([](Core& c) {
-        c.sync();
-        sc_core::wait(sc_core::sc_time(1, sc_core::SC_MS));
-    });
+    p.core(1).set_work([](Core& c) { c.idle(sc_core::sc_time(1, sc_core::SC_MS)); });
     p.core(0).set_work([&](Core& c) {
         hw::CpuMask mask;
         mask.set(1);
-        const Cycles ack = c.ipi_send(mask, [](Core&) {});
+        const hw::IpiHandle sent = c.ipi_send(mask, [](Core&) {});
         local_work = 300;
         c.charge(local_work, Category::Software); // the local flush, overlapping the remote ones
         const Cycles before = c.cycles(Category::IpiWait);
-        c.ipi_wait(ack);
+        c.ipi_wait(sent);
         waited = c.cycles(Category::IpiWait) - before;
     });
     p.run();

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// What an architecture provides to the generic mm code, chosen at boot by the platform's architecture
+// (upstream: at compile time). Three groups, as upstream splits them:
+//  - PTE bits (arch/*/include/asm/pgtable.h): pure functions on pte_t values, no simulated time;
+//  - the page-table helpers include/linux/pgtable.h lets an architecture override (set_ptes, the batched
+//    clear/wrprotect helpers, ptep_get, pte_batch_hint, modify_prot_*). Their generic versions are in
+//    mm/pgtable_generic.cc (class GenericPgtable); arm64 overrides them with contpte (mm/arch/arm64/contpte.cc);
+//  - TLB maintenance (arch/arm64/include/asm/tlbflush.h, arch/x86/mm/tlb.c) and asm/tlb.h's tlb_flush().
+// Every helper that touches a page table does so through the running core (Ctx): loads as PteLoad, stores as
+// PteStore, exchanges as PteAtomic.
+#pragma once
+
+#include "mm/types.hh"
+
+#include <memory>
+
+namespace mmusim::mm {
+
+struct Ctx;
+struct mm_struct;
+struct vm_area_struct;
+struct mmu_gather;
+class Kernel;
+
+class Arch {
+public:
+    virtual ~Arch() = default;
+    virtual const char* name() const = 0; // "arm64", "x86"
+
+    // ---- PTE bits ----
+    virtual bool pte_none(pte_t p) const { return p.val == 0; }
+    virtual bool pte_present(pte_t p) const = 0;
+    virtual bool pte_write(pte_t p) const = 0;
+    virtual bool pte_dirty(pte_t p) const = 0;
+    virtual bool pte_young(pte_t p) const = 0;
+    virtual bool pte_special(pte_t p) const = 0;
+    virtual bool pte_soft_dirty(pte_t) const { return false; }
+    virtual bool pte_cont(pte_t) const { return false; } // arm64 PTE_CONT
+    virtual pte_t pte_mkwrite(pte_t p) const = 0;        // pte_mkwrite_novma()
+    virtual pte_t pte_wrprotect(pte_t p) const = 0;
+    virtual pte_t pte_mkdirty(pte_t p) const = 0;
+    virtual pte_t pte_mkclean(pte_t p) const = 0;
+    virtual pte_t pte_mkyoung(pte_t p) const = 0;
+    virtual pte_t pte_mkold(pte_t p) const = 0;
+    virtual pte_t pte_clear_soft_dirty(pte_t p) const { return p; }
+    virtual pfn_t pte_pfn(pte_t p) const = 0;
+    virtual pte_t pfn_pte(pfn_t pfn, pgprot_t prot) const = 0;
+    virtual pte_t pte_modify(pte_t p, pgprot_t newprot) const = 0;
+    virtual pgprot_t vm_get_page_prot(vm_flags_t flags) const = 0; // mm/mmap.c vm_get_page_prot()
+    // include/linux/pgtable.h pte_advance_pfn() / pte_next_pfn()
+    virtual pte_t pte_advance_pfn(pte_t p, unsigned long nr) const = 0;
+    // The descriptor that links a next-level table (pmd_populate() and friends), for `depth`.
+    virtual std::uint64_t table_entry(int depth, PAddr table) const = 0;
+    // arch/x86 pte_needs_flush(), arm64 pte_needs_flush(): does changing old -> new need a TLB flush?
+    virtual bool pte_needs_flush(pte_t oldpte, pte_t newpte) const = 0;
+
+    // ---- page-table helpers (include/linux/pgtable.h) ----
+    virtual pte_t ptep_get(Ctx& c, PtePtr ptep) = 0;
+    virtual void set_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, unsigned nr) = 0;
+    virtual pte_t ptep_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep) = 0;
+    virtual pte_t get_and_clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full) = 0;
+    virtual void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full) = 0;
+    virtual void wrprotect_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr) = 0;
+    virtual void clear_young_dirty_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr, cydp_t flags) = 0;
+    virtual unsigned pte_batch_hint(Ctx& c, PtePtr ptep, pte_t pte) = 0;
+    virtual pte_t modify_prot_start_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr) = 0;
+    virtual void modify_prot_commit_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t old_pte,
+                                         pte_t pte, unsigned nr) = 0;
+    // Returns whether the entry changed (include/linux/pgtable.h ptep_set_access_flags()).
+    virtual int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty) = 0;
+
+    // ---- TLB maintenance ----
+    virtual void flush_tlb_mm(Ctx& c, mm_struct& mm) = 0;
+    // flush_tlb_range(vma, start, end) as the architecture's tlbflush.h defines it.
+    virtual void flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) = 0;
+    virtual void flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr) = 0;
+    // asm/tlb.h tlb_flush(): the flush at the end of an mmu_gather.
+    virtual void tlb_flush(Ctx& c, mmu_gather& tlb) = 0;
+};
+
+// The architecture's operations for the kernel's platform (mm/arch/arch.cc): arm64 or x86-64; any other
+// page-table format is an error naming the platform.
+std::unique_ptr<Arch> make_arch(Kernel& k);
+
+} // namespace mmusim::mm

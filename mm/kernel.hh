@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The simulated kernel: one instance per simulation, running on a hw::Platform. It owns what upstream keeps
+// in globals (the page allocator and vmemmap, the kernel's slab objects, the architecture's mm operations, the
+// processes) and the statistics the reports show. Ported functions take a Ctx: the kernel and the core they
+// run on (upstream's implicit `current` CPU).
+#pragma once
+
+#include "hw/platform/platform.hh"
+#include "mm/arch/arch.hh"
+#include "mm/kernel_config.hh"
+#include "mm/mm_types.hh"
+#include "mm/page.hh"
+#include "mm/page_alloc.hh"
+#include "mm/stats.hh"
+
+#include <memory>
+#include <vector>
+
+namespace mmusim::mm {
+
+class Kernel;
+
+struct Ctx {
+    Kernel& k;
+    hw::Core& cpu;
+};
+
+class Kernel {
+public:
+    // Boots on `platform`: reserves vmemmap for all of memory, picks the architecture's mm operations
+    // (arm64 or x86-64; other formats are an error naming the platform).
+    Kernel(hw::Platform& platform, KernelConfig cfg);
+    ~Kernel();
+
+    hw::Platform& platform() { return platform_; }
+    const hw::PageTableFormat& format() const { return platform_.format(); }
+    const KernelConfig& config() const { return cfg_; }
+    Arch& arch() { return *arch_; }
+    PageAllocator& page_alloc() { return *page_alloc_; }
+    MmStats& stats() { return stats_; }
+    const MmStats& stats() const { return stats_; }
+
+    unsigned page_shift() const { return format().page_shift(); }
+    std::uint64_t page_size() const { return format().page_size(); }
+    PAddr vmemmap() const { return vmemmap_; }
+
+    // Kernel objects (mm_struct, vma, anon_vma) in simulated memory: a zeroed, 64-byte aligned block.
+    PAddr kmalloc(std::uint64_t bytes);
+    void kfree(PAddr pa, std::uint64_t bytes);
+
+    // A new process address space with an empty root table and the next free ASID.
+    mm_struct& mm_alloc();
+    void mm_free(mm_struct& mm);
+    std::size_t processes() const { return mms_.size(); }
+
+    // Software work that is no memory access (kernel_config.hh SoftwareCosts), charged as Category::Software.
+    void charge_sw(Ctx& c, Cycles cycles) const { c.cpu.charge(cycles, hw::Category::Software); }
+
+private:
+    hw::Platform& platform_;
+    KernelConfig cfg_;
+    PhysAllocator phys_;
+    PAddr vmemmap_ = 0;
+    std::unique_ptr<Arch> arch_;
+    std::unique_ptr<PageAllocator> page_alloc_;
+    std::vector<std::unique_ptr<mm_struct>> mms_;
+    Asid next_asid_ = 1;
+    MmStats stats_;
+};
+
+} // namespace mmusim::mm

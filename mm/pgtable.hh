@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The page-table helpers generic mm code calls (include/linux/pgtable.h), with the kernel's names. Each records
+// its batch size in the kernel's statistics and runs the architecture's version (mm/arch/arch.hh): arm64's
+// contpte versions or the generic loops of mm/pgtable_generic.cc.
+#pragma once
+
+#include "mm/kernel.hh"
+
+namespace mmusim::mm {
+
+inline pte_t ptep_get(Ctx& c, PtePtr ptep) { return c.k.arch().ptep_get(c, ptep); }
+
+inline void set_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, unsigned nr)
+{
+    c.k.stats().batch("set_ptes", nr);
+    c.k.arch().set_ptes(c, mm, addr, ptep, pte, nr);
+}
+inline void set_pte_at(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte) { set_ptes(c, mm, addr, ptep, pte, 1); }
+
+inline pte_t ptep_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep)
+{
+    c.k.stats().batch("ptep_get_and_clear", 1);
+    return c.k.arch().ptep_get_and_clear(c, mm, addr, ptep);
+}
+
+inline pte_t get_and_clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full)
+{
+    c.k.stats().batch("get_and_clear_full_ptes", nr);
+    return c.k.arch().get_and_clear_full_ptes(c, mm, addr, ptep, nr, full);
+}
+
+inline void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full)
+{
+    c.k.stats().batch("clear_full_ptes", nr);
+    c.k.arch().clear_full_ptes(c, mm, addr, ptep, nr, full);
+}
+
+inline void wrprotect_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr)
+{
+    c.k.stats().batch("wrprotect_ptes", nr);
+    c.k.arch().wrprotect_ptes(c, mm, addr, ptep, nr);
+}
+inline void ptep_set_wrprotect(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep) { wrprotect_ptes(c, mm, addr, ptep, 1); }
+
+inline void clear_young_dirty_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr, cydp_t flags)
+{
+    c.k.stats().batch("clear_young_dirty_ptes", nr);
+    c.k.arch().clear_young_dirty_ptes(c, vma, addr, ptep, nr, flags);
+}
+
+inline unsigned pte_batch_hint(Ctx& c, PtePtr ptep, pte_t pte) { return c.k.arch().pte_batch_hint(c, ptep, pte); }
+
+inline pte_t modify_prot_start_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr)
+{
+    c.k.stats().batch("modify_prot_start_ptes", nr);
+    return c.k.arch().modify_prot_start_ptes(c, vma, addr, ptep, nr);
+}
+
+inline void modify_prot_commit_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t old_pte, pte_t pte,
+                                    unsigned nr)
+{
+    c.k.stats().batch("modify_prot_commit_ptes", nr);
+    c.k.arch().modify_prot_commit_ptes(c, vma, addr, ptep, old_pte, pte, nr);
+}
+
+inline int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty)
+{
+    return c.k.arch().ptep_set_access_flags(c, vma, addr, ptep, entry, dirty);
+}
+
+} // namespace mmusim::mm

@@ -20,6 +20,16 @@ void check_platform(const ConfigNode& n, const KernelConfig& k, const hw::Platfo
     if (k.folio_size < fmt->page_size())
         n.fail("folio_size", "folio_size " + format_size(k.folio_size) + " is smaller than the page size " +
                                  format_size(fmt->page_size()) + " of platform " + p.name);
+    // A switch that needs a feature is only an error when set explicitly: its default follows the platform.
+    const auto needs = [&](const char* key, bool on, bool have, const char* feature) {
+        if (on && !have && n.has(key))
+            n.fail(key, std::string(key) + ": platform " + p.name + " has no " + feature);
+    };
+    needs("use_tlbi_range", k.switches.use_tlbi_range, p.features.arm64.tlbi_range, "FEAT_TLBIRANGE");
+    needs("use_bbml2", k.switches.use_bbml2, p.features.arm64.bbml2_noabort, "BBML2_NOABORT");
+    needs("use_invlpgb", k.switches.use_invlpgb, p.features.x86.invlpgb, "INVLPGB");
+    if (n.has("contpte") && k.switches.contpte && p.arch != Arch::Arm64)
+        n.fail("contpte", "contpte: arm64 only; platform " + p.name + " is not arm64");
 }
 
 } // namespace
@@ -35,6 +45,20 @@ KernelConfig load_kernel(const ConfigNode& root, const hw::PlatformConfig& platf
         n.fail("folio_size", "must be a power of two between 4K and 1G");
     const ConfigNode sw = n.child("software");
     k.software.fault_entry = sw.u64("fault_entry", 0, kMaxCost);
+    k.software.syscall_entry = sw.u64("syscall_entry", 0, kMaxCost);
+    k.software.vma_lookup = sw.u64("vma_lookup", 0, kMaxCost);
+    k.software.vma_modify = sw.u64("vma_modify", 0, kMaxCost);
+    k.software.pte_loop = sw.u64("pte_loop", 0, kMaxCost);
+    k.software.buddy_op = sw.u64("buddy_op", 0, kMaxCost);
+    k.software.fork_base = sw.u64("fork_base", 0, kMaxCost);
+    KernelSwitches& s = k.switches;
+    s.pte_batch = n.boolean("pte_batch", true);
+    s.max_pte_batch = static_cast<unsigned>(n.u64("max_pte_batch", 0, 0, 1u << 20));
+    s.contpte = n.boolean("contpte", platform.arch == Arch::Arm64);
+    s.use_tlbi_range = n.boolean("use_tlbi_range", platform.features.arm64.tlbi_range);
+    s.use_bbml2 = n.boolean("use_bbml2", platform.features.arm64.bbml2_noabort);
+    s.tlb_single_page_flush_ceiling = static_cast<unsigned>(n.u64("tlb_single_page_flush_ceiling", 33, 0, 1u << 30));
+    s.use_invlpgb = n.boolean("use_invlpgb", platform.features.x86.invlpgb);
     if (sw.has("clear_bytes_per_cycle"))
         sw.fail("clear_bytes_per_cycle", "page clearing is done by the hardware: memory.clear_bytes_per_cycle in the platform");
     check_platform(n, k, platform);
@@ -58,7 +82,18 @@ nlohmann::ordered_json to_json(const KernelConfig& k)
     j["name"] = k.name;
     j["source"] = k.source;
     j["folio_size"] = format_size(k.folio_size);
-    j["software"] = {{"fault_entry", k.software.fault_entry}};
+    j["software"] = {{"fault_entry", k.software.fault_entry},   {"syscall_entry", k.software.syscall_entry},
+                     {"vma_lookup", k.software.vma_lookup},     {"vma_modify", k.software.vma_modify},
+                     {"pte_loop", k.software.pte_loop},         {"buddy_op", k.software.buddy_op},
+                     {"fork_base", k.software.fork_base}};
+    const KernelSwitches& s = k.switches;
+    j["switches"] = {{"pte_batch", s.pte_batch},
+                     {"max_pte_batch", s.max_pte_batch},
+                     {"contpte", s.contpte},
+                     {"use_tlbi_range", s.use_tlbi_range},
+                     {"use_bbml2", s.use_bbml2},
+                     {"tlb_single_page_flush_ceiling", s.tlb_single_page_flush_ceiling},
+                     {"use_invlpgb", s.use_invlpgb}};
     return j;
 }
 

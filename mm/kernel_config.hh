@@ -24,9 +24,27 @@ struct PlatformConfig;
 
 namespace mmusim::mm {
 
-// Software work that is no memory access, charged per event (DESIGN.md: named by what it stands for).
+// Software work that is no memory access, charged per event (DESIGN.md: named by what it stands for). Each is
+// an estimate unless configs/kernels/default.yaml cites a source beside it.
 struct SoftwareCosts {
-    Cycles fault_entry = 0;                   // exception entry + handler dispatch + return, per page fault
+    Cycles fault_entry = 0;   // exception entry + handler dispatch + return, per page fault
+    Cycles syscall_entry = 0; // system call entry and return (mmap, munmap, mprotect, madvise, fork)
+    Cycles vma_lookup = 0;    // one maple-tree walk (find_vma, vma_lookup)
+    Cycles vma_modify = 0;    // inserting, splitting, merging or removing one VMA (maple-tree store)
+    Cycles pte_loop = 0;      // bookkeeping per iteration of a PTE loop (zap, copy, change_pte_range)
+    Cycles buddy_op = 0;      // one buddy-allocator split or merge step under the zone lock
+    Cycles fork_base = 0;     // copy_process() outside dup_mmap (task struct, files, signals, ...)
+};
+
+// The kernel variants, as switches on one code base (issue 8; DESIGN.md "The port").
+struct KernelSwitches {
+    bool pte_batch = true;           // batched PTE helpers (folio_pte_batch); off: one PTE at a time everywhere
+    unsigned max_pte_batch = 0;      // cap on nr for every batch (0 = no cap)
+    bool contpte = true;             // arm64 CONFIG_ARM64_CONTPTE
+    bool use_tlbi_range = true;      // arm64 system_supports_tlb_range() (needs FEAT_TLBIRANGE)
+    bool use_bbml2 = true;           // arm64 system_supports_bbml2_noabort() (needs BBML2_NOABORT)
+    unsigned tlb_single_page_flush_ceiling = 33; // x86 arch/x86/mm/tlb.c
+    bool use_invlpgb = true;         // x86 CONFIG_BROADCAST_TLB_FLUSH (needs INVLPGB)
 };
 
 struct KernelConfig {
@@ -34,6 +52,7 @@ struct KernelConfig {
     std::string source;                 // file it came from
     std::uint64_t folio_size = 4 * KiB; // replay demand paging: bytes mapped per fault
     SoftwareCosts software;
+    KernelSwitches switches;
 };
 
 // Reads and validates root's `kernel:` map for `platform` (a value the platform cannot run, such as a folio

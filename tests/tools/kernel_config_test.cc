@@ -44,7 +44,13 @@ TEST(KernelConfig, SetKernelKeysGoToTheKernel)
     EXPECT_EQ(c.kernel.folio_size, 2 * MiB);
     EXPECT_EQ(c.kernel.software.fault_entry, 5u);
     EXPECT_EQ(c.platform.cores, 2u);
-    EXPECT_EQ(error_of("neoverse-n1", {"kernel.pte_batch=true"}), "--set kernel.pte_batch=true: kernel.pte_batch: unknown key");
+    EXPECT_EQ(error_of("neoverse-n1", {"kernel.pte_bach=true"}), "--set kernel.pte_bach=true: kernel.pte_bach: unknown key");
+    EXPECT_FALSE(tools::load_run_configs("neoverse-n1", "", {"kernel.pte_batch=false"}).kernel.switches.pte_batch);
+    EXPECT_EQ(error_of("neoverse-n1", {"kernel.use_tlbi_range=true"}),
+              "--set kernel.use_tlbi_range=true: kernel.use_tlbi_range: use_tlbi_range: platform neoverse-n1 has no FEAT_TLBIRANGE");
+    EXPECT_FALSE(tools::load_run_configs("neoverse-n1", "", {}).kernel.switches.use_tlbi_range) << "defaults to the platform's";
+    EXPECT_TRUE(tools::load_run_configs("neoverse-v2", "", {}).kernel.switches.use_tlbi_range);
+    EXPECT_NE(error_of("skylake-sp", {"kernel.contpte=true"}).find("contpte: arm64 only"), std::string::npos);
     EXPECT_NE(error_of("neoverse-n1", {"kernel.folio_size=3K"}).find("kernel.folio_size: must be a power of two"),
               std::string::npos);
 }

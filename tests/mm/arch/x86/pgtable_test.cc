@@ -188,6 +188,6 @@ TEST(X86Pte, NeedsFlushOnDemotionsOnly)
     EXPECT_FALSE(a.pte_needs_flush(a.pte_mkclean(rw), rw)) << "Dirty set: the hardware sets it itself";
     EXPECT_FALSE(a.pte_needs_flush(rw, a.pte_mkold(rw))) << "the accessed bit is ignored";
     EXPECT_FALSE(a.pte_needs_flush(rw, a.pte_clear_soft_dirty(rw))) << "software bits are ignored";
-    EXPECT_TRUE(a.pte_needs_flush(rw, pte_t{rw.val | _PAGE_NX}));
+    EXPECT_TRUE(a.pte_needs_flush(rw, pte_t{rw.val & ~_PAGE_NX})) << "NX changed";
     EXPECT_TRUE(a.pte_needs_flush(rw, pte_t{rw.val & ~_PAGE_PRESENT}));
 }

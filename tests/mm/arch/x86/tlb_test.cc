@@ -475,6 +475,8 @@ TEST(X86Pgtable, HelpersThroughTheCore)
     Scenario s;
     s.script = [](Ctx& c, mm_struct& mm, PageTableBuilder& pt) {
         using namespace mm::x86;
+        using mm::pte_t;
+        using mm::PtePtr;
         X86& a = x86arch(c);
         const PtePtr p0 = pt.desc_pa(page_va(0), pt.fmt.levels() - 1);
         const pte_t orig = a.ptep_get(c, p0);

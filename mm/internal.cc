@@ -114,4 +114,10 @@ void smp_mb__after_atomic(Ctx& c)
         smp_mb(c);
 }
 
+void smp_wmb(Ctx& c)
+{
+    if (c.k.platform().config().arch != mmusim::Arch::X86_64)
+        smp_mb(c);
+}
+
 } // namespace mmusim::mm

@@ -14,6 +14,7 @@
 #include "mm/stats.hh"
 
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace mmusim::mm {
@@ -59,6 +60,10 @@ public:
     // mmdrop() -> __mmdrop(): frees the root table and the mm_struct. The VMAs must be gone (exit_mmap()).
     void mm_free(Ctx& c, mm_struct& mm);
     std::size_t processes() const { return mms_.size(); }
+    // exit_mmap(): the ASID of an exiting mm is never used again, so TLB entries tagged with it are harmless
+    // (checked mode does not count them as reaching a freed frame).
+    void retire_asid(Asid asid) { retired_asids_.insert(asid); }
+    bool asid_retired(Asid asid) const { return retired_asids_.count(asid) != 0; }
 
     // Software work that is no memory access (kernel_config.hh SoftwareCosts), charged as Category::Software.
     void charge_sw(Ctx& c, Cycles cycles) const { c.cpu.charge(cycles, hw::Category::Software); }
@@ -74,6 +79,7 @@ private:
     std::vector<std::unique_ptr<mm_struct>> mms_;
     Asid next_asid_ = 1;
     unsigned next_mm_id_ = 1; // MM_ID_MIN
+    std::set<Asid> retired_asids_;
     MmStats stats_;
 };
 

@@ -67,9 +67,7 @@ void free_pages_and_swap_cache(Ctx& c, const std::vector<mmu_gather::Pages>& pag
         const Folio folio = page_folio(c, p.page);
         if (!folio_ref_sub_and_test(c, folio, static_cast<int>(p.nr)))
             continue;
-        if (folio_test_flag(c, folio, PG_lru))
-            folio_clear_flag(c, folio, PG_lru); // lruvec_del_folio() + __folio_clear_lru_flags()
-        c.k.page_alloc().free_folio(c, folio);
+        __folio_put(c, folio);
     }
 }
 

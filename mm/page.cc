@@ -111,6 +111,22 @@ void folio_get(Ctx& c, Folio f) { folio_ref_add(c, f, 1); }
 // include/linux/mm.h folio_put_testzero(): folio_ref_dec_and_test()
 bool folio_put_testzero(Ctx& c, Folio f) { return folio_ref_sub_and_test(c, f, 1); }
 
+// include/linux/mm.h folio_put()
+void folio_put(Ctx& c, Folio f)
+{
+    if (folio_put_testzero(c, f))
+        __folio_put(c, f);
+}
+
+// mm/swap.c __folio_put(): page_cache_release() (off the LRU: __folio_clear_lru_flags(); the lruvec list and
+// its lock are not modelled), then free_frozen_pages()
+void __folio_put(Ctx& c, Folio f)
+{
+    if (folio_test_flag(c, f, PG_lru))
+        folio_clear_flag(c, f, PG_lru);
+    c.k.page_alloc().free_folio(c, f);
+}
+
 // include/linux/page-flags.h folio_set_<flag>(): set_bit
 void folio_set_flag(Ctx& c, Folio f, PageFlag b)
 {

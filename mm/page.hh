@@ -89,6 +89,8 @@ void folio_ref_sub(Ctx& c, Folio f, int nr);
 bool folio_ref_sub_and_test(Ctx& c, Folio f, int nr);
 void folio_get(Ctx& c, Folio f);
 bool folio_put_testzero(Ctx& c, Folio f);         // include/linux/mm.h folio_put_testzero()
+void folio_put(Ctx& c, Folio f);                  // include/linux/mm.h folio_put(): the last reference frees
+void __folio_put(Ctx& c, Folio f);                // mm/swap.c __folio_put(): off the LRU, back to the allocator
 void folio_set_flag(Ctx& c, Folio f, PageFlag b);           // atomic set_bit
 void folio_clear_flag(Ctx& c, Folio f, PageFlag b);         // atomic clear_bit
 void __folio_set_flag(Ctx& c, Folio f, PageFlag b);         // non-atomic __set_bit (folio not yet visible)

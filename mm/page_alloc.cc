@@ -44,7 +44,10 @@ void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what)
 {
     if (!c.k.platform().checked())
         return;
-    const std::vector<hw::OracleFinding> found = c.k.platform().oracle().frame_mappings(pa, pa + bytes - 1);
+    std::vector<hw::OracleFinding> found = c.k.platform().oracle().frame_mappings(pa, pa + bytes - 1);
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [&](const hw::OracleFinding& f) { return c.k.asid_retired(f.asid); }),
+                found.end());
     if (found.empty())
         return;
     std::string msg = std::string(what) + " freed at " + hex(pa) + " while still reachable:";

@@ -43,6 +43,10 @@ public:
     virtual pte_t pte_mkyoung(pte_t p) const = 0;
     virtual pte_t pte_mkold(pte_t p) const = 0;
     virtual pte_t pte_clear_soft_dirty(pte_t p) const { return p; }
+    // pte_mkspecial(): the special bit (PTE_SPECIAL, _PAGE_SPECIAL) of mappings without a refcounted page,
+    // such as the shared zero page. An architecture that does not set one leaves the PTE as it is, as upstream
+    // without CONFIG_ARCH_HAS_PTE_SPECIAL; vm_normal_page() then recognises the zero page by its pfn.
+    virtual pte_t pte_mkspecial(pte_t p) const { return p; }
     virtual pfn_t pte_pfn(pte_t p) const = 0;
     virtual pte_t pfn_pte(pfn_t pfn, pgprot_t prot) const = 0;
     virtual pte_t pte_modify(pte_t p, pgprot_t newprot) const = 0;

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "mm/madvise.hh"
+
+#include "mm/memory.hh"
+#include "mm/mmap.hh"
+#include "mm/mmu_gather.hh"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace mmusim::mm {
+
+namespace {
+
+// mm/madvise.c madvise_dontneed_single_vma(): zap_vma_range_batched() into the caller's mmu_gather (the
+// details' reclaim_pt, CONFIG_PT_RECLAIM's freeing of emptied PTE tables, is not ported)
+void madvise_dontneed_single_vma(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr start, Addr end)
+{
+    zap_vma_range_batched(c, tlb, vma, start, end - start);
+}
+
+} // namespace
+
+// mm/madvise.c do_madvise() -> madvise_do_behavior() -> madvise_walk_vmas(); MADV_DONTNEED batches the TLB
+// flush over the whole range (madvise_batch_tlb_flush())
+int do_madvise(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len, int behavior)
+{
+    c.k.charge_sw(c, c.k.config().software.syscall_entry);
+    if (start % c.k.page_size())
+        return -EINVAL;
+    if (behavior == MADV_NORMAL)
+        return 0;
+    if (behavior != MADV_DONTNEED)
+        return -EINVAL;
+    len = (len + c.k.page_size() - 1) & ~(c.k.page_size() - 1);
+    if (!len)
+        return 0;
+    const Addr end = start + len;
+
+    mmu_gather tlb;
+    tlb_gather_mmu(c, tlb, mm);
+    c.k.charge_sw(c, c.k.config().software.vma_lookup); // find_vma_prev()
+    int unmapped_error = 0;
+    Addr covered = start;
+    for (vm_area_struct* vma : vmas_in_range(mm, start, end)) {
+        if (vma->vm_start > covered)
+            unmapped_error = -ENOMEM; // Here start < vma->vm_start: a hole
+        const Addr s = std::max(start, vma->vm_start), e = std::min(end, vma->vm_end);
+        madvise_dontneed_single_vma(c, tlb, *vma, s, e);
+        covered = e;
+    }
+    if (covered < end)
+        unmapped_error = -ENOMEM;
+    tlb_finish_mmu(c, tlb);
+    return unmapped_error;
+}
+
+} // namespace mmusim::mm

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// mm/memory.c for anonymous memory: the page fault (handle_mm_fault() down to do_anonymous_page() and
+// do_wp_page()), page-table allocation (__pte_alloc(), __pmd_alloc(), ...), fork's copy_page_range(), unmapping
+// (zap_pte_range() with batched zap_present_ptes()) and page-table freeing (free_pgtables()); the mm counters
+// (include/linux/mm.h add_mm_counter()) and ptep_clear_flush() (mm/pgtable-generic.c).
+//
+// Page-table levels are walked generically over the platform's format: depth 0 is the root (pgd), depth L =
+// levels()-1 holds the PTEs, the entries at depth L-1 are the "pmd"s that point at PTE tables. Every entry
+// read or write is a timed access by the running core; the locks are the kernel's (mm->page_table_lock, the
+// split PTE/PMD ptlocks in the table pages' struct pages).
+//
+// Not ported: file and shmem mappings (MAP_SHARED anonymous memory is shmem upstream), swap entries, THP at
+// PMD level, userfaultfd, NUMA hinting, KSM, mlock, the zap_details variants other than "zap everything".
+#pragma once
+
+#include "mm/kernel.hh"
+#include "mm/mmu_gather.hh"
+
+#include <optional>
+
+namespace mmusim::mm {
+
+// include/linux/mm_types.h enum fault_flag (the flags the ported paths test)
+enum : unsigned {
+    FAULT_FLAG_WRITE = 1u << 0,
+    FAULT_FLAG_USER = 1u << 6,
+    FAULT_FLAG_INSTRUCTION = 1u << 8,
+    FAULT_FLAG_UNSHARE = 1u << 10,
+    FAULT_FLAG_ORIG_PTE_VALID = 1u << 11,
+};
+
+// include/linux/mm_types.h vm_fault_t
+using vm_fault_t = unsigned;
+enum : vm_fault_t {
+    VM_FAULT_OOM = 0x000001,
+    VM_FAULT_SIGBUS = 0x000002,
+    VM_FAULT_SIGSEGV = 0x000040,
+    VM_FAULT_NOPAGE = 0x000100,
+    VM_FAULT_RETRY = 0x000400,
+};
+
+// include/linux/mm.h struct vm_fault, the fields the anonymous paths use
+struct vm_fault {
+    vm_area_struct* vma = nullptr;
+    Addr address = 0;      // page aligned
+    Addr real_address = 0; // as faulted
+    unsigned flags = 0;
+    PtePtr pmd = 0;        // the entry pointing at the PTE table (upstream pmd_t *pmd)
+    PtePtr pte = 0;        // the PTE, 0 when none is mapped (upstream vmf->pte == NULL)
+    pte_t orig_pte;
+    PAddr ptl = 0;         // the PTE table's lock while held
+    std::optional<pfn_t> page;
+};
+
+// ---- mm counters (include/linux/mm.h): per-mm rss in the mm_struct, atomically updated ----
+void add_mm_counter(Ctx& c, mm_struct& mm, MmCounter member, long value);
+inline void inc_mm_counter(Ctx& c, mm_struct& mm, MmCounter member) { add_mm_counter(c, mm, member, 1); }
+inline void dec_mm_counter(Ctx& c, mm_struct& mm, MmCounter member) { add_mm_counter(c, mm, member, -1); }
+long get_mm_counter(Ctx& c, mm_struct& mm, MmCounter member);
+
+// ---- page-table helpers ----
+// include/linux/mm.h pte_lockptr(): the split lock of the PTE table holding `ptep`
+PAddr pte_lockptr(const Ctx& c, PtePtr ptep);
+// mm/memory.c vm_normal_page(): the page a present PTE maps, none for special mappings (the zero page)
+std::optional<pfn_t> vm_normal_page(Ctx& c, vm_area_struct& vma, Addr addr, pte_t pte);
+// mm/pgtable-generic.c ptep_clear_flush(): get and clear, then flush_tlb_page() if it was accessible
+pte_t ptep_clear_flush(Ctx& c, vm_area_struct& vma, Addr address, PtePtr ptep);
+// mm/memory.c walk_to_pmd(): the pmd entry covering addr, allocating the upper levels (p4d_alloc(),
+// pud_alloc(), pmd_alloc()); 0 on no memory
+PtePtr walk_to_pmd(Ctx& c, mm_struct& mm, Addr addr);
+// The pmd entry covering addr if every upper level is present, else 0 (pgd_offset() ... pmd_offset() with
+// the *_none() checks of the read-only walks).
+PtePtr pmd_offset_lookup(Ctx& c, mm_struct& mm, Addr addr);
+// mm/memory.c __pte_alloc(): a PTE table installed under pmd (pmd_install() under the pmd lock)
+int __pte_alloc(Ctx& c, mm_struct& mm, PtePtr pmd);
+// include/linux/mm.h pte_offset_map(): the PTE for addr in the table *pmd points at, 0 if *pmd is none
+PtePtr pte_offset_map(Ctx& c, PtePtr pmd, Addr addr);
+
+// ---- the fault ----
+// mm/memory.c handle_mm_fault()
+vm_fault_t handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned flags);
+// The architecture's user fault entry (arch/arm64/mm/fault.c do_page_fault(), arch/x86/mm/fault.c
+// do_user_addr_fault()) as far as it is generic: exception entry (software.fault_entry), the VMA lookup
+// (lock_vma_under_rcu()), the access check against vm_flags, handle_mm_fault(). SIGSEGV when no VMA covers
+// the address or it forbids the access.
+vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind);
+
+// ---- fork ----
+// mm/memory.c copy_page_range(): the child's page tables for one VMA (0, or -ENOMEM)
+int copy_page_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma);
+
+// ---- unmapping ----
+// mm/memory.c __zap_vma_range() (unmap_page_range()): clears the PTEs of [start, end) inside vma into tlb
+void __zap_vma_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr start, Addr end);
+// mm/memory.c unmap_vmas(): __zap_vma_range() over every VMA of `vmas` clipped to [start, end)
+void unmap_vmas(Ctx& c, mmu_gather& tlb, const std::vector<vm_area_struct*>& vmas, Addr start, Addr end);
+// mm/memory.c zap_vma_range_batched()
+void zap_vma_range_batched(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr address, std::uint64_t size);
+// mm/memory.c zap_vma_range(): with its own mmu_gather
+void zap_vma_range(Ctx& c, vm_area_struct& vma, Addr address, std::uint64_t size);
+// mm/memory.c free_pgd_range(): frees the page tables that only [addr, end) used, within [floor, ceiling)
+// (ceiling 0 = the top, USER_PGTABLES_CEILING)
+void free_pgd_range(Ctx& c, mmu_gather& tlb, Addr addr, Addr end, Addr floor, Addr ceiling);
+// mm/memory.c free_pgtables(): unlink_anon_vmas() and free_pgd_range() for VMAs already out of the tree, in
+// address order; floor/ceiling are the neighbours' ends (pg_start, pg_end)
+void free_pgtables(Ctx& c, mmu_gather& tlb, const std::vector<vm_area_struct*>& vmas, Addr floor, Addr ceiling);
+
+} // namespace mmusim::mm

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "mm/mmap.hh"
+
+#include "mm/memory.hh"
+#include "mm/mmu_gather.hh"
+#include "mm/rmap.hh"
+
+#include <stdexcept>
+
+namespace mmusim::mm {
+
+using hw::Category;
+
+namespace {
+
+Addr page_align(const Ctx& c, std::uint64_t len) { return (len + c.k.page_size() - 1) & ~(c.k.page_size() - 1); }
+
+// The VMA's start moves: the tree's key changes, the VMA object stays where it is (vma_set_range()).
+void vma_set_start(mm_struct& mm, vm_area_struct& vma, Addr start)
+{
+    auto node = mm.vmas.extract(vma.vm_start);
+    node.key() = start;
+    node.mapped().vm_start = start;
+    mm.vmas.insert(std::move(node));
+}
+
+// The fields a VMA update writes in its object (vm_start, vm_end, vm_flags).
+void vma_write_fields(Ctx& c, const vm_area_struct& vma)
+{
+    c.cpu.store(vma.addr + 0, vma.vm_start, 8, Category::KernelMemory);
+    c.cpu.store(vma.addr + 8, vma.vm_end, 8, Category::KernelMemory);
+    c.cpu.store(vma.addr + 32, vma.vm_flags, 8, Category::KernelMemory);
+}
+
+// mm/vma.c is_mergeable_vma() + is_mergeable_anon_vma(): same flags but VM_SOFTDIRTY, same mTHP order, and
+// anon_vmas that agree (either none, or the same)
+bool mergeable(const vm_area_struct& a, vm_flags_t flags, unsigned folio_order, const anon_vma* av)
+{
+    if ((a.vm_flags ^ flags) & ~VM_SOFTDIRTY)
+        return false;
+    if (a.folio_order != folio_order)
+        return false;
+    return !a.anon || !av || a.anon.get() == av;
+}
+
+vm_area_struct* vma_ending_at(mm_struct& mm, Addr addr)
+{
+    if (!addr)
+        return nullptr;
+    vm_area_struct* v = mm.vma_at(addr - 1);
+    return v && v->vm_end == addr ? v : nullptr;
+}
+
+vm_area_struct* vma_starting_at(mm_struct& mm, Addr addr)
+{
+    auto it = mm.vmas.find(addr);
+    return it == mm.vmas.end() ? nullptr : &it->second;
+}
+
+// mm/mmap.c unmapped_area() bottom-up from MMAP_SEARCH_BASE; PMD-aligned for lengths of a PMD or more
+// (thp_get_unmapped_area())
+Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len)
+{
+    c.k.charge_sw(c, c.k.config().software.vma_lookup);
+    const hw::PageTableFormat& fmt = c.k.format();
+    const std::uint64_t pmd_size = std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift;
+    const std::uint64_t align = len >= pmd_size ? pmd_size : c.k.page_size();
+    const auto up = [align](Addr a) { return (a + align - 1) & ~(align - 1); };
+    Addr candidate = up(MMAP_SEARCH_BASE);
+    for (const auto& [start, vma] : mm.vmas) {
+        if (vma.vm_end <= candidate)
+            continue;
+        if (start >= candidate + len)
+            break;
+        candidate = up(vma.vm_end);
+    }
+    if (candidate + len - 1 > fmt.user_va_last())
+        throw std::invalid_argument("do_mmap: no free address range of the length asked for");
+    return candidate;
+}
+
+// mm/vma.c __mmap_region() for an anonymous private mapping: merge with the neighbours (vma_merge_new_range())
+// or a new VMA, then VM_SOFTDIRTY (__mmap_complete())
+Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t vm_flags, unsigned folio_order)
+{
+    const Addr end = addr + len;
+    // Unmap any existing mapping in the area.
+    if (!vmas_in_range(mm, addr, end).empty())
+        do_munmap(c, mm, addr, len);
+    // accountable_mapping(): private writable memory is committed
+    if (vm_flags & VM_WRITE)
+        vm_flags |= VM_ACCOUNT;
+
+    c.k.charge_sw(c, c.k.config().software.vma_lookup); // vma_prev() / vma_next()
+    vm_area_struct* prev = vma_ending_at(mm, addr);
+    vm_area_struct* next = vma_starting_at(mm, end);
+    const bool can_prev = prev && mergeable(*prev, vm_flags, folio_order, nullptr);
+    bool can_next = next && mergeable(*next, vm_flags, folio_order, nullptr);
+    if (can_prev && can_next && prev->anon && next->anon && prev->anon != next->anon)
+        can_next = false;
+
+    if (can_prev) {
+        c.k.charge_sw(c, c.k.config().software.vma_modify);
+        if (can_next) { // prev absorbs the new range and next
+            if (!prev->anon)
+                prev->anon = next->anon;
+            const Addr next_end = next->vm_end;
+            remove_vma(c, mm, *next);
+            prev->vm_end = next_end;
+        } else {
+            prev->vm_end = end;
+        }
+        prev->vm_flags |= VM_SOFTDIRTY;
+        vma_write_fields(c, *prev);
+        return addr;
+    }
+    if (can_next) {
+        c.k.charge_sw(c, c.k.config().software.vma_modify);
+        vma_set_start(mm, *next, addr);
+        next->vm_flags |= VM_SOFTDIRTY;
+        vma_write_fields(c, *next);
+        return addr;
+    }
+    vm_area_struct proto;
+    proto.vm_start = addr;
+    proto.vm_end = end;
+    proto.vm_flags = vm_flags | VM_SOFTDIRTY;
+    proto.vm_page_prot = c.k.arch().vm_get_page_prot(vm_flags); // vma_set_page_prot()
+    proto.folio_order = folio_order;
+    vma_insert_copy(c, mm, proto);
+    return addr;
+}
+
+} // namespace
+
+// include/linux/mman.h calc_vm_prot_bits()
+vm_flags_t calc_vm_prot_bits(unsigned prot)
+{
+    vm_flags_t f = 0;
+    if (prot & PROT_READ)
+        f |= VM_READ;
+    if (prot & PROT_WRITE)
+        f |= VM_WRITE;
+    if (prot & PROT_EXEC)
+        f |= VM_EXEC;
+    return f;
+}
+
+std::vector<vm_area_struct*> vmas_in_range(mm_struct& mm, Addr start, Addr end)
+{
+    std::vector<vm_area_struct*> out;
+    auto it = mm.vmas.upper_bound(start);
+    if (it != mm.vmas.begin())
+        --it;
+    for (; it != mm.vmas.end() && it->second.vm_start < end; ++it)
+        if (it->second.vm_end > start)
+            out.push_back(&it->second);
+    return out;
+}
+
+// mm/vma.c vm_area_dup() + vma_iter_store(): a VMA object of its own, in the tree
+vm_area_struct& vma_insert_copy(Ctx& c, mm_struct& mm, const vm_area_struct& proto)
+{
+    c.k.charge_sw(c, c.k.config().software.vma_modify);
+    auto [it, inserted] = mm.vmas.emplace(proto.vm_start, proto);
+    if (!inserted)
+        throw std::logic_error("vma_insert_copy: a VMA already starts there");
+    vm_area_struct& vma = it->second;
+    vma.vm_mm = &mm;
+    vma.addr = c.k.kmalloc(c, VMA_BYTES);
+    vma_write_fields(c, vma);
+    return vma;
+}
+
+// mm/vma.c remove_vma(): vm_area_free() (its anon_vma link dropped if free_pgtables() has not already)
+void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
+{
+    unlink_anon_vmas(c, vma);
+    c.k.kfree(c, vma.addr, VMA_BYTES);
+    mm.vmas.erase(vma.vm_start);
+}
+
+// mm/vma.c __split_vma(): the new VMA shares the anon_vma (anon_vma_clone())
+vm_area_struct& __split_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr addr, bool new_below)
+{
+    if (addr <= vma.vm_start || addr >= vma.vm_end)
+        throw std::logic_error("__split_vma: address outside the VMA");
+    vm_area_struct proto = vma;
+    if (new_below) {
+        proto.vm_end = addr;
+        vma_set_start(mm, vma, addr);
+    } else {
+        proto.vm_start = addr;
+        vma.vm_end = addr;
+    }
+    vma_write_fields(c, vma);
+    return vma_insert_copy(c, mm, proto);
+}
+
+vm_area_struct& vma_split_to(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr start, Addr end)
+{
+    if (vma.vm_start < start)
+        __split_vma(c, mm, vma, start, true);
+    if (vma.vm_end > end)
+        __split_vma(c, mm, vma, end, false);
+    return vma;
+}
+
+vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
+{
+    c.k.charge_sw(c, c.k.config().software.vma_lookup); // vma_prev() / vma_next()
+    if (vm_area_struct* next = vma_starting_at(mm, vma.vm_end);
+        next && mergeable(*next, vma.vm_flags, vma.folio_order, vma.anon.get())) {
+        c.k.charge_sw(c, c.k.config().software.vma_modify);
+        if (!vma.anon)
+            vma.anon = next->anon;
+        const Addr next_end = next->vm_end;
+        remove_vma(c, mm, *next);
+        vma.vm_end = next_end;
+        vma_write_fields(c, vma);
+    }
+    if (vm_area_struct* prev = vma_ending_at(mm, vma.vm_start);
+        prev && mergeable(*prev, vma.vm_flags, vma.folio_order, vma.anon.get())) {
+        c.k.charge_sw(c, c.k.config().software.vma_modify);
+        if (!prev->anon)
+            prev->anon = vma.anon;
+        const Addr end = vma.vm_end;
+        remove_vma(c, mm, vma);
+        prev->vm_end = end;
+        vma_write_fields(c, *prev);
+        return *prev;
+    }
+    return vma;
+}
+
+Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)
+{
+    if (!(flags & MAP_ANONYMOUS) || !(flags & MAP_PRIVATE) || (flags & MAP_SHARED))
+        throw std::invalid_argument("do_mmap: only MAP_PRIVATE | MAP_ANONYMOUS is ported (MAP_SHARED anonymous "
+                                    "memory is shmem)");
+    len = page_align(c, len);
+    if (!len)
+        throw std::invalid_argument("do_mmap: zero length");
+    if (flags & MAP_FIXED) {
+        if (addr % c.k.page_size())
+            throw std::invalid_argument("do_mmap: MAP_FIXED address not page aligned");
+        if (addr + len - 1 > c.k.format().user_va_last())
+            throw std::invalid_argument("do_mmap: range beyond the user address space");
+    } else {
+        addr = get_unmapped_area(c, mm, len);
+    }
+    unsigned order = 0;
+    if (folio_order >= 0) {
+        order = static_cast<unsigned>(folio_order);
+    } else {
+        for (std::uint64_t s = c.k.config().folio_size / c.k.page_size(); s > 1; s >>= 1)
+            ++order;
+    }
+    const vm_flags_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    return mmap_region(c, mm, addr, len, vm_flags, order);
+}
+
+// mm/util.c vm_mmap_pgoff()
+Addr vm_mmap_pgoff(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)
+{
+    c.k.charge_sw(c, c.k.config().software.syscall_entry);
+    return do_mmap(c, mm, addr, len, prot, flags, folio_order);
+}
+
+// mm/vma.c do_vmi_munmap() -> do_vmi_align_munmap(): split at the edges, detach, then vms_clear_ptes()
+// (unmap_vmas() and free_pgtables() between the neighbours, in one mmu_gather) and remove_vma()
+int do_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
+{
+    if (start % c.k.page_size() || !len)
+        return -EINVAL;
+    len = page_align(c, len);
+    const Addr end = start + len;
+    c.k.charge_sw(c, c.k.config().software.vma_lookup); // vma_find()
+    std::vector<vm_area_struct*> vmas = vmas_in_range(mm, start, end);
+    if (vmas.empty())
+        return 0;
+    if (vmas.front()->vm_start < start)
+        __split_vma(c, mm, *vmas.front(), start, true);
+    if (vmas.back()->vm_end > end)
+        __split_vma(c, mm, *vmas.back(), end, false);
+    vmas = vmas_in_range(mm, start, end);
+
+    // The neighbours bound the page tables that may go (vms->unmap_start / unmap_end).
+    Addr floor = 0, ceiling = 0; // FIRST_USER_ADDRESS, USER_PGTABLES_CEILING
+    {
+        auto it = mm.vmas.find(vmas.front()->vm_start);
+        if (it != mm.vmas.begin())
+            floor = std::prev(it)->second.vm_end;
+        auto nx = mm.vmas.lower_bound(end);
+        if (nx != mm.vmas.end())
+            ceiling = nx->second.vm_start;
+    }
+    c.k.charge_sw(c, c.k.config().software.vma_modify); // the detach (vma_iter_clear_gfp())
+
+    mmu_gather tlb;
+    tlb_gather_mmu(c, tlb, mm);
+    unmap_vmas(c, tlb, vmas, start, end);
+    free_pgtables(c, tlb, vmas, floor, ceiling);
+    tlb_finish_mmu(c, tlb);
+    for (vm_area_struct* vma : vmas)
+        remove_vma(c, mm, *vma);
+    return 0;
+}
+
+// mm/mmap.c __vm_munmap()
+int __vm_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
+{
+    c.k.charge_sw(c, c.k.config().software.syscall_entry);
+    return do_munmap(c, mm, start, len);
+}
+
+// mm/mmap.c exit_mmap()
+void exit_mmap(Ctx& c, mm_struct& mm)
+{
+    c.k.retire_asid(mm.asid);
+    std::vector<vm_area_struct*> vmas;
+    for (auto& [start, vma] : mm.vmas)
+        vmas.push_back(&vma);
+    mmu_gather tlb;
+    tlb_gather_mmu_fullmm(c, tlb, mm);
+    if (!vmas.empty()) {
+        unmap_vmas(c, tlb, vmas, 0, ~Addr{0});
+        free_pgtables(c, tlb, vmas, 0, 0); // FIRST_USER_ADDRESS, USER_PGTABLES_CEILING
+    }
+    tlb_finish_mmu(c, tlb);
+    for (vm_area_struct* vma : vmas)
+        remove_vma(c, mm, *vma);
+}
+
+} // namespace mmusim::mm

@@ -4,7 +4,7 @@
 // workload of mmap / touch / fork / mprotect / munmap / MADV_DONTNEED / exit runs with kernel.pte_batch on,
 // off, and max_pte_batch 2 and 4, in checked mode (no TLB may reach a freed frame); the final states are
 // compared byte for byte (arm64's contiguous bit aside: an unbatched kernel unfolds contpte blocks a batched
-// one keeps), and every run gives all its memory back at the end.
+// one keeps; without contpte they are identical to the bit), and every run gives all its memory back at the end.
 #include "kernel_test_util.hh"
 
 #include "mm/fork.hh"
@@ -40,11 +40,10 @@ struct Outcome {
 
 // Everything the kernel's work left: per mm its counters, VMAs and leaf PTEs; the struct pages of every
 // folio mapped; the allocator's free bytes. Untimed (the inspector).
-std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms)
+std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms, bool mask_cont)
 {
     std::ostringstream o;
     o << std::hex;
-    const bool arm64 = t.k->format().arch() == mmusim::Arch::Arm64;
     const mm::Arch& a = t.k->arch();
     std::set<pfn_t> folios;
     for (std::size_t i = 0; i < mms.size(); ++i) {
@@ -60,7 +59,7 @@ std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms)
                 std::uint64_t raw = leaf_raw(t, mm, va);
                 if (!raw)
                     continue;
-                if (arm64)
+                if (mask_cont)
                     raw &= ~kPteCont;
                 o << "  " << va << ' ' << raw << '\n';
                 const pfn_t pfn = a.pte_pfn(pte_t{raw});
@@ -147,7 +146,8 @@ Outcome run_workload(const std::string& platform, const std::vector<std::string>
                 mms.erase(mms.begin() + static_cast<long>(i));
             }
         }
-        out.state = snapshot(t, mms);
+        const bool contpte = c.k.format().arch() == mmusim::Arch::Arm64 && c.k.config().switches.contpte;
+        out.state = snapshot(t, mms, contpte);
         for (mm_struct* mm : mms) {
             exit_mmap(c, *mm);
             c.k.mm_free(c, *mm);
@@ -191,6 +191,16 @@ TEST_P(Differential, BatchingChangesCyclesOnly)
             EXPECT_EQ(other.batched_calls, 0u);
         }
     }
+}
+
+// Without contpte, arm64's page tables are identical to the bit, the contiguous bit included.
+TEST(DifferentialNoContpte, Arm64PageTablesIdenticalToTheBit)
+{
+    const Outcome batched = run_workload("neoverse-n1", {"kernel.contpte=false"}, 4);
+    const Outcome unbatched = run_workload("neoverse-n1", {"kernel.contpte=false", "kernel.pte_batch=false"}, 4);
+    EXPECT_GT(batched.batched_calls, 0u);
+    EXPECT_EQ(unbatched.state, batched.state);
+    EXPECT_NE(unbatched.cycles, batched.cycles);
 }
 
 std::string name(const ::testing::TestParamInfo<std::tuple<const char*, unsigned>>& i)

@@ -3,6 +3,7 @@
 
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
+#include "mm/mmap_lock.hh"
 
 #include <cerrno>
 
@@ -13,6 +14,8 @@ namespace mmusim::mm {
 // copy_page_range() unless VM_WIPEONFORK; then flush_tlb_mm(oldmm) before the parent's mmap_lock goes.
 int dup_mmap(Ctx& c, mm_struct& mm, mm_struct& oldmm)
 {
+    const MmapWriteGuard old_lock(c, oldmm); // mmap_write_lock_killable(oldmm)
+    const MmapWriteGuard new_lock(c, mm);    // mmap_write_lock_nested(mm)
     int retval = 0;
     std::vector<vm_area_struct*> old_vmas;
     for (auto& [start, vma] : oldmm.vmas)

@@ -3,6 +3,7 @@
 
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
+#include "mm/mmap_lock.hh"
 #include "mm/mmu_gather.hh"
 
 #include <algorithm>
@@ -37,6 +38,7 @@ int do_madvise(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len, int behavio
         return 0;
     const Addr end = start + len;
 
+    const MmapReadGuard lock(c, mm); // madvise_lock(): MADV_DONTNEED needs it for reading only
     mmu_gather tlb;
     tlb_gather_mmu(c, tlb, mm);
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // find_vma_prev()

@@ -4,6 +4,7 @@
 #include "hw/core/spinlock.hh"
 #include "hw/pgtable/walk_down.hh"
 #include "mm/internal.hh"
+#include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
 
@@ -877,6 +878,7 @@ vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
 {
     c.cpu.charge(c.k.config().software.fault_entry, Category::FaultEntry);
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // lock_vma_under_rcu()
+    const MmapReadGuard lock(c, mm);
     vm_area_struct* vma = mm.vma_at(address);
     if (!vma)
         return VM_FAULT_SIGSEGV;

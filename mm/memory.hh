@@ -82,7 +82,7 @@ vm_fault_t handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned f
 // The architecture's user fault entry (arch/arm64/mm/fault.c do_page_fault(), arch/x86/mm/fault.c
 // do_user_addr_fault()) as far as it is generic: exception entry (software.fault_entry), the VMA lookup
 // (lock_vma_under_rcu()), the access check against vm_flags, handle_mm_fault(). SIGSEGV when no VMA covers
-// the address or it forbids the access.
+// the address or it forbids the access. Holds mm->mmap_lock for reading.
 vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind);
 
 // ---- fork ----

@@ -2,6 +2,7 @@
 #include "mm/mmap.hh"
 
 #include "mm/memory.hh"
+#include "mm/mmap_lock.hh"
 #include "mm/mmu_gather.hh"
 #include "mm/rmap.hh"
 
@@ -264,6 +265,7 @@ Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot,
 Addr vm_mmap_pgoff(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)
 {
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
+    const MmapWriteGuard lock(c, mm);
     return do_mmap(c, mm, addr, len, prot, flags, folio_order);
 }
 
@@ -311,6 +313,7 @@ int do_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 int __vm_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 {
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
+    const MmapWriteGuard lock(c, mm);
     return do_munmap(c, mm, start, len);
 }
 
@@ -318,6 +321,7 @@ int __vm_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 void exit_mmap(Ctx& c, mm_struct& mm)
 {
     c.k.retire_asid(mm.asid);
+    const MmapWriteGuard lock(c, mm); // mmap_read_lock() for the unmap, mmap_write_lock() for the tables
     std::vector<vm_area_struct*> vmas;
     for (auto& [start, vma] : mm.vmas)
         vmas.push_back(&vma);

@@ -4,8 +4,9 @@
 // maple-tree walk is charged software.vma_lookup, each store software.vma_modify); every vm_area_struct has
 // a simulated kmalloc'ed object.
 //
-// The callers serialise address-space changes of one mm (no mmap_lock is modelled). MAP_SHARED anonymous
-// memory (shmem upstream) is not ported: do_mmap() refuses it.
+// The system calls (vm_mmap_pgoff(), __vm_munmap()) and exit_mmap() take mm->mmap_lock for writing
+// (mm/mmap_lock.hh); do_mmap() and do_munmap() expect it held. MAP_SHARED anonymous memory (shmem upstream) is
+// not ported: do_mmap() refuses it.
 #pragma once
 
 #include "mm/kernel.hh"

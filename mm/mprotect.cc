@@ -5,6 +5,7 @@
 #include "mm/internal.hh"
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
+#include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
 
 #include <cerrno>
@@ -231,6 +232,7 @@ int do_mprotect_pkey(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len, unsig
     if (end <= start)
         return -ENOMEM;
 
+    const MmapWriteGuard lock(c, mm);
     mmu_gather tlb;
     tlb_gather_mmu(c, tlb, mm);
     int error = 0;

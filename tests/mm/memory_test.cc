@@ -309,6 +309,82 @@ TEST_P(MmCore, MmapMergesNeighboursThatMatch)
     });
 }
 
+TEST_P(MmCore, OneCoreFaultsWhileTheOtherUnmapsAndRemaps)
+{
+    // Core 1 keeps touching an mm core 0 keeps changing (mmap_lock, the PTE locks and the TLB shootdowns
+    // between them); checked mode stops the run if a freed frame is still reachable.
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    mm_struct* mm = nullptr;
+    bool stop = false, finished = false, warm1 = false;
+    std::uint64_t baseline = 0, after = 0, touched = 0, segv = 0;
+    const auto wait = [](hw::Core& cpu) { cpu.idle(sc_core::sc_time(200, sc_core::SC_NS)); };
+    const unsigned flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    // Per-CPU state an architecture allocates on first use and keeps (x86 cpu_tlbstate), before the baseline.
+    const auto warm_up = [&](Ctx& c) {
+        mm_struct& warm = c.k.mm_alloc(c);
+        vm_mmap_pgoff(c, warm, kBase, 64 * KiB, PROT_READ | PROT_WRITE, flags, 0);
+        user_access(c, warm, kBase, AccessKind::Write);
+        exit_mmap(c, warm);
+        c.k.mm_free(c, warm);
+    };
+    t.p->core(0).set_work([&](hw::Core& cpu) {
+        Ctx c{*t.k, cpu};
+        warm_up(c);
+        while (!warm1)
+            wait(cpu);
+        baseline = c.k.page_alloc().free_bytes();
+        mm_struct& m = c.k.mm_alloc(c);
+        vm_mmap_pgoff(c, m, kBase, 512 * KiB, PROT_READ | PROT_WRITE, flags, 4);
+        mm = &m;
+        for (int round = 0; round < 12; ++round) {
+            EXPECT_EQ(do_mprotect_pkey(c, m, kBase + 384 * KiB, 64 * KiB, round % 2 ? PROT_READ : PROT_READ | PROT_WRITE), 0);
+            for (Addr va = kBase; va < kBase + 512 * KiB; va += 16 * KiB) {
+                const bool ro = va >= kBase + 384 * KiB && va < kBase + 448 * KiB && round % 2 == 1;
+                user_access(c, m, va, ro ? AccessKind::Read : AccessKind::Write);
+            }
+            const Addr hole = kBase + static_cast<Addr>(round % 7) * 64 * KiB;
+            EXPECT_EQ(__vm_munmap(c, m, hole, 96 * KiB), 0);
+            EXPECT_EQ(vm_mmap_pgoff(c, m, hole, 96 * KiB, PROT_READ | PROT_WRITE, flags, 4), hole);
+            EXPECT_EQ(do_madvise(c, m, kBase + 256 * KiB, 32 * KiB, MADV_DONTNEED), 0);
+        }
+        stop = true;
+        while (!finished)
+            wait(cpu);
+        exit_mmap(c, m);
+        c.k.mm_free(c, m);
+        after = c.k.page_alloc().free_bytes();
+    });
+    t.p->core(1).set_work([&](hw::Core& cpu) {
+        Ctx c{*t.k, cpu};
+        warm_up(c);
+        warm1 = true;
+        while (!mm)
+            wait(cpu);
+        std::uint64_t i = 0;
+        while (!stop) {
+            const Addr va = kBase + (i++ * 4 * KiB * 7) % (512 * KiB);
+            use_mm(c, *mm);
+            const AccessKind kind = i % 3 ? AccessKind::Write : AccessKind::Read;
+            if (cpu.translate(va, kind).fault == hw::Fault::None) {
+                ++touched;
+                continue;
+            }
+            if (do_page_fault(c, *mm, va, kind) & VM_FAULT_SIGSEGV)
+                ++segv; // read-only (mprotect) at this moment
+            else
+                ++touched;
+        }
+        finished = true;
+    });
+    t.p->run();
+    EXPECT_GT(touched, 100u);
+    EXPECT_GT(segv, 0u) << "core 1 met the read-only range";
+    EXPECT_GT(t.p->core(1).counters().tlbi_received + t.p->core(1).counters().ipis_received, 0u)
+        << "core 0's changes reached core 1's TLBs";
+    EXPECT_EQ(after, baseline) << "everything back";
+    EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, MmCore, ::testing::Values("neoverse-n1", "skylake-sp"), name);
 
 } // namespace

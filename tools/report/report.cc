@@ -142,6 +142,17 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i)
     return len;
 }
 
+std::string pct(std::uint64_t part, std::uint64_t whole)
+{
+    if (!whole)
+        return "-";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(2) << 100.0 * double(part) / double(whole) << "%";
+    return s.str();
+}
+
+} // namespace
+
 // Every string of the report (keys too) made valid UTF-8, which JSON requires: a byte that is not part of a
 // valid sequence (a Latin-1 file name, say) becomes the text \xNN.
 void escape_invalid_utf8(ordered_json& j)
@@ -174,17 +185,6 @@ void escape_invalid_utf8(ordered_json& j)
         j = std::move(fixed);
     }
 }
-
-std::string pct(std::uint64_t part, std::uint64_t whole)
-{
-    if (!whole)
-        return "-";
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(2) << 100.0 * double(part) / double(whole) << "%";
-    return s.str();
-}
-
-} // namespace
 
 ordered_json replay_report(const hw::Platform& p, const Replayer& r, const ReplayInfo& info)
 {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "hw/interconnect/interconnect.hh"
 
+#include "util/ftrace.hh"
+
 #include <algorithm>
 
 namespace mmusim::hw {
@@ -70,6 +72,7 @@ Cycles Interconnect::issue_cost(const TlbiOp& op) const
 void Interconnect::tlbi(Core& from, const TlbiOp& op)
 {
     require(features_, op);
+    MMUSIM_TRACE_EVENT(from.time(), from.id(), "tlbi {}", op.describe());
     from.charge(issue_cost(op), Category::Tlbi);
     const auto scope = scope_of(op, fmt_);
     CoreState& me = state_[from.id()];
@@ -124,6 +127,7 @@ void Interconnect::complete_local(Core& from)
 void Interconnect::barrier(Core& from, Barrier kind)
 {
     require(features_, kind);
+    MMUSIM_TRACE_EVENT(from.time(), from.id(), "barrier {}", to_string(kind));
     switch (kind) {
     case Barrier::DsbIsh: {
         // Waits for every TLBI this core issued, broadcast or local: with broadcasts outstanding it sends a
@@ -169,6 +173,7 @@ IpiHandle Interconnect::ipi_send(Core& from, const CpuMask& mask, const std::fun
         // own thread, one at a time, and acknowledges when its handler is done (Core::serve_interrupt).
         sent += ipi.send_per_target;
         ++request->pending;
+        MMUSIM_TRACE_EVENT(from.time(), from.id(), "ipi to cpu{} arriving at {}", c->id(), sent + ipi.delivery);
         c->raise(Interrupt{sent + ipi.delivery, ipi.handler_entry, ipi.ack, request});
     }
     if (targets) {

@@ -241,6 +241,9 @@ public:
     bool arch_tlbbatch_should_defer(const mm_struct&) const { return true; }
     void arch_tlbbatch_add_pending(Ctx& c, mm_struct& mm, Addr start, Addr end);
     void arch_tlbbatch_flush(Ctx& c);
+    // asm/tlb.h tlb_get_level() and asm-generic/tlb.h tlb_get_unmap_size(), for tlb_flush()
+    static int tlb_get_level(const mmu_gather& tlb);
+    static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 
 private:
     // contpte.c internals
@@ -255,7 +258,6 @@ private:
     unsigned __flush_tlb_range_op(Ctx& c, hw::TlbiKind lop, hw::TlbiKind rop, bool broadcast, Addr start,
                                   std::uint64_t pages, std::uint64_t stride, Asid asid, int level);
     void __tlbi_sync_s1ish(Ctx& c);
-    static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 
     bool contpte_on(const Ctx& c) const; // CONFIG_ARM64_CONTPTE (kernel switch `contpte`)
 

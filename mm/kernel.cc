@@ -50,6 +50,7 @@ mm_struct& Kernel::mm_alloc(Ctx& c)
     mm->addr = kmalloc(c, MM_STRUCT_BYTES);
     mm->pgd = page_alloc_->pagetable_alloc(c, 0);
     mm->asid = next_asid_++;
+    mm->mm_id = next_mm_id_++; // mm_alloc_id(): an IDA upstream; never reused here
     mms_.push_back(std::move(mm));
     return *mms_.back();
 }

@@ -73,6 +73,7 @@ private:
     std::unique_ptr<PageAllocator> page_alloc_;
     std::vector<std::unique_ptr<mm_struct>> mms_;
     Asid next_asid_ = 1;
+    unsigned next_mm_id_ = 1; // MM_ID_MIN
     MmStats stats_;
 };
 

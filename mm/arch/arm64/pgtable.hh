@@ -20,7 +20,6 @@
 #include "hw/invalidation/tlbi_op.hh"
 #include "mm/pgtable_generic.hh"
 
-#include <climits>
 #include <cstdint>
 
 namespace mmusim::mm {
@@ -76,7 +75,6 @@ constexpr pgprot_t PAGE_READONLY_EXEC{_PAGE_READONLY_EXEC};
 constexpr pgprot_t PAGE_EXECONLY{_PAGE_EXECONLY};
 
 // ---- arch/arm64/include/asm/tlbflush.h ----
-constexpr int TLBI_TTL_UNKNOWN = INT_MAX;
 using tlbf_t = unsigned;
 constexpr tlbf_t TLBF_NONE = 0;
 constexpr tlbf_t TLBF_NOWALKCACHE = 1u << 0; // leaf entries only (VALE1), walk cache kept
@@ -241,8 +239,8 @@ public:
     bool arch_tlbbatch_should_defer(const mm_struct&) const { return true; }
     void arch_tlbbatch_add_pending(Ctx& c, mm_struct& mm, Addr start, Addr end);
     void arch_tlbbatch_flush(Ctx& c);
-    // asm/tlb.h tlb_get_level() and asm-generic/tlb.h tlb_get_unmap_size(), for tlb_flush()
-    static int tlb_get_level(const mmu_gather& tlb);
+    // asm-generic/tlb.h tlb_get_unmap_size(), for tlb_flush() (its level hint is mm/mmu_gather.hh's
+    // tlb_get_level(), arm64's asm/tlb.h function)
     static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 
 private:

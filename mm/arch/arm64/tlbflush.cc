@@ -196,24 +196,6 @@ std::uint64_t Arm64::tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb)
     return std::uint64_t{1} << shift;
 }
 
-// asm/tlb.h tlb_get_level(): the TTL hint for the gathered range, when exactly one level's entries were
-// cleared and no table was freed (the TTL field names the leaf level only). A member here: mm/mmu_gather.hh
-// declares a generic tlb_get_level() too; this is arm64's own, as upstream.
-int Arm64::tlb_get_level(const mmu_gather& tlb)
-{
-    if (tlb.freed_tables)
-        return TLBI_TTL_UNKNOWN;
-    if (tlb.cleared_ptes && !(tlb.cleared_pmds || tlb.cleared_puds || tlb.cleared_p4ds))
-        return 3;
-    if (tlb.cleared_pmds && !(tlb.cleared_ptes || tlb.cleared_puds || tlb.cleared_p4ds))
-        return 2;
-    if (tlb.cleared_puds && !(tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_p4ds))
-        return 1;
-    if (tlb.cleared_p4ds && !(tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds))
-        return 0;
-    return TLBI_TTL_UNKNOWN;
-}
-
 // asm/tlb.h tlb_flush(): leaf-only unless page tables were freed (hugetlb PMD unsharing, the other reason
 // upstream, is not modelled). Tearing down the whole mm needs only the walk-cache entries gone, since the ASID
 // allocator never reuses an ASID without invalidating it: flush_tlb_mm() only if tables were freed.

@@ -242,12 +242,12 @@ TEST(Arm64TlbFlush, TlbFlushOfAnMmuGather)
     Arm64& a = e.arch();
     mmu_gather leaf, tables, full_no_tables;
     leaf.cleared_ptes = true;
-    EXPECT_EQ(Arm64::tlb_get_level(leaf), 3);
+    EXPECT_EQ(tlb_get_level(leaf), 3);
     tables.cleared_ptes = tables.cleared_pmds = tables.freed_tables = true;
-    EXPECT_EQ(Arm64::tlb_get_level(tables), TLBI_TTL_UNKNOWN);
+    EXPECT_EQ(tlb_get_level(tables), TLBI_TTL_UNKNOWN);
     mmu_gather pmds;
     pmds.cleared_pmds = true;
-    EXPECT_EQ(Arm64::tlb_get_level(pmds), 2);
+    EXPECT_EQ(tlb_get_level(pmds), 2);
     Delta dl, dt, df;
     mm_struct* mm = nullptr;
     e.run([&](Ctx& c) {

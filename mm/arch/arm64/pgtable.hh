@@ -263,7 +263,4 @@ private:
     unsigned cont_ptes_;
 };
 
-// The arm64 operations for a kernel on an arm64 platform (declared in mm/arch/arch.hh).
-std::unique_ptr<Arch> make_arm64_arch(Kernel& k);
-
 } // namespace mmusim::mm

@@ -44,13 +44,20 @@ public:
     std::uint64_t page_size() const { return format().page_size(); }
     PAddr vmemmap() const { return vmemmap_; }
 
-    // Kernel objects (mm_struct, vma, anon_vma) in simulated memory: a zeroed, 64-byte aligned block.
-    PAddr kmalloc(std::uint64_t bytes);
-    void kfree(PAddr pa, std::uint64_t bytes);
+    // The shared zero page (mm/memory.c my_zero_pfn()): a reserved, zeroed frame read faults map.
+    pfn_t zero_pfn() const { return zero_pfn_; }
+    bool is_zero_pfn(pfn_t pfn) const { return pfn == zero_pfn_; }
 
-    // A new process address space with an empty root table and the next free ASID.
-    mm_struct& mm_alloc();
-    void mm_free(mm_struct& mm);
+    // Kernel objects (mm_struct, vma, anon_vma) in simulated memory: a 64-byte aligned block from the buddy,
+    // zeroed by the running core (kzalloc()).
+    PAddr kmalloc(Ctx& c, std::uint64_t bytes);
+    void kfree(Ctx& c, PAddr pa, std::uint64_t bytes);
+
+    // A new process address space (kernel/fork.c mm_alloc() + mm_init()): its struct mm_struct, an empty
+    // root table (pgd_alloc()) and the next free ASID; the running core does the work.
+    mm_struct& mm_alloc(Ctx& c);
+    // mmdrop() -> __mmdrop(): frees the root table and the mm_struct. The VMAs must be gone (exit_mmap()).
+    void mm_free(Ctx& c, mm_struct& mm);
     std::size_t processes() const { return mms_.size(); }
 
     // Software work that is no memory access (kernel_config.hh SoftwareCosts), charged as Category::Software.
@@ -61,10 +68,12 @@ private:
     KernelConfig cfg_;
     PhysAllocator phys_;
     PAddr vmemmap_ = 0;
+    pfn_t zero_pfn_ = 0;
     std::unique_ptr<Arch> arch_;
     std::unique_ptr<PageAllocator> page_alloc_;
     std::vector<std::unique_ptr<mm_struct>> mms_;
     Asid next_asid_ = 1;
+    unsigned next_mm_id_ = 1; // MM_ID_MIN
     MmStats stats_;
 };
 

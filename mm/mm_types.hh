@@ -32,13 +32,15 @@ struct vm_area_struct {
 };
 
 // Simulated layout of struct mm_struct's hot fields (offsets from mm_struct::addr).
-constexpr unsigned MM_OFF_PAGE_TABLE_LOCK = 0, MM_OFF_TLB_GEN = 64, MM_OFF_RSS = 128 /* NR_MM_COUNTERS x 8 */,
-                   MM_OFF_CPUMASK = 192, MM_OFF_FLAGS = 256, MM_STRUCT_BYTES = 320;
+constexpr unsigned MM_OFF_PAGE_TABLE_LOCK = 0, MM_OFF_TLB_GEN = 64, MM_OFF_TLB_FLUSH_PENDING = 72,
+                   MM_OFF_RSS = 128 /* NR_MM_COUNTERS x 8 */, MM_OFF_CPUMASK = 192, MM_OFF_FLAGS = 256,
+                   MM_STRUCT_BYTES = 320;
 
 struct mm_struct {
     PAddr addr = 0;             // simulated struct mm_struct
     PAddr pgd = 0;              // root page table
     Asid asid = 0;              // arm64 context.id / x86 PCID (the hardware's ASID)
+    unsigned mm_id = 0;         // CONFIG_MM_ID mm->mm_id: the folios' per-MM mapcount slots name it
     hw::CpuMask cpumask;        // mm_cpumask(): cores that run it or hold it in their TLBs
     hw::CpuMask lazy;           // x86: cores in lazy TLB mode for it (kernel thread borrowed the mm)
     std::map<Addr, vm_area_struct> vmas; // by vm_start (maple tree)

@@ -32,6 +32,12 @@ struct mmu_gather {
         bool delay_rmap;
     };
     std::vector<Pages> pages;
+    // Page-table pages unlinked by free_pgtables() (tlb_remove_table()), freed after the flush.
+    struct Table {
+        PAddr table;
+        int depth;
+    };
+    std::vector<Table> tables;
     static constexpr std::size_t kMaxBatch = 10000; // MAX_GATHER_BATCH_COUNT * MAX_GATHER_BATCH, ~ upstream
 
     bool empty_range() const { return end <= start; }
@@ -43,13 +49,26 @@ void tlb_gather_mmu_fullmm(Ctx& c, mmu_gather& tlb, mm_struct& mm);
 void tlb_finish_mmu(Ctx& c, mmu_gather& tlb);
 void tlb_flush_mmu(Ctx& c, mmu_gather& tlb);
 void tlb_flush_mmu_tlbonly(Ctx& c, mmu_gather& tlb);
+// mm/mmu_gather.c tlb_flush_rmaps(): the rmap removals delayed until after the TLB flush
+void tlb_flush_rmaps(Ctx& c, mmu_gather& tlb, vm_area_struct& vma);
 void tlb_start_vma(Ctx& c, mmu_gather& tlb, vm_area_struct& vma);
 void tlb_end_vma(Ctx& c, mmu_gather& tlb, vm_area_struct& vma);
 // tlb_remove_tlb_entries(): the range grows by nr pages at address; cleared_ptes is set.
 void tlb_remove_tlb_entries(Ctx& c, mmu_gather& tlb, PtePtr ptep, unsigned nr, Addr address);
 // __tlb_remove_folio_pages(): queues nr pages of one folio; true when the batch is full (caller flushes).
 bool __tlb_remove_folio_pages(Ctx& c, mmu_gather& tlb, pfn_t page, unsigned nr, bool delay_rmap);
-// The TTL level hint for the flush (tlb_get_level, arm64 asm/tlb.h): 3 if only PTEs were cleared, etc.
+// The TTL level hint for the flush (tlb_get_level, arm64 asm/tlb.h): 3 if only PTEs were cleared, etc.;
+// TLBI_TTL_UNKNOWN when tables were freed or levels are mixed.
+constexpr int TLBI_TTL_UNKNOWN = 0x7fffffff; // INT_MAX
 int tlb_get_level(const mmu_gather& tlb);
+// include/asm-generic/tlb.h tlb_flush_pte_range() / tlb_flush_pmd_range() / ...: widen the range and mark
+// the level cleared.
+void tlb_flush_pte_range(mmu_gather& tlb, Addr address, std::uint64_t size);
+void tlb_flush_pmd_range(mmu_gather& tlb, Addr address, std::uint64_t size);
+void tlb_flush_pud_range(mmu_gather& tlb, Addr address, std::uint64_t size);
+void tlb_flush_p4d_range(mmu_gather& tlb, Addr address, std::uint64_t size);
+// mm/mmu_gather.c tlb_remove_table() via pte_free_tlb()/pmd_free_tlb()/...: an unlinked table at `depth`
+// whose entry mapped `address`, freed once the TLBs and walk caches cannot reach it.
+void free_table_tlb(Ctx& c, mmu_gather& tlb, PAddr table, int depth, Addr address);
 
 } // namespace mmusim::mm

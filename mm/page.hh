@@ -25,7 +25,8 @@ constexpr unsigned PAGE_OFF_FLAGS = 0, PAGE_OFF_COMPOUND_HEAD = 8, PAGE_OFF_MAPP
                    PAGE_OFF_PRIVATE = 40, PAGE_OFF_MAPCOUNT = 48, PAGE_OFF_REFCOUNT = 52;
 // struct folio fields that live in page[1]
 constexpr unsigned FOLIO_OFF_FLAGS_1 = 64, FOLIO_OFF_LARGE_MAPCOUNT = 80, FOLIO_OFF_NR_PAGES_MAPPED = 84,
-                   FOLIO_OFF_ENTIRE_MAPCOUNT = 88, FOLIO_OFF_PINCOUNT = 92;
+                   FOLIO_OFF_ENTIRE_MAPCOUNT = 88, FOLIO_OFF_PINCOUNT = 92, FOLIO_OFF_MM_ID_MAPCOUNT = 96,
+                   FOLIO_OFF_MM_IDS = 104;
 
 // enum pageflags (include/linux/page-flags.h), the bits the ported paths use. PG_anon_exclusive aliases
 // PG_mappedtodisk, as upstream: it is only ever set on anonymous pages.

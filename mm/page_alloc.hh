@@ -37,9 +37,17 @@ public:
     std::uint64_t allocated_bytes() const { return phys_.allocated(); }
 
 private:
+    bool pcp_allowed_order(unsigned order) const;
+    void pcp_account(Ctx& c, unsigned order, bool alloc);
+    void charge_buddy(Ctx& c, std::uint64_t steps_before);
+    void prep_new_page(Ctx& c, pfn_t page, unsigned order);
+    void prep_compound_page(Ctx& c, pfn_t page, unsigned order);
+
     Kernel& k_;
     PhysAllocator& phys_;
     std::vector<PAddr> pcp_;        // per-CPU struct per_cpu_pages (count, high, lists)
+    PAddr zone_ = 0;                // struct zone (its lock)
+    unsigned pmd_order_ = 0;        // HPAGE_PMD_ORDER
 };
 
 } // namespace mmusim::mm

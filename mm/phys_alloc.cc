@@ -57,6 +57,7 @@ PAddr PhysAllocator::alloc(std::uint64_t bytes, std::uint64_t align)
     while (o > order) {
         --o;
         add_free(pa + (Addr{1} << o), o);
+        ++steps_;
     }
     allocated_ += std::uint64_t{1} << order;
     return pa;
@@ -77,6 +78,7 @@ void PhysAllocator::free(PAddr pa, std::uint64_t bytes, std::uint64_t align)
         free_[order].erase(it);
         pa = std::min(pa, buddy);
         ++order;
+        ++steps_;
     }
     add_free(pa, order);
 }

@@ -33,6 +33,9 @@ public:
     std::uint64_t allocated() const { return allocated_; }
     std::uint64_t capacity() const { return end_ - base_; }
     std::uint64_t largest_free_block() const;
+    // Buddy split and merge steps so far (expand() halvings and __free_one_page() merges), for the page
+    // allocator's software charge.
+    std::uint64_t steps() const { return steps_; }
 
 private:
     static unsigned order_for(std::uint64_t bytes, std::uint64_t align);
@@ -42,6 +45,7 @@ private:
     PAddr end_;
     std::vector<std::set<PAddr>> free_; // free blocks by order (log2 bytes)
     std::uint64_t allocated_ = 0;
+    std::uint64_t steps_ = 0;
 };
 
 } // namespace mmusim::mm

@@ -146,15 +146,21 @@ std::optional<InvalidationScope> x86_scope(const TlbiOp& op, const PageTableForm
         case 3: s.include_global = false; return s;
         default: throw std::invalid_argument("INVPCID type must be 0..3");
         }
-    case TlbiKind::Invlpgb:
+    case TlbiKind::Invlpgb: {
         s.any_asid = false;
         s.asid = op.asid;
         s.include_global = op.include_global;
-        s.by_va = true;
-        s.va_start = op.operand & ~(page - 1);
-        s.va_last = s.va_start + (std::uint64_t(op.pages) * page - 1);
         s.leaf_only = op.final_only;
+        if (!op.va_valid)
+            return s; // every translation of the PCID
+        // With the PMD stride the pages are 2M apart: the scope is the span from the first to the last, so a
+        // 4K entry between two of them goes too (a superset of what the hardware must remove, never less).
+        const Addr stride = op.pmd_stride ? Addr{1} << fmt.level(fmt.levels() - 2).shift : page;
+        s.by_va = true;
+        s.va_start = op.operand & ~(stride - 1);
+        s.va_last = s.va_start + (std::uint64_t(op.pages) * stride - 1);
         return s;
+    }
     default: break;
     }
     throw std::invalid_argument("not an x86 invalidation");

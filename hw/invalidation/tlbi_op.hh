@@ -41,6 +41,8 @@ struct TlbiOp {
     std::uint32_t pages = 1;     // INVLPGB: number of pages after the first is pages-1 (ECX[15:0]+1)
     bool include_global = false; // INVLPGB: include global translations
     bool final_only = false;     // INVLPGB: leaf entries only
+    bool va_valid = true;        // INVLPGB rAX[0]: off, every address of the PCID (Linux's single-PCID flush)
+    bool pmd_stride = false;     // INVLPGB ECX[31]: the pages are 2M apart (Linux's PMD_STRIDE)
     bool all_va = false;         // RISC-V rs1 = x0
     bool all_asid = false;       // RISC-V rs2 = x0
 

@@ -81,5 +81,8 @@ public:
 // The architecture's operations for the kernel's platform (mm/arch/arch.cc): arm64 or x86-64; any other
 // page-table format is an error naming the platform.
 std::unique_ptr<Arch> make_arch(Kernel& k);
+// The architectures' own factories, which make_arch() picks from (mm/arch/arm64/, mm/arch/x86/).
+std::unique_ptr<Arch> make_arm64_arch(Kernel& k);
+std::unique_ptr<Arch> make_x86_arch(Kernel& k);
 
 } // namespace mmusim::mm

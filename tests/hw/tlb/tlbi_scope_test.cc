@@ -626,6 +626,45 @@ TEST(X86Scope, InvlpgbPageCount)
     EXPECT_TRUE(g.leaf_only);
 }
 
+TEST(X86Scope, InvlpgbWithoutVaRemovesThePcid)
+{
+    // rAX[0] clear: every non-global translation of the PCID, whatever its address (Linux
+    // invlpgb_flush_single_pcid_nosync()).
+    TlbiOp op = invlpgb(0, 4, 1, false, false);
+    op.va_valid = false;
+    const InvalidationScope s = scope(op, test::x86_4level());
+    EXPECT_FALSE(s.by_va);
+    EXPECT_FALSE(s.any_asid);
+    EXPECT_EQ(s.asid, 4);
+    EXPECT_FALSE(s.include_global);
+    TlbGeometry g;
+    g.entries = 8;
+    g.ways = 8;
+    Tlb tlb(g);
+    for (Addr va : {Addr{0x1000}, Addr{0x7fff0000}}) {
+        TlbEntry e;
+        e.vpn = va >> 12;
+        e.asid = 4;
+        e.size_shift = 12;
+        ASSERT_TRUE(tlb.fill(e, va));
+    }
+    TlbEntry other;
+    other.vpn = 0x2000 >> 12;
+    other.asid = 5;
+    other.size_shift = 12;
+    ASSERT_TRUE(tlb.fill(other, 0x2000));
+    EXPECT_EQ(tlb.invalidate(s), 2u) << "both PCID 4 entries, not PCID 5's";
+}
+
+TEST(X86Scope, InvlpgbPmdStrideSpansTwoMegabytesPerPage)
+{
+    TlbiOp op = invlpgb(0x40000000 + 0x1234, 4, 3, false, false);
+    op.pmd_stride = true;
+    const InvalidationScope s = scope(op, test::x86_4level());
+    EXPECT_EQ(s.va_start, 0x40000000u);
+    EXPECT_EQ(s.va_last, 0x40000000u + 3 * (Addr{2} << 20) - 1);
+}
+
 TEST(X86Scope, InvlpgRemovesEverySplinterOfALargePage)
 {
     TlbGeometry g;

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reverse mapping of anonymous folios (include/linux/rmap.h, mm/rmap.c) in the current kernel's scheme:
+// CONFIG_NO_PAGE_MAPCOUNT (a large folio keeps one _large_mapcount for all its PTE mappings, no per-page
+// mapcount) with CONFIG_MM_ID (two per-MM mapcount slots and a "maybe mapped shared" bit in _mm_ids, updated
+// under a bit spinlock), PG_anon_exclusive per page, and folio->mapping = anon_vma | PAGE_MAPPING_ANON.
+// Every field is the timed struct page access upstream makes.
+//
+// Not modelled: the NR_ANON_MAPPED/NR_ANON_THPS statistics (__folio_mod_stat), mlock/munlock, the deferred
+// split queue (no shrinker runs), KSM and device-private folios, file rmap.
+#pragma once
+
+#include "mm/kernel.hh"
+
+#include <cerrno>
+
+namespace mmusim::mm {
+
+// include/linux/rmap.h rmap_t
+using rmap_t = int;
+enum : rmap_t { RMAP_NONE = 0, RMAP_EXCLUSIVE = 1 };
+
+// include/linux/pgtable.h enum pgtable_level (the levels rmap accounts at)
+enum class pgtable_level { PTE, PMD, PUD };
+
+// -EBUSY and -EAGAIN as upstream (<cerrno>)
+
+// include/linux/mm_types.h CONFIG_MM_ID (64-bit)
+constexpr unsigned MM_ID_DUMMY = 0;
+constexpr unsigned MM_ID_BITS = 31;
+constexpr std::uint64_t MM_ID_MASK = (std::uint64_t{1} << MM_ID_BITS) - 1;
+constexpr unsigned FOLIO_MM_IDS_LOCK_BITNUM = MM_ID_BITS;
+constexpr unsigned FOLIO_MM_IDS_SHARED_BITNUM = 2 * MM_ID_BITS + 1;
+
+// struct anon_vma in simulated memory (its refcount is the field the sanity checks read)
+constexpr unsigned ANON_VMA_OFF_REFCOUNT = 8, ANON_VMA_BYTES = 128;
+
+// mm/rmap.c __anon_vma_prepare() via anon_vma_prepare(): the VMA's anon_vma, allocated on first need and
+// installed under mm->page_table_lock.
+void anon_vma_prepare(Ctx& c, vm_area_struct& vma);
+// mm/rmap.c unlink_anon_vmas(): the VMA lets go of its anon_vma; the last user frees it.
+void unlink_anon_vmas(Ctx& c, vm_area_struct& vma);
+
+// mm/rmap.c folio_add_new_anon_rmap(): a new folio mapped entirely by PTEs of `vma` from `address`
+void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, rmap_t flags);
+// mm/rmap.c folio_add_anon_rmap_ptes()
+void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma, Addr address,
+                              rmap_t flags);
+// mm/rmap.c folio_remove_rmap_ptes()
+void folio_remove_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma);
+inline void folio_remove_rmap_pte(Ctx& c, Folio folio, pfn_t page, vm_area_struct& vma)
+{
+    folio_remove_rmap_ptes(c, folio, page, 1, vma);
+}
+
+// include/linux/rmap.h __folio_try_dup_anon_rmap() at PTE level via folio_try_dup_anon_rmap_ptes(): 0, or
+// -EBUSY when the folio may be pinned and a page is exclusive (the caller copies instead)
+int folio_try_dup_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& dst_vma,
+                                 vm_area_struct& src_vma);
+inline int folio_try_dup_anon_rmap_pte(Ctx& c, Folio folio, pfn_t page, vm_area_struct& dst_vma,
+                                       vm_area_struct& src_vma)
+{
+    return folio_try_dup_anon_rmap_ptes(c, folio, page, 1, dst_vma, src_vma);
+}
+
+// include/linux/rmap.h __folio_try_share_anon_rmap(): one barrier pair and one pin check; clears
+// PG_anon_exclusive on `page` only, as upstream does today (nr_pages feeds the sanity checks). The batched
+// anon unmap series' folio_try_share_anon_rmap_ptes() clears all nr_pages here (PTE level).
+int __folio_try_share_anon_rmap(Ctx& c, Folio folio, pfn_t page, int nr_pages, pgtable_level level);
+// include/linux/rmap.h folio_try_share_anon_rmap_pte()
+inline int folio_try_share_anon_rmap_pte(Ctx& c, Folio folio, pfn_t page)
+{
+    return __folio_try_share_anon_rmap(c, folio, page, 1, pgtable_level::PTE);
+}
+
+// include/linux/mm.h folio_maybe_mapped_shared()
+bool folio_maybe_mapped_shared(Ctx& c, Folio folio);
+// include/linux/mm.h folio_needs_cow_for_dma(): MMF_HAS_PINNED and folio_maybe_dma_pinned()
+bool folio_needs_cow_for_dma(Ctx& c, vm_area_struct& vma, Folio folio);
+
+// include/linux/rmap.h CONFIG_MM_ID helpers
+void folio_lock_large_mapcount(Ctx& c, Folio folio);
+void folio_unlock_large_mapcount(Ctx& c, Folio folio);
+unsigned folio_mm_id(Ctx& c, Folio folio, int idx);
+bool folio_mm_ids_shared(Ctx& c, Folio folio); // test_bit(FOLIO_MM_IDS_SHARED_BITNUM, &folio->_mm_ids)
+void folio_set_large_mapcount(Ctx& c, Folio folio, int mapcount, vm_area_struct& vma);
+int folio_add_return_large_mapcount(Ctx& c, Folio folio, int diff, vm_area_struct& vma);
+int folio_sub_return_large_mapcount(Ctx& c, Folio folio, int diff, vm_area_struct& vma);
+
+} // namespace mmusim::mm

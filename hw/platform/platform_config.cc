@@ -255,6 +255,7 @@ PlatformConfig load_platform(const ConfigNode& root)
     moved(mmu, "hw_dirty", hw_ad_pointer(p.arch));
     p.mmu.walker.hw_access_flag = p.features.hw_access_flag();
     p.mmu.walker.hw_dirty = p.features.hw_dirty();
+    p.mmu.walker.size_change_without_bbm = p.arch == Arch::Arm64 && p.features.arm64.bbml2_noabort;
     TlbSizes sizes{FormatRegistry::instance().translation_shifts(p.format), p.format};
     // A coalesced group is a size the TLB holds whether or not coalescing is switched on for this run (so
     // `--set mmu.coalescing=false` needs no change to the TLB sizes).

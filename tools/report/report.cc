@@ -60,6 +60,7 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["stall_cycles"] = s.stall_cycles;
     j["tlb_permission_faults"] = s.tlb_permission_faults;
     j["tlb_conflicts"] = {{"misprogrammed_runs", s.misprogrammed_runs}, {"multiple_sizes", s.size_conflicts}};
+    j["bbml2_size_changes"] = s.bbml2_size_changes;
     j["page_faults"] = f.faults;
     j["access_faults"] = f.access_faults;
     j["fault_cycles"] = f.cycles;

@@ -130,7 +130,6 @@ struct Loader {
             op.folio = n.size("folio", 0);
             if (op.folio && (!is_pow2(op.folio) || op.folio > 2 * MiB))
                 n.fail("folio", "must be a power of two no larger than 2M (PTE-mapped folios)");
-            op.shared = n.boolean("shared", false);
             op.prot = n.choice("prot", {"none", "r", "rw"}, "rw");
             regions.insert({op.process, op.region});
             break;

@@ -32,7 +32,6 @@ struct OpSpec {
     // mmap
     std::uint64_t size = 0;
     std::uint64_t folio = 0;       // mTHP size the VMA faults in; 0 = the kernel configuration's folio_size
-    bool shared = false;
     std::string prot = "rw";       // "none", "r", "rw"
     // touch
     bool write = false;

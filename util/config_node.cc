@@ -426,7 +426,7 @@ std::string ConfigNode::str(const std::string& key) const { return scalar(key, g
 std::string ConfigNode::str(const std::string& key, const std::string& def) const
 {
     YAML::Node n = get(key, false);
-    return n ? scalar(key, n) : def;
+    return n && !n.IsNull() ? scalar(key, n) : def; // get() returns a null node for an absent key
 }
 
 std::uint64_t ConfigNode::u64(const std::string& key, std::uint64_t min, std::uint64_t max) const

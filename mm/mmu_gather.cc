@@ -8,15 +8,12 @@
 #include "mm/rmap.hh"
 
 #include <algorithm>
-#include <climits>
 
 namespace mmusim::mm {
 
 using hw::Category;
 
 namespace {
-
-constexpr int TLBI_TTL_UNKNOWN = INT_MAX; // arch/arm64/include/asm/tlbflush.h
 
 // include/asm-generic/tlb.h __tlb_adjust_range()
 void __tlb_adjust_range(mmu_gather& tlb, Addr address, std::uint64_t range_size)

@@ -58,7 +58,8 @@ void tlb_remove_tlb_entries(Ctx& c, mmu_gather& tlb, PtePtr ptep, unsigned nr, A
 // __tlb_remove_folio_pages(): queues nr pages of one folio; true when the batch is full (caller flushes).
 bool __tlb_remove_folio_pages(Ctx& c, mmu_gather& tlb, pfn_t page, unsigned nr, bool delay_rmap);
 // The TTL level hint for the flush (tlb_get_level, arm64 asm/tlb.h): 3 if only PTEs were cleared, etc.;
-// TLBI_TTL_UNKNOWN (INT_MAX) when tables were freed or levels are mixed.
+// TLBI_TTL_UNKNOWN when tables were freed or levels are mixed.
+constexpr int TLBI_TTL_UNKNOWN = 0x7fffffff; // INT_MAX, arch/arm64/include/asm/tlbflush.h
 int tlb_get_level(const mmu_gather& tlb);
 // include/asm-generic/tlb.h tlb_flush_pte_range() / tlb_flush_pmd_range() / ...: widen the range and mark
 // the level cleared.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "mm/kernel.hh"
+#include "util/ftrace.hh"
 
 namespace mmusim::mm {
 
@@ -12,6 +13,7 @@ inline pte_t ptep_get(Ctx& c, PtePtr ptep) { return c.k.arch().ptep_get(c, ptep)
 
 inline void set_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, unsigned nr)
 {
+    MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "set_ptes addr={:#x} nr={} pte={:#x}", addr, nr, pte.val);
     c.k.stats().batch("set_ptes", nr);
     c.k.arch().set_ptes(c, mm, addr, ptep, pte, nr);
 }
@@ -25,18 +27,21 @@ inline pte_t ptep_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep)
 
 inline pte_t get_and_clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full)
 {
+    MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "get_and_clear_full_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("get_and_clear_full_ptes", nr);
     return c.k.arch().get_and_clear_full_ptes(c, mm, addr, ptep, nr, full);
 }
 
 inline void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full)
 {
+    MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "clear_full_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("clear_full_ptes", nr);
     c.k.arch().clear_full_ptes(c, mm, addr, ptep, nr, full);
 }
 
 inline void wrprotect_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr)
 {
+    MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "wrprotect_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("wrprotect_ptes", nr);
     c.k.arch().wrprotect_ptes(c, mm, addr, ptep, nr);
 }
@@ -52,6 +57,7 @@ inline unsigned pte_batch_hint(Ctx& c, PtePtr ptep, pte_t pte) { return c.k.arch
 
 inline pte_t modify_prot_start_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr)
 {
+    MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "modify_prot_start_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("modify_prot_start_ptes", nr);
     return c.k.arch().modify_prot_start_ptes(c, vma, addr, ptep, nr);
 }

@@ -30,6 +30,8 @@ struct MmStats {
     std::uint64_t pgtables_allocated = 0, pgtables_freed = 0;
 
     void batch(const char* helper, unsigned nr) { ++batches[helper][nr]; }
+    // What happened since `before` was taken (a copy of these statistics at an earlier moment).
+    MmStats since(const MmStats& before) const;
     void flush(const char* kind, std::uint64_t pages)
     {
         FlushCount& f = flushes[kind];
@@ -37,5 +39,37 @@ struct MmStats {
         f.pages += pages;
     }
 };
+
+inline MmStats MmStats::since(const MmStats& b) const
+{
+    MmStats d;
+    for (const auto& [helper, hist] : batches)
+        for (const auto& [nr, calls] : hist) {
+            std::uint64_t was = 0;
+            if (auto h = b.batches.find(helper); h != b.batches.end())
+                if (auto n = h->second.find(nr); n != h->second.end())
+                    was = n->second;
+            if (calls > was)
+                d.batches[helper][nr] = calls - was;
+        }
+    for (const auto& [kind, f] : flushes) {
+        FlushCount was;
+        if (auto it = b.flushes.find(kind); it != b.flushes.end())
+            was = it->second;
+        if (f.calls > was.calls)
+            d.flushes[kind] = {f.calls - was.calls, f.pages - was.pages};
+    }
+    d.contpte_folds = contpte_folds - b.contpte_folds;
+    d.contpte_unfolds = contpte_unfolds - b.contpte_unfolds;
+    d.contpte_converts = contpte_converts - b.contpte_converts;
+    d.faults = faults - b.faults;
+    d.folios_allocated = folios_allocated - b.folios_allocated;
+    d.folios_freed = folios_freed - b.folios_freed;
+    d.pages_copied = pages_copied - b.pages_copied;
+    d.pages_reused = pages_reused - b.pages_reused;
+    d.pgtables_allocated = pgtables_allocated - b.pgtables_allocated;
+    d.pgtables_freed = pgtables_freed - b.pgtables_freed;
+    return d;
+}
 
 } // namespace mmusim::mm

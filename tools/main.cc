@@ -7,6 +7,7 @@
 #include "traces/trace_reader.hh"
 #include "util/config_error.hh"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -19,11 +20,18 @@ int main(int argc, char** argv)
     CLI::App app{"mmusim: cycle-level MMU emulator (SystemC/TLM-2.0) with Linux page-table batching"};
     app.set_version_flag("--version", std::string("mmusim ") + MMUSIM_VERSION);
     app.require_subcommand(0, 1);
+    app.fallthrough(); // --log-level may follow the subcommand
     std::map<std::string, tools::CommandFn> commands;
     commands["replay"] = tools::add_replay(app);
     commands["formats"] = tools::add_formats(app);
     commands["validate"] = tools::add_validate(app);
     commands["platforms"] = tools::add_platforms(app);
+    // commands["run"] = tools::add_run(app); (with the experiment runner)
+    std::string log_level = "warn";
+    app.add_option("--log-level", log_level,
+                   "Log events on stderr as ftrace would show them, with simulated time and core: debug = kernel "
+                   "operations and faults, trace = also every batch, TLBI, barrier and IPI (default: warn)")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -37,7 +45,9 @@ int main(int argc, char** argv)
         std::cerr << "mmusim: error: " << e.what() << "\nRun '" << help << " --help' for more information.\n";
         return 2;
     }
-    spdlog::set_level(spdlog::level::warn);
+    spdlog::set_default_logger(spdlog::stderr_color_st("mmusim")); // stdout is for tables and reports
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    spdlog::set_pattern("%v"); // the event lines carry their own simulated time
     try {
         for (CLI::App* sub : app.get_subcommands())
             return commands.at(sub->get_name())();

@@ -29,6 +29,17 @@ void Progress::update(std::uint64_t records, std::uint64_t bytes)
     shown_ = true;
 }
 
+void Progress::status(const std::string& text)
+{
+    if (!enabled_)
+        return;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    // Padded so that a shorter line overwrites the whole of a longer one before it.
+    std::fprintf(stderr, "\r%-60s %6.1f s ", text.c_str(), secs);
+    std::fflush(stderr);
+    shown_ = true;
+}
+
 void Progress::finish()
 {
     if (shown_) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 namespace mmusim::tools {
 
@@ -14,6 +15,8 @@ public:
     Progress(bool enabled, std::uint64_t total_bytes);
     ~Progress();
     void update(std::uint64_t records, std::uint64_t bytes);
+    // A status line of its own (e.g. "batched: operation 3/12 (touch p64k)"), with the elapsed time.
+    void status(const std::string& text);
     void finish();
 
 private:

@@ -426,7 +426,7 @@ std::string ConfigNode::str(const std::string& key) const { return scalar(key, g
 std::string ConfigNode::str(const std::string& key, const std::string& def) const
 {
     YAML::Node n = get(key, false);
-    return n ? scalar(key, n) : def;
+    return n && !n.IsNull() ? scalar(key, n) : def; // get() returns a null node for an absent key
 }
 
 std::uint64_t ConfigNode::u64(const std::string& key, std::uint64_t min, std::uint64_t max) const
@@ -491,6 +491,48 @@ std::uint64_t ConfigNode::size(const std::string& key) const
 std::uint64_t ConfigNode::size(const std::string& key, std::uint64_t def) const
 {
     return has(key) ? size(key) : (mark(key), def);
+}
+
+std::vector<std::uint64_t> ConfigNode::u64_list(const std::string& key, std::uint64_t min, std::uint64_t max) const
+{
+    YAML::Node n = get(key, true);
+    std::vector<std::uint64_t> out;
+    auto one = [&](const std::string& text) {
+        std::size_t used = 0;
+        std::uint64_t v = 0;
+        try {
+            if (text.empty() || text[0] == '-' || text[0] == '+')
+                throw std::invalid_argument(text);
+            v = std::stoull(text, &used, 10);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != text.size() || used == 0)
+            fail(key, "'" + text + "' is not a non-negative integer");
+        if (v < min || v > max)
+            fail(key, std::to_string(v) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+        out.push_back(v);
+    };
+    if (n.IsSequence()) {
+        for (const auto& e : n)
+            one(scalar(key, e));
+    } else {
+        std::stringstream ss(scalar(key, n));
+        for (std::string part; std::getline(ss, part, ',');)
+            one(part);
+    }
+    return out;
+}
+
+std::vector<std::string> ConfigNode::str_list(const std::string& key) const
+{
+    YAML::Node n = get(key, true);
+    if (!n.IsSequence())
+        fail(key, "expected a list");
+    std::vector<std::string> out;
+    for (const auto& e : n)
+        out.push_back(scalar(key, e));
+    return out;
 }
 
 std::vector<std::uint64_t> ConfigNode::size_list(const std::string& key) const

@@ -46,6 +46,10 @@ public:
     std::uint64_t size(const std::string& key) const;
     std::uint64_t size(const std::string& key, std::uint64_t def) const;
     std::vector<std::uint64_t> size_list(const std::string& key) const;
+    // A list of integers in [min, max] (a YAML sequence, or "0,1" as --set writes it); may be empty.
+    std::vector<std::uint64_t> u64_list(const std::string& key, std::uint64_t min, std::uint64_t max) const;
+    // A list of strings (a YAML sequence of scalars); may be empty.
+    std::vector<std::string> str_list(const std::string& key) const;
     std::string choice(const std::string& key, const std::vector<std::string>& allowed) const;
     std::string choice(const std::string& key, const std::vector<std::string>& allowed, const std::string& def) const;
     // Every scalar of a map as strings (for plugin options); marks them all consumed.

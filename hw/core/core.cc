@@ -2,6 +2,7 @@
 #include "hw/core/core.hh"
 
 #include "hw/interconnect/interconnect.hh"
+#include "util/ftrace.hh"
 
 #include <algorithm>
 #include <cstdio>
@@ -48,20 +49,34 @@ Core::Core(sc_core::sc_module_name name, unsigned id, const MmuConfig& mmu, cons
 // The payload frees its extensions when destroyed; op_ext_ is a member, not the payload's to free.
 Core::~Core() { trans_.clear_extension(&op_ext_); }
 
+void Core::set_work(std::function<void(Core&)> work)
+{
+    work_ = std::move(work);
+    done_ = false;
+    work_event_.notify(sc_core::SC_ZERO_TIME); // a parked thread picks it up in the next run
+}
+
 void Core::run()
 {
     thread_ = sc_core::sc_get_current_process_handle();
     try {
-        if (work_)
-            work_(*this);
-        sync_now();
-        done_ = true;
         // A core whose work is done is idle but still takes interrupts (its TLBs must be flushed); its time
-        // ended with its work, so what a handler costs it is dropped (serve_interrupt). The thread never
-        // returns: the run ends when no event is left. (That also keeps ASan builds off libsystemc's
-        // unannounced stack switch when a thread returns, hw/core/asan_fiber_shim.cc.)
-        for (;;)
-            wait_event(parked_);
+        // ended with its work, so what a handler costs it is dropped (serve_interrupt). It also takes new work
+        // given with set_work() before the next Platform::run(), so a test or tool can run in phases. The
+        // thread never returns: a run ends when no event is left. (That also keeps ASan builds off
+        // libsystemc's unannounced stack switch when a thread returns, hw/core/asan_fiber_shim.cc.)
+        for (;;) {
+            if (work_) {
+                const auto work = std::move(work_);
+                work_ = nullptr;
+                done_ = false;
+                work(*this);
+                sync_now();
+            }
+            done_ = true;
+            while (!work_)
+                wait_event(work_event_);
+        }
     } catch (...) {
         // Exceptions must not cross into the SystemC kernel, which would turn them into sc_reports.
         error_ = std::current_exception();
@@ -71,9 +86,7 @@ void Core::run()
         if (sc_core::sc_get_simulator_status() != sc_core::SC_SIM_USER_STOP)
             sc_core::sc_stop();
     }
-#if defined(__SANITIZE_ADDRESS__)
-    sc_core::wait(parked_); // see above: park rather than return
-#endif
+    sc_core::wait(parked_); // park rather than return (see above)
 }
 
 Cycles Core::now() const
@@ -153,6 +166,7 @@ Cycles Core::serve_interrupt()
     irqs_.pop_front();
     const CoreCounters saved = counters_;
     const Cycles start = sim_cycles();
+    MMUSIM_TRACE_EVENT(start, id_, "ipi handler entry");
     struct Masked { // interrupts stay masked while the handler runs, and after it if it throws
         bool& f;
         explicit Masked(bool& flag) : f(flag) { f = true; }
@@ -168,6 +182,7 @@ Cycles Core::serve_interrupt()
     irq_cycles_ += took;
     if (done_)
         drop_charges(saved);
+    MMUSIM_TRACE_EVENT(sim_cycles(), id_, "ipi handler exit ({} cycles)", took);
     irq.ipi->acknowledge(sim_cycles() + irq.ack);
     return took;
 }

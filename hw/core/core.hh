@@ -72,7 +72,8 @@ public:
     ~Core() override;
 
     unsigned id() const { return id_; }
-    void set_work(std::function<void(Core&)> work) { work_ = std::move(work); }
+    // The work the core's thread runs at the next Platform::run(). May be given again between runs.
+    void set_work(std::function<void(Core&)> work);
     bool done() const { return done_; }
     std::exception_ptr error() const { return error_; }
 
@@ -202,7 +203,8 @@ private:
     sc_core::sc_event irq_event_; // a new interrupt was queued
     bool in_irq_ = false;         // running a handler: interrupts wait (no nesting)
     Cycles irq_cycles_ = 0;       // time spent in handlers, so that ipi_wait does not count it as waiting
-    sc_core::sc_event parked_;    // never notified: where the thread takes interrupts once its work is done
+    sc_core::sc_event work_event_; // set_work() gave new work
+    sc_core::sc_event parked_;     // never notified: where a failed core's thread parks
     sc_core::sc_process_handle thread_; // this core's SC_THREAD, once running
     CoreCounters counters_;
 };

@@ -61,7 +61,12 @@ private:
     void complete_broadcasts(Core& from);
     void complete_local(Core& from);
     Cycles issue_cost(const TlbiOp& op) const;
+    // The broadcast path's parameters for `k`'s architecture: arm64 DVM, AMD INVLPGB.
+    const BroadcastCosts& fabric(TlbiKind k) const;
     BroadcastChannel& channel(const BroadcastCosts& costs);
+    // DSB ISH / TLBSYNC: with broadcasts outstanding, sends the completion message and returns the cycles until
+    // its last acknowledgement (0 with none outstanding).
+    Cycles sync_broadcasts(Core& from, const BroadcastCosts& costs);
 
     MaintenanceCosts costs_;
     const PageTableFormat& fmt_;

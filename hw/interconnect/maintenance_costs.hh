@@ -25,9 +25,9 @@ struct X86Costs {
     Cycles cr3_write = 0;           // MOV CR3 that flushes the PCID's non-global entries
     Cycles cr3_write_noflush = 0;   // MOV CR3 with bit 63 set
     Cycles invpcid = 0;
-    Cycles invlpgb = 0;             // AMD INVLPGB issue
-    Cycles tlbsync_base = 0;        // AMD TLBSYNC with INVLPGBs outstanding
-    Cycles tlbsync_per_remote_core = 0;
+    Cycles invlpgb = 0;             // AMD INVLPGB issue (the broadcast message leaves the core)
+    BroadcastCosts invlpgb_fabric;  // its way through the fabric to every core (broadcast_channel.hh); TLBSYNC
+                                    // sends the completion message (`sync`) and waits for its acknowledgements
     Cycles mfence = 0;
 };
 

@@ -19,7 +19,7 @@ std::vector<unsigned> span_shifts(const PageTableFormat& fmt)
 
 Mmu::Mmu(const MmuConfig& cfg, const PageTableFormat& fmt, PhysPort& port)
     : fmt_(fmt), port_(port), l1i_("l1i", cfg.l1i), l1d_("l1d", cfg.l1d), l2_("l2", cfg.l2), wc_(cfg.walk_cache, span_shifts(fmt)),
-      walker_(fmt, wc_, port, cfg.walker)
+      walker_(fmt, wc_, port, cfg.walker), size_change_without_bbm_(cfg.walker.size_change_without_bbm)
 {
 }
 
@@ -104,6 +104,10 @@ void Mmu::fill(TlbLevel& level, const TlbEntry& e, Addr va)
         const Addr where = std::max(held.va_base(), e.va_base());
         if (!still_live(held, where))
             continue; // the held entry is merely stale; the oracle reports stale entries
+        if (size_change_without_bbm_) {
+            ++stats_.bbml2_size_changes; // allowed: the TLB keeps one of the two (the newer)
+            continue;
+        }
         ++stats_.size_conflicts;
         TlbConflict c;
         c.kind = ConflictKind::MultipleSizes;

@@ -43,6 +43,7 @@ struct MmuStats {
     std::uint64_t tlb_permission_faults = 0; // permission faults raised from a TLB entry without a walk
     std::uint64_t misprogrammed_runs = 0;    // TLB conflict events: walks that found a misprogrammed run
     std::uint64_t size_conflicts = 0;        // TLB conflict events: fills that replaced a live other-size entry
+    std::uint64_t bbml2_size_changes = 0;    // the same on BBML2_NOABORT hardware, where it is allowed (no event)
 };
 
 struct Translation {
@@ -103,6 +104,7 @@ private:
     TlbLevel l2_;
     WalkCache wc_;
     Walker walker_;
+    bool size_change_without_bbm_; // WalkerConfig::size_change_without_bbm
     Asid asid_ = 0;
     PAddr root_ = 0;
     MmuStats stats_;

@@ -21,6 +21,10 @@ struct WalkerConfig {
     unsigned coalesce_group = 4; // PTEs per coalesced entry (4 x 4K = 16K)
     bool hw_access_flag = true;  // hardware sets AF/A on a walk that finds it clear
     bool hw_dirty = true;        // hardware dirty-state update on a write
+    // arm64 FEAT_BBM level 2 without conflict aborts (BBML2_NOABORT): a translation's size may change without
+    // break-before-make; overlapping TLB entries of two sizes then return one of them, never an abort or an
+    // amalgam (Arm ARM RNGLXZ, RJQQTC), so such a fill is no TLB conflict event.
+    bool size_change_without_bbm = false;
 };
 
 enum class Fault : std::uint8_t { None, NotPresent, Permission };

@@ -87,16 +87,36 @@ std::vector<TlbGeometry> tlb_level(const ConfigNode& mmu, const std::string& nam
 
 Cycles cost(const ConfigNode& n, const std::string& key) { return n.u64(key, 0, kMaxCost); }
 
-// The cost of an optional instruction exists exactly when the platform has the feature: required with it
+// The costs of an optional instruction exist exactly when the platform has the feature: required with it
 // (no cost defaults to 0), refused without it (a number that nothing would ever charge is a mistake).
+void refuse_without_feature(const ConfigNode& n, const std::string& key, const std::string& insn,
+                            const std::string& feature)
+{
+    if (n.has(key))
+        n.fail(key, "this platform has no " + insn + " instruction (features." + feature +
+                        ": false): remove the cost, or set features." + feature + ": true");
+}
+
 Cycles feature_cost(const ConfigNode& n, const std::string& key, bool present, const std::string& feature)
 {
     if (present)
         return cost(n, key);
-    if (n.has(key))
-        n.fail(key, "this platform has no " + key + " instruction (features." + feature +
-                        ": false): remove the cost, or set features." + feature + ": true");
+    refuse_without_feature(n, key, key, feature);
     return 0;
+}
+
+// A broadcast path's parameters as one map (broadcast_channel.hh): {hop, service, fanout, lookup,
+// range_lookup, sync}.
+BroadcastCosts broadcast_costs(const ConfigNode& n)
+{
+    BroadcastCosts b;
+    b.hop = cost(n, "hop");
+    b.service = cost(n, "service");
+    b.fanout = cost(n, "fanout");
+    b.lookup = cost(n, "lookup");
+    b.range_lookup = cost(n, "range_lookup");
+    b.sync = cost(n, "sync");
+    return b;
 }
 
 // A key that no longer belongs where it is: an error that says where it went.
@@ -146,9 +166,16 @@ void load_costs(const ConfigNode& root, PlatformConfig& p)
         const X86Features& f = p.features.x86;
         x.cr3_write_noflush = feature_cost(t, "cr3_write_noflush", f.pcid, "pcid");
         x.invpcid = feature_cost(t, "invpcid", f.invpcid, "invpcid");
+        // The flat TLBSYNC cost became the broadcast path that INVLPGB and TLBSYNC take (ARCHITECTURE.md).
+        for (const char* old : {"tlbsync_base", "tlbsync_per_remote_core"})
+            moved(t, old,
+                  "TLBSYNC waits for its completion message through the INVLPGB fabric, "
+                  "tlb_maintenance.invlpgb_fabric: {hop, service, fanout, lookup, range_lookup, sync}");
         x.invlpgb = feature_cost(t, "invlpgb", f.invlpgb, "invlpgb");
-        x.tlbsync_base = feature_cost(t, "tlbsync_base", f.invlpgb, "invlpgb");
-        x.tlbsync_per_remote_core = feature_cost(t, "tlbsync_per_remote_core", f.invlpgb, "invlpgb");
+        if (f.invlpgb)
+            x.invlpgb_fabric = broadcast_costs(t.child("invlpgb_fabric"));
+        else
+            refuse_without_feature(t, "invlpgb_fabric", "invlpgb", "invlpgb");
         break;
     }
     case Arch::RiscV: {
@@ -228,6 +255,7 @@ PlatformConfig load_platform(const ConfigNode& root)
     moved(mmu, "hw_dirty", hw_ad_pointer(p.arch));
     p.mmu.walker.hw_access_flag = p.features.hw_access_flag();
     p.mmu.walker.hw_dirty = p.features.hw_dirty();
+    p.mmu.walker.size_change_without_bbm = p.arch == Arch::Arm64 && p.features.arm64.bbml2_noabort;
     TlbSizes sizes{FormatRegistry::instance().translation_shifts(p.format), p.format};
     // A coalesced group is a size the TLB holds whether or not coalescing is switched on for this run (so
     // `--set mmu.coalescing=false` needs no change to the TLB sizes).
@@ -336,6 +364,12 @@ nlohmann::ordered_json tlb_json(const std::vector<TlbGeometry>& level)
     return arrays;
 }
 
+nlohmann::ordered_json broadcast_json(const BroadcastCosts& b)
+{
+    return {{"hop", b.hop}, {"service", b.service}, {"fanout", b.fanout}, {"lookup", b.lookup},
+            {"range_lookup", b.range_lookup}, {"sync", b.sync}};
+}
+
 } // namespace
 
 nlohmann::ordered_json to_json(const PlatformConfig& p)
@@ -395,8 +429,7 @@ nlohmann::ordered_json to_json(const PlatformConfig& p)
         t["mfence"] = x.mfence;
         if (p.features.x86.invlpgb) {
             t["invlpgb"] = x.invlpgb;
-            t["tlbsync_base"] = x.tlbsync_base;
-            t["tlbsync_per_remote_core"] = x.tlbsync_per_remote_core;
+            t["invlpgb_fabric"] = broadcast_json(x.invlpgb_fabric);
         }
         break;
     }

@@ -22,8 +22,8 @@ struct TestKernel {
     std::unique_ptr<hw::Platform> p; // declared first: the kernel goes before the platform it runs on
     std::unique_ptr<mm::Kernel> k;
 
-    // Runs fn on `core` with a kernel context, to completion (rethrows what it throws). A platform runs
-    // once: every phase of a test goes in one fn (or one fn per core, started together with set_work()).
+    // Runs fn on `core` with a kernel context, to completion (rethrows what it throws). Work for several
+    // cores at once goes through set_work() on each, then p->run().
     void run(unsigned core, const std::function<void(mm::Ctx&)>& fn)
     {
         p->core(core).set_work([&](hw::Core& cpu) {

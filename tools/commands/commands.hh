@@ -17,6 +17,7 @@ CommandFn add_replay(CLI::App& app);
 CommandFn add_formats(CLI::App& app);
 CommandFn add_validate(CLI::App& app);
 CommandFn add_platforms(CLI::App& app);
+CommandFn add_run(CLI::App& app);
 
 // "neoverse-n1" -> <source>/configs/platforms/neoverse-n1.yaml; a path is returned as is.
 std::string resolve_platform(const std::string& name_or_path);
@@ -28,6 +29,9 @@ std::string resolve_kernel(const std::string& name_or_path);
 std::string default_kernel();
 std::string kernels_dir();
 std::string default_trace();
+// "fork-arm64" -> <source>/configs/experiments/fork-arm64.yaml; a path is returned as is.
+std::string resolve_experiment(const std::string& name_or_path);
+std::string experiments_dir();
 
 // Rejects an empty argument: `--json ""` or `replay ""` is a mistake (an unset variable, say), never a
 // request for the default.

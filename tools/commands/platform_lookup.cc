@@ -58,6 +58,11 @@ std::string kernels_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/ke
 std::vector<std::string> shipped_platforms() { return yaml_names(platforms_dir()); }
 std::string resolve_platform(const std::string& name_or_path) { return resolve_in(platforms_dir(), "platform", name_or_path); }
 std::string resolve_kernel(const std::string& name_or_path) { return resolve_in(kernels_dir(), "kernel", name_or_path); }
+std::string experiments_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/experiments"; }
+std::string resolve_experiment(const std::string& name_or_path)
+{
+    return resolve_in(experiments_dir(), "experiment", name_or_path);
+}
 
 const CLI::Validator& non_empty()
 {

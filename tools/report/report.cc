@@ -60,6 +60,7 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["stall_cycles"] = s.stall_cycles;
     j["tlb_permission_faults"] = s.tlb_permission_faults;
     j["tlb_conflicts"] = {{"misprogrammed_runs", s.misprogrammed_runs}, {"multiple_sizes", s.size_conflicts}};
+    j["bbml2_size_changes"] = s.bbml2_size_changes;
     j["page_faults"] = f.faults;
     j["access_faults"] = f.access_faults;
     j["fault_cycles"] = f.cycles;
@@ -142,6 +143,17 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i)
     return len;
 }
 
+std::string pct(std::uint64_t part, std::uint64_t whole)
+{
+    if (!whole)
+        return "-";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(2) << 100.0 * double(part) / double(whole) << "%";
+    return s.str();
+}
+
+} // namespace
+
 // Every string of the report (keys too) made valid UTF-8, which JSON requires: a byte that is not part of a
 // valid sequence (a Latin-1 file name, say) becomes the text \xNN.
 void escape_invalid_utf8(ordered_json& j)
@@ -174,17 +186,6 @@ void escape_invalid_utf8(ordered_json& j)
         j = std::move(fixed);
     }
 }
-
-std::string pct(std::uint64_t part, std::uint64_t whole)
-{
-    if (!whole)
-        return "-";
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(2) << 100.0 * double(part) / double(whole) << "%";
-    return s.str();
-}
-
-} // namespace
 
 ordered_json replay_report(const hw::Platform& p, const Replayer& r, const ReplayInfo& info)
 {

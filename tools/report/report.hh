@@ -21,6 +21,10 @@ struct ReplayInfo {
     std::string trace_format;
 };
 
+// Every string of a report (keys too) made valid UTF-8, which JSON requires: a byte that is not part of a
+// valid sequence (a Latin-1 file name, say) becomes the text \xNN.
+void escape_invalid_utf8(nlohmann::ordered_json& j);
+
 nlohmann::ordered_json replay_report(const hw::Platform& p, const Replayer& r, const ReplayInfo& info);
 void write_csv(const nlohmann::ordered_json& report, std::ostream& out);
 void print_table(const nlohmann::ordered_json& report, std::ostream& out);

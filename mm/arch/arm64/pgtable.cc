@@ -375,6 +375,7 @@ bool Arm64::clear_flush_young_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePt
     return young;
 }
 
+// mm/arch/arch.hh make_arm64_arch(): the arm64 operations, for an arm64 platform only.
 std::unique_ptr<Arch> make_arm64_arch(Kernel& k)
 {
     if (k.format().arch() != mmusim::Arch::Arm64)

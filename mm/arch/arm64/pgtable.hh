@@ -20,7 +20,6 @@
 #include "hw/invalidation/tlbi_op.hh"
 #include "mm/pgtable_generic.hh"
 
-#include <climits>
 #include <cstdint>
 
 namespace mmusim::mm {
@@ -76,7 +75,6 @@ constexpr pgprot_t PAGE_READONLY_EXEC{_PAGE_READONLY_EXEC};
 constexpr pgprot_t PAGE_EXECONLY{_PAGE_EXECONLY};
 
 // ---- arch/arm64/include/asm/tlbflush.h ----
-constexpr int TLBI_TTL_UNKNOWN = INT_MAX;
 using tlbf_t = unsigned;
 constexpr tlbf_t TLBF_NONE = 0;
 constexpr tlbf_t TLBF_NOWALKCACHE = 1u << 0; // leaf entries only (VALE1), walk cache kept
@@ -241,6 +239,9 @@ public:
     bool arch_tlbbatch_should_defer(const mm_struct&) const { return true; }
     void arch_tlbbatch_add_pending(Ctx& c, mm_struct& mm, Addr start, Addr end);
     void arch_tlbbatch_flush(Ctx& c);
+    // asm-generic/tlb.h tlb_get_unmap_size(), for tlb_flush() (its level hint is mm/mmu_gather.hh's
+    // tlb_get_level(), arm64's asm/tlb.h function)
+    static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 
 private:
     // contpte.c internals
@@ -255,15 +256,11 @@ private:
     unsigned __flush_tlb_range_op(Ctx& c, hw::TlbiKind lop, hw::TlbiKind rop, bool broadcast, Addr start,
                                   std::uint64_t pages, std::uint64_t stride, Asid asid, int level);
     void __tlbi_sync_s1ish(Ctx& c);
-    static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 
     bool contpte_on(const Ctx& c) const; // CONFIG_ARM64_CONTPTE (kernel switch `contpte`)
 
     unsigned page_shift_;
     unsigned cont_ptes_;
 };
-
-// The arm64 operations for a kernel on an arm64 platform (declared in mm/arch/arch.hh).
-std::unique_ptr<Arch> make_arm64_arch(Kernel& k);
 
 } // namespace mmusim::mm

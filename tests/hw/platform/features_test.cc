@@ -148,6 +148,12 @@ TEST(Features, CostsExistExactlyForPresentFeatures)
     const std::string m = config_error("zen4", {"features.invlpgb=false"});
     EXPECT_NE(m.find("tlb_maintenance.invlpgb: this platform has no invlpgb instruction (features.invlpgb: false)"),
               std::string::npos) << m;
+    // The INVLPGB fabric (one map) likewise: required with the feature, refused without it.
+    const std::string no_fabric = config_error("skylake-sp", {"features.invlpgb=true", "tlb_maintenance.invlpgb=100"});
+    EXPECT_NE(no_fabric.find("missing required key 'tlb_maintenance.invlpgb_fabric'"), std::string::npos) << no_fabric;
+    const std::string stray = config_error("skylake-sp", {"tlb_maintenance.invlpgb_fabric.hop=90"});
+    EXPECT_NE(stray.find("tlb_maintenance.invlpgb_fabric: this platform has no invlpgb instruction (features.invlpgb: false)"),
+              std::string::npos) << stray;
     EXPECT_NE(config_error("skylake-sp", {"features.invpcid=false"}).find("tlb_maintenance.invpcid: this platform has no"),
               std::string::npos);
     EXPECT_NE(config_error("skylake-sp", {"features.pcid=false", "features.invpcid=false"}).find("tlb_maintenance.cr3_write_noflush"),
@@ -156,7 +162,8 @@ TEST(Features, CostsExistExactlyForPresentFeatures)
     // The report lists only the costs of instructions the platform has.
     const auto skx = hw::to_json(platform_config("skylake-sp"));
     EXPECT_FALSE(skx["tlb_maintenance"].contains("invlpgb"));
-    EXPECT_TRUE(hw::to_json(platform_config("zen4"))["tlb_maintenance"].contains("tlbsync_base"));
+    EXPECT_FALSE(skx["tlb_maintenance"].contains("invlpgb_fabric"));
+    EXPECT_TRUE(hw::to_json(platform_config("zen4"))["tlb_maintenance"].contains("invlpgb_fabric"));
     EXPECT_EQ(skx["features"]["invlpgb"], false);
 }
 

@@ -237,24 +237,65 @@ TEST(Maintenance, IpiShootdownReachesExactlyTheMask)
     EXPECT_EQ(handler.cycles_in[2], 0u);
 }
 
+namespace {
+
+hw::TlbiOp invlpgb(Addr va, std::uint32_t pages)
+{
+    hw::TlbiOp op;
+    op.kind = TlbiKind::Invlpgb;
+    op.operand = va;
+    op.pages = pages;
+    op.asid = kAsid;
+    return op;
+}
+
+// `ops` INVLPGBs of `pages` pages each, one after another, then TLBSYNC (Linux broadcast_tlb_flush()).
+std::function<void(Core&)> invlpgb_script(int ops, std::uint32_t pages)
+{
+    return [ops, pages](Core& c) {
+        for (int k = 0; k < ops; ++k)
+            c.tlbi(invlpgb(kBase + Addr(k) * pages * 4096, pages));
+        c.barrier(hw::Barrier::Tlbsync);
+    };
+}
+
+} // namespace
+
 TEST(Maintenance, InvlpgbBroadcastsAndTlbsyncWaits)
 {
     const auto& x86 = platform_config("zen4").costs.x86;
-    auto script = [](Core& c) {
-        hw::TlbiOp op;
-        op.kind = TlbiKind::Invlpgb;
-        op.operand = kBase;
-        op.pages = 2;
-        op.asid = kAsid;
-        c.tlbi(op);
-        c.barrier(hw::Barrier::Tlbsync);
-    };
+    const auto& fab = x86.invlpgb_fabric;
     // Coalescing off: the pages are allocated back to back and would otherwise share 16K entries.
-    const auto r = run("zen4", 4, script, Category::Dsb, {"mmu.coalescing=false"});
+    const std::vector<std::string> sets{"mmu.coalescing=false"};
+    const auto r = run("zen4", 4, invlpgb_script(1, 2), Category::Dsb, sets);
     for (unsigned i = 0; i < 4; ++i)
         EXPECT_EQ(r.l1d_after[i], kPages - 2u) << "core " << i;
-    EXPECT_EQ(r.cycles_in[0], x86.tlbsync_base + 3 * x86.tlbsync_per_remote_core);
     // (INVLPGB completes at TLBSYNC: the script's own TLBSYNC made the entries go.)
+    const auto issued = run("zen4", 4, invlpgb_script(3, 1), Category::Tlbi, sets);
+    EXPECT_EQ(issued.cycles_in[0], 3 * x86.invlpgb);
+    for (unsigned i = 1; i < 4; ++i)
+        EXPECT_EQ(issued.cycles_in[i], 0u) << "receiving cores search their TLBs, they issue nothing";
+    // Each receiving core searches its TLBs once per INVLPGB: a multi-page one is one (range) search.
+    const auto received = run("zen4", 4, invlpgb_script(3, 1), Category::TlbiReceive, sets);
+    const auto received_range = run("zen4", 4, invlpgb_script(1, 4), Category::TlbiReceive, sets);
+    EXPECT_EQ(received.cycles_in[0], 0u);
+    for (unsigned i = 1; i < 4; ++i) {
+        EXPECT_EQ(received.cycles_in[i], 3 * fab.lookup) << "core " << i;
+        EXPECT_EQ(received_range.cycles_in[i], fab.range_lookup) << "core " << i;
+    }
+    // One page: TLBSYNC waits for the INVLPGB (hop, its fabric time) and its own completion message (its
+    // fabric time, two hops), less the issue time already spent. As DSB ISH's wait for a DVM Sync.
+    const Cycles per_op = fab.service + 3 * fab.fanout; // sent to 3 other cores
+    const auto one = run("zen4", 4, invlpgb_script(1, 1), Category::Dsb, sets);
+    EXPECT_EQ(one.cycles_in[0], 3 * fab.hop + per_op + fab.sync + 3 * fab.fanout);
+    EXPECT_EQ(one.script_cycles, x86.invlpgb + one.cycles_in[0]);
+    // The fabric serves one INVLPGB at a time: each extra one adds its fabric time (here longer than its issue).
+    ASSERT_GT(per_op, x86.invlpgb);
+    const auto three = run("zen4", 4, invlpgb_script(3, 1), Category::Dsb, sets);
+    EXPECT_EQ(three.cycles_in[0] - one.cycles_in[0], 2 * (per_op - x86.invlpgb));
+    // TLBSYNC with nothing outstanding: nothing to wait for (Linux does not even issue it).
+    const auto idle = run("zen4", 4, [](Core& c) { c.barrier(hw::Barrier::Tlbsync); }, Category::Dsb, sets);
+    EXPECT_EQ(idle.cycles_in[0], 0u);
 }
 
 // Every arm64 TLBI kind, in its broadcast (IS) and local form: the IS form removes the same entries on every
@@ -347,6 +388,76 @@ TEST(MaintenanceTiming, ConcurrentBroadcastsContend)
     EXPECT_GT(two[1], one[0]);
     // Sixteen operations and two Syncs through one node: the later initiator waits for nearly all of them.
     EXPECT_GE(std::max(two[0], two[1]), one[0] + 7 * (dvm.service + 3 * dvm.fanout));
+}
+
+// The same for AMD: two cores' INVLPGBs queue at the one fabric, and each TLBSYNC waits behind them.
+TEST(MaintenanceTiming, ConcurrentInvlpgbsQueueAtTheFabric)
+{
+    struct Flush {
+        std::vector<Cycles> wait; // TLBSYNC's
+        Cycles end = 0;           // when the last initiator's TLBSYNC returned
+    };
+    const auto flush = [](unsigned initiators) {
+        hw::Platform p(platform_config("zen4", {"cores=4"}));
+        Flush f;
+        f.wait.assign(p.cores(), 0);
+        for (unsigned i = 0; i < p.cores(); ++i)
+            p.core(i).set_work([&, i, initiators](Core& c) {
+                if (i >= initiators)
+                    return;
+                for (int k = 0; k < 8; ++k)
+                    c.tlbi(invlpgb(kBase + Addr(k) * 4096, 1));
+                const Cycles before = c.cycles(Category::Dsb);
+                c.barrier(hw::Barrier::Tlbsync);
+                f.wait[i] = c.cycles(Category::Dsb) - before;
+                f.end = std::max(f.end, c.time());
+            });
+        p.run();
+        return f;
+    };
+    const auto one = flush(1);
+    const auto two = flush(2);
+    const auto& fab = platform_config("zen4").costs.x86.invlpgb_fabric;
+    EXPECT_GT(two.wait[0], one.wait[0]);
+    EXPECT_GT(two.wait[1], one.wait[0]);
+    // Sixteen INVLPGBs and two completion messages through one fabric, one at a time: the later TLBSYNC
+    // returns no earlier than the fabric took for all of them, plus the hops there and back.
+    const Cycles per_op = fab.service + 3 * fab.fanout;
+    EXPECT_GE(two.end, 3 * fab.hop + 16 * per_op + 2 * (fab.sync + 3 * fab.fanout));
+    EXPECT_GE(two.end, one.end + 8 * per_op);
+}
+
+// TLBSYNC's wait grows with the cores the broadcast reaches: the fabric sends the INVLPGB and the completion
+// message to each one (what the former flat cost had as tlbsync_per_remote_core, now from mechanism).
+TEST(MaintenanceTiming, TlbsyncGrowsWithCoreCount)
+{
+    const auto& fab = platform_config("zen4").costs.x86.invlpgb_fabric;
+    Cycles previous = 0;
+    for (unsigned cores : {2u, 4u, 8u, 16u}) {
+        const Cycles wait = run("zen4", cores, invlpgb_script(1, 1), Category::Dsb).cycles_in[0];
+        EXPECT_EQ(wait, 3 * fab.hop + fab.service + fab.sync + 2 * (cores - 1) * fab.fanout) << cores << " cores";
+        EXPECT_GT(wait, previous) << cores << " cores";
+        previous = wait;
+    }
+}
+
+// A multi-page INVLPGB is one operation: one pass through the fabric whatever pages it covers, each receiving
+// core searching once (range_lookup); a loop of single-page INVLPGBs pays a pass per page.
+TEST(MaintenanceTiming, MultiPageInvlpgbIsOneOperation)
+{
+    const std::vector<std::string> sets{"mmu.coalescing=false"};
+    const Cycles two = run("zen4", 4, invlpgb_script(1, 2), Category::Dsb, sets).cycles_in[0];
+    const Cycles many = run("zen4", 4, invlpgb_script(1, 64), Category::Dsb, sets).cycles_in[0];
+    EXPECT_EQ(many, two) << "the page count does not change the operation's cost";
+    const Cycles loop = run("zen4", 4, invlpgb_script(2, 1), Category::Dsb, sets).cycles_in[0];
+    const auto& x86 = platform_config("zen4").costs.x86;
+    const auto& fab = x86.invlpgb_fabric;
+    // The loop's second INVLPGB costs a pass through the fabric (its issue overlaps part of it); the one range
+    // operation costs the range search's extra time over a single-page search, where that is on the critical path.
+    const Cycles one_page = run("zen4", 4, invlpgb_script(1, 1), Category::Dsb, sets).cycles_in[0];
+    EXPECT_EQ(loop - one_page, fab.service + 3 * fab.fanout - x86.invlpgb);
+    EXPECT_GE(two, one_page);
+    EXPECT_LE(two - one_page, fab.range_lookup - fab.lookup);
 }
 
 // Linux __flush_tlb_range_op with FEAT_TLBIRANGE: the page count is cut into (NUM+1) << (5*SCALE+1) pieces,

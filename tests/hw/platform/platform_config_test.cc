@@ -96,6 +96,31 @@ TEST(PlatformConfig, OverridesApplyAndAreChecked)
     EXPECT_NE(error_of(platform_file("neoverse-n1"), {"mmu.l1d.ways=5"}).find("entries / ways"), std::string::npos);
 }
 
+TEST(PlatformConfig, InvlpgbFabricIsOneMapOfBroadcastParameters)
+{
+    // Every field is read (and set through --set), and reported under the same names.
+    const auto p = platform_config("zen4", {"tlb_maintenance.invlpgb_fabric.service=7", "tlb_maintenance.invlpgb_fabric.sync=9"});
+    const hw::BroadcastCosts& f = p.costs.x86.invlpgb_fabric;
+    EXPECT_EQ(f.service, 7u);
+    EXPECT_EQ(f.sync, 9u);
+    const auto j = hw::to_json(p)["tlb_maintenance"]["invlpgb_fabric"];
+    EXPECT_EQ(j["hop"], f.hop);
+    EXPECT_EQ(j["service"], 7u);
+    EXPECT_EQ(j["fanout"], f.fanout);
+    EXPECT_EQ(j["lookup"], f.lookup);
+    EXPECT_EQ(j["range_lookup"], f.range_lookup);
+    EXPECT_EQ(j["sync"], 9u);
+    // Each field is required, and nothing else belongs there.
+    const std::string no_sync = error_of(patched("zen4", "    sync: 150", ""));
+    EXPECT_NE(no_sync.find("missing required key 'tlb_maintenance.invlpgb_fabric.sync'"), std::string::npos) << no_sync;
+    EXPECT_EQ(error_of(platform_file("zen4"), {"tlb_maintenance.invlpgb_fabric.hops=1"}),
+              "--set tlb_maintenance.invlpgb_fabric.hops=1: tlb_maintenance.invlpgb_fabric.hops: unknown key");
+    // The flat TLBSYNC costs of before say where they went.
+    const std::string old = error_of(platform_file("zen4"), {"tlb_maintenance.tlbsync_base=500"});
+    EXPECT_NE(old.find("tlb_maintenance.tlbsync_base: no longer a platform key"), std::string::npos) << old;
+    EXPECT_NE(old.find("tlb_maintenance.invlpgb_fabric"), std::string::npos) << old;
+}
+
 TEST(PlatformConfig, FormatMustMatchArch)
 {
     EXPECT_NE(error_of(platform_file("neoverse-n1"), {"page_table.format=x86-64"}).find("is for x86-64"), std::string::npos);

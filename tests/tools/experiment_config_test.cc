@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Loading experiments: the shipped ones load; every mistake is an error naming file, line and key.
+#include "tools/commands/commands.hh"
+#include "tools/experiment/experiment.hh"
+#include "util/config_error.hh"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+using namespace mmusim;
+using namespace mmusim::tools;
+
+namespace {
+
+// Writes `text` to a file unique to this test and loads it; returns the error message, or "" on success.
+std::string load_error(const std::string& text, Experiment* out = nullptr)
+{
+    const std::string path = "/tmp/mmusim_exp_" + std::to_string(::getpid()) + "_" +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
+    std::ofstream(path) << text;
+    std::string err;
+    try {
+        Experiment e = load_experiment(path);
+        if (out)
+            *out = e;
+    } catch (const ConfigError& e) {
+        err = e.what();
+    }
+    std::remove(path.c_str());
+    return err;
+}
+
+const std::string kHead = "experiment: {name: t, platform: neoverse-n1}\n"
+                          "processes:\n"
+                          "  - {name: a, threads: [0]}\n";
+
+} // namespace
+
+TEST(ExperimentConfig, ShippedExperimentsLoad)
+{
+    for (const char* op : {"fault-in", "fork", "munmap", "mprotect"})
+        for (const char* arch : {"arm64", "x86"}) {
+            const Experiment e = load_experiment(resolve_experiment(std::string(op) + "-" + arch));
+            EXPECT_EQ(e.name, std::string(op) + "-" + arch);
+            EXPECT_EQ(e.variants.size(), 2u) << "batched and unbatched by default";
+            EXPECT_EQ(e.workload.front().kind, OpKind::Mmap);
+        }
+}
+
+TEST(ExperimentConfig, DefaultsAndOperations)
+{
+    Experiment e;
+    ASSERT_EQ(load_error(kHead + "workload:\n"
+                                 "  - {op: mmap, region: r, size: 1M, folio: 64K}\n"
+                                 "  - {op: touch, region: r, access: write, stride: 8K}\n"
+                                 "  - {op: fork, child: b, threads: [1]}\n"
+                                 "  - {op: touch, process: b, region: r, access: read}\n"
+                                 "  - {op: mprotect, process: a, region: r, prot: r, offset: 64K, length: 128K}\n"
+                                 "  - {op: munmap, process: a, region: r}\n",
+                         &e),
+              "");
+    ASSERT_EQ(e.workload.size(), 6u);
+    EXPECT_EQ(e.workload[0].size, 1 * MiB);
+    EXPECT_EQ(e.workload[0].folio, 64 * KiB);
+    EXPECT_EQ(e.workload[0].prot, "rw");
+    EXPECT_TRUE(e.workload[1].write);
+    EXPECT_EQ(e.workload[1].stride, 8 * KiB);
+    EXPECT_EQ(e.workload[2].child, "b");
+    EXPECT_EQ(e.processes.size(), 2u) << "the child is a process";
+    EXPECT_EQ(e.processes[1].threads, std::vector<unsigned>{1});
+    EXPECT_EQ(e.workload[3].core, 1u) << "an operation runs on its process's first thread";
+    EXPECT_EQ(e.workload[4].offset, 64 * KiB);
+    EXPECT_EQ(e.workload[4].length, 128 * KiB);
+    EXPECT_EQ(e.workload[5].line, 10);
+    EXPECT_EQ(e.kernel, "default");
+}
+
+TEST(ExperimentConfig, MistakesNameFileLineAndKey)
+{
+    const auto has = [](const std::string& err, const std::string& what) {
+        return err.find(what) != std::string::npos;
+    };
+    std::string err = load_error(kHead + "workload:\n  - {op: touch, region: r, access: write}\n");
+    EXPECT_TRUE(has(err, ":5: workload.0.region: process 'a' has no region 'r'")) << err;
+    err = load_error(kHead + "workload:\n  - {op: mmap, region: r, size: 1M, colour: red}\n");
+    EXPECT_TRUE(has(err, "workload.0.colour")) << err;
+    err = load_error(kHead + "workload:\n  - {op: mmap, region: r, size: 1M, folio: 48K}\n");
+    EXPECT_TRUE(has(err, "workload.0.folio: must be a power of two")) << err;
+    err = load_error(kHead + "workload:\n  - {op: mmap, region: r, size: 1M}\n  - {op: touch, region: r, access: poke}\n");
+    EXPECT_TRUE(has(err, ":6: workload.1.access")) << err;
+    err = load_error(kHead + "workload:\n  - {op: splice, region: r}\n");
+    EXPECT_TRUE(has(err, "workload.0.op")) << err;
+    err = load_error("experiment: {name: t, platform: neoverse-n1}\nprocesses:\n  - {name: a, threads: [0, 0]}\nworkload: []\n");
+    EXPECT_TRUE(has(err, "processes.0.threads: core 0 is listed twice")) << err;
+    err = load_error(kHead + "  - {name: b, threads: [1]}\nworkload:\n  - {op: mmap, region: r, size: 1M}\n");
+    EXPECT_TRUE(has(err, "workload.0.process: required: the experiment has several processes")) << err;
+    err = load_error(kHead + "workload:\n  - {op: mmap, region: r, size: 1M}\n  - {op: munmap, region: r}\n"
+                             "  - {op: touch, region: r, access: read}\n");
+    EXPECT_TRUE(has(err, "workload.2.region: process 'a' has no region 'r'")) << err << " (unmapped before)";
+    err = load_error(kHead + "workload:\n  - {op: fork, child: a}\n");
+    EXPECT_TRUE(has(err, "workload.0.child")) << err;
+}
+
+TEST(ExperimentConfig, CoresAreCheckedAgainstThePlatform)
+{
+    Experiment e;
+    ASSERT_EQ(load_error(kHead + "workload:\n  - {op: mmap, region: r, size: 1M, core: 3}\n", &e), "");
+    EXPECT_NO_THROW(check_cores(e, 4));
+    try {
+        check_cores(e, 2);
+        FAIL() << "core 3 on a 2-core platform";
+    } catch (const ConfigError& x) {
+        EXPECT_NE(std::string(x.what()).find("core 3 does not exist: the platform has 2 cores"), std::string::npos) << x.what();
+    }
+}

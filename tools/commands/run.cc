@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// mmusim run EXPERIMENT [--set k=v ...] [--variant NAME ...] [--json OUT] [--csv OUT] [--check]
+#include "tools/commands/commands.hh"
+
+#include "tools/experiment/experiment.hh"
+#include "tools/experiment/runner.hh"
+#include "tools/progress.hh"
+#include "tools/report/experiment_report.hh"
+#include "tools/report/output_file.hh"
+#include "util/config_error.hh"
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+namespace mmusim::tools {
+
+namespace {
+
+struct RunArgs {
+    std::string experiment;
+    std::vector<std::string> sets;
+    std::vector<std::string> variants; // empty: all
+    std::string json_out;
+    std::string csv_out;
+    bool quiet = false;
+    bool no_progress = false;
+    bool check = false;
+};
+
+int run_experiment(const RunArgs& a)
+{
+    if (looks_like_override(a.experiment))
+        throw ConfigError("run: unexpected argument '" + a.experiment + "': " + override_hint(a.experiment));
+    const Experiment e = load_experiment(resolve_experiment(a.experiment));
+    std::vector<Variant> selected;
+    std::set<std::string> wanted(a.variants.begin(), a.variants.end());
+    for (const Variant& v : e.variants)
+        if (wanted.empty() || wanted.count(v.name))
+            selected.push_back(v);
+    for (const std::string& w : wanted) {
+        bool found = false;
+        for (const Variant& v : e.variants)
+            found |= v.name == w;
+        if (!found) {
+            std::string names;
+            for (const Variant& v : e.variants)
+                names += (names.empty() ? "" : ", ") + v.name;
+            throw ConfigError("--variant " + w + ": experiment " + e.name + " has no such variant (" + names + ")");
+        }
+    }
+    OutputSet outputs;
+    if (!a.json_out.empty())
+        outputs.add("--json", a.json_out);
+    if (!a.csv_out.empty())
+        outputs.add("--csv", a.csv_out);
+
+    Progress progress(!a.no_progress && stderr_is_terminal(), 0);
+    std::vector<VariantResult> results;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const Variant& v : selected) {
+        results.push_back(run_variant(e, v, a.sets, a.check, [&](std::size_t done, std::size_t total) {
+            progress.status(v.name + ": operation " + std::to_string(done) + "/" + std::to_string(total));
+        }));
+    }
+    progress.finish();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const auto report = experiment_report(e, results);
+    if (outputs.has("--json"))
+        outputs.set_text("--json", report.dump(2) + "\n");
+    if (outputs.has("--csv")) {
+        std::ostringstream csv;
+        write_experiment_csv(report, csv);
+        outputs.set_text("--csv", csv.str());
+    }
+    outputs.write_all();
+    if (!a.quiet) {
+        print_experiment_table(report, std::cout);
+        std::cerr << "ran " << results.size() << " variant(s) of " << e.workload.size() << " operations in " << secs << " s\n";
+    }
+    return 0;
+}
+
+} // namespace
+
+CommandFn add_run(CLI::App& app)
+{
+    auto args = std::make_shared<RunArgs>();
+    CLI::App* cmd = app.add_subcommand("run", "Run a YAML experiment: the ported kernel's operations on a platform, per kernel variant");
+    cmd->add_option("EXPERIMENT", args->experiment,
+                    "Experiment: a YAML file or a name from configs/experiments/ (docs/EXPERIMENTS.md)")
+        ->required()
+        ->check(non_empty());
+    cmd->add_option("--set,-s", args->sets,
+                    "Override a key for every variant: KEY=VALUE, kernel.* for the kernel configuration, any other for "
+                    "the platform (e.g. cores=4, kernel.max_pte_batch=4)")
+        ->type_name("KEY=VALUE")
+        ->check(non_empty())
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("--variant", args->variants, "Run only this variant (repeatable; default: all of the experiment's)")
+        ->check(non_empty())
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/3) here")->check(non_empty());
+    cmd->add_option("--csv", args->csv_out, "Write a CSV (one row per variant, operation and core) here")->check(non_empty());
+    cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
+    cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
+    cmd->add_flag("--check", args->check,
+                  "Checked mode: the TLB oracle is asked wherever the kernel relies on a flush having completed "
+                  "(before a frame is freed, when a flush returns); a stale translation is an error (exit 1). Slower");
+    return [args]() { return run_experiment(*args); };
+}
+
+} // namespace mmusim::tools

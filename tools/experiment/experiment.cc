@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tools/experiment/experiment.hh"
+
+#include "util/config_node.hh"
+
+#include <map>
+#include <set>
+
+namespace mmusim::tools {
+
+const char* to_string(OpKind k)
+{
+    switch (k) {
+    case OpKind::Mmap: return "mmap";
+    case OpKind::Touch: return "touch";
+    case OpKind::Fork: return "fork";
+    case OpKind::Munmap: return "munmap";
+    case OpKind::Madvise: return "madvise";
+    case OpKind::Mprotect: return "mprotect";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr std::uint64_t kMaxRegion = std::uint64_t{1} << 40; // 1 TiB: far beyond any platform's memory
+constexpr unsigned kMaxCoreId = kMaxCores - 1;
+
+std::vector<unsigned> cores_of(const ConfigNode& n, const std::string& key)
+{
+    std::vector<unsigned> out;
+    for (std::uint64_t c : n.u64_list(key, 0, kMaxCoreId))
+        out.push_back(static_cast<unsigned>(c));
+    std::set<unsigned> seen;
+    for (unsigned c : out)
+        if (!seen.insert(c).second)
+            n.fail(key, "core " + std::to_string(c) + " is listed twice");
+    return out;
+}
+
+int line_of(const ConfigNode& n)
+{
+    // where() is "FILE:LINE: path"; the line is what messages after loading need.
+    const std::string w = n.where();
+    const auto colon = w.find(':');
+    if (colon == std::string::npos)
+        return 0;
+    try {
+        return std::stoi(w.substr(colon + 1));
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+struct Loader {
+    Experiment e;
+    std::map<std::string, const ProcessSpec*> processes;
+    std::set<std::pair<std::string, std::string>> regions; // (process, region), as mapped so far
+
+    ProcessSpec* process(const std::string& name)
+    {
+        for (ProcessSpec& p : e.processes)
+            if (p.name == name)
+                return &p;
+        return nullptr;
+    }
+
+    void load_processes(const ConfigNode& root)
+    {
+        for (const ConfigNode& n : root.list("processes")) {
+            ProcessSpec p;
+            p.name = n.str("name");
+            if (p.name.empty())
+                n.fail("name", "must not be empty");
+            if (process(p.name))
+                n.fail("name", "process '" + p.name + "' is defined twice");
+            p.threads = cores_of(n, "threads");
+            if (p.threads.empty())
+                n.fail("threads", "a process needs at least one thread (a core to run it)");
+            p.tlb_only = n.has("tlb_only") ? cores_of(n, "tlb_only") : std::vector<unsigned>{};
+            for (unsigned c : p.tlb_only)
+                for (unsigned t : p.threads)
+                    if (c == t)
+                        n.fail("tlb_only", "core " + std::to_string(c) + " already runs a thread of '" + p.name + "'");
+            e.processes.push_back(std::move(p));
+        }
+        if (e.processes.empty())
+            root.fail("processes", "expected at least one process");
+    }
+
+    std::string region_ref(const ConfigNode& n, OpSpec& op)
+    {
+        op.region = n.str("region");
+        if (!regions.count({op.process, op.region}))
+            n.fail("region", "process '" + op.process + "' has no region '" + op.region + "' at this point of the workload");
+        return op.region;
+    }
+
+    void range(const ConfigNode& n, OpSpec& op)
+    {
+        op.offset = n.size("offset", 0);
+        op.length = n.size("length", 0);
+    }
+
+    void load_op(const ConfigNode& n)
+    {
+        OpSpec op;
+        op.line = line_of(n);
+        const std::string kind = n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect"});
+        const std::map<std::string, OpKind> kinds{{"mmap", OpKind::Mmap},     {"touch", OpKind::Touch},
+                                                  {"fork", OpKind::Fork},     {"munmap", OpKind::Munmap},
+                                                  {"madvise", OpKind::Madvise}, {"mprotect", OpKind::Mprotect}};
+        op.kind = kinds.at(kind);
+        const std::string first = e.processes.front().name;
+        op.process = n.str("process", e.processes.size() == 1 ? first : "");
+        if (op.process.empty())
+            n.fail("process", "required: the experiment has several processes");
+        const ProcessSpec* p = process(op.process);
+        if (!p)
+            n.fail("process", "no process '" + op.process + "'");
+        op.core = static_cast<unsigned>(n.u64("core", p->threads.front(), 0, kMaxCoreId));
+        switch (op.kind) {
+        case OpKind::Mmap:
+            op.region = n.str("region");
+            if (regions.count({op.process, op.region}))
+                n.fail("region", "process '" + op.process + "' already has a region '" + op.region + "'");
+            op.size = n.size("size");
+            if (op.size == 0 || op.size > kMaxRegion)
+                n.fail("size", "must be between 1 byte and 1T");
+            op.folio = n.size("folio", 0);
+            if (op.folio && (!is_pow2(op.folio) || op.folio > 2 * MiB))
+                n.fail("folio", "must be a power of two no larger than 2M (PTE-mapped folios)");
+            op.prot = n.choice("prot", {"none", "r", "rw"}, "rw");
+            regions.insert({op.process, op.region});
+            break;
+        case OpKind::Touch:
+            region_ref(n, op);
+            range(n, op);
+            op.write = n.choice("access", {"read", "write"}) == "write";
+            op.stride = n.size("stride", 0);
+            break;
+        case OpKind::Fork: {
+            op.child = n.str("child");
+            if (process(op.child) || op.child.empty())
+                n.fail("child", "'" + op.child + "' must be a new process name");
+            ProcessSpec c;
+            c.name = op.child;
+            c.threads = n.has("threads") ? cores_of(n, "threads") : p->threads;
+            if (c.threads.empty())
+                n.fail("threads", "the child needs at least one thread");
+            c.tlb_only = n.has("tlb_only") ? cores_of(n, "tlb_only") : std::vector<unsigned>{};
+            // The child inherits every region the parent has at this point, under the same names.
+            std::vector<std::string> inherited;
+            for (const auto& [owner, r] : regions)
+                if (owner == op.process)
+                    inherited.push_back(r);
+            e.processes.push_back(std::move(c));
+            for (const std::string& r : inherited)
+                regions.insert({op.child, r});
+            break;
+        }
+        case OpKind::Munmap:
+            region_ref(n, op);
+            range(n, op);
+            if (op.offset == 0 && op.length == 0)
+                regions.erase({op.process, op.region}); // the whole region is gone
+            break;
+        case OpKind::Madvise:
+            region_ref(n, op);
+            range(n, op);
+            op.advice = n.choice("advice", {"dontneed"});
+            break;
+        case OpKind::Mprotect:
+            region_ref(n, op);
+            range(n, op);
+            op.prot = n.choice("prot", {"none", "r", "rw"});
+            break;
+        }
+        e.workload.push_back(std::move(op));
+    }
+};
+
+} // namespace
+
+Experiment load_experiment(const std::string& path)
+{
+    ConfigNode root = ConfigNode::load_file(path);
+    Loader l;
+    Experiment& e = l.e;
+    e.source = path;
+    const ConfigNode x = root.child("experiment");
+    e.name = x.str("name");
+    e.description = x.str("description", "");
+    e.platform = x.str("platform");
+    e.kernel = x.str("kernel", "default");
+    e.sets = x.has("set") ? x.str_list("set") : std::vector<std::string>{};
+    if (x.has("variants")) {
+        std::set<std::string> names;
+        for (const ConfigNode& v : x.list("variants")) {
+            Variant var;
+            var.name = v.str("name");
+            if (!names.insert(var.name).second)
+                v.fail("name", "variant '" + var.name + "' is defined twice");
+            var.sets = v.has("set") ? v.str_list("set") : std::vector<std::string>{};
+            e.variants.push_back(std::move(var));
+        }
+        if (e.variants.empty())
+            x.fail("variants", "expected at least one variant");
+    } else {
+        // The batched kernel against the one that updates one PTE at a time.
+        e.variants = {{"batched", {"kernel.pte_batch=true"}}, {"unbatched", {"kernel.pte_batch=false"}}};
+    }
+    l.load_processes(root);
+    const auto ops = root.list("workload");
+    if (ops.empty())
+        root.fail("workload", "expected at least one operation");
+    for (const ConfigNode& n : ops)
+        l.load_op(n);
+    root.finish();
+    return e;
+}
+
+void check_cores(const Experiment& e, unsigned cores)
+{
+    const auto bad = [&](unsigned c, const std::string& what) {
+        if (c >= cores)
+            throw ConfigError(e.source + ": " + what + ": core " + std::to_string(c) + " does not exist: the platform has " +
+                              std::to_string(cores) + " core" + (cores == 1 ? "" : "s") + " (set cores=N)");
+    };
+    for (const ProcessSpec& p : e.processes) {
+        for (unsigned c : p.threads)
+            bad(c, "process '" + p.name + "' threads");
+        for (unsigned c : p.tlb_only)
+            bad(c, "process '" + p.name + "' tlb_only");
+    }
+    for (const OpSpec& op : e.workload)
+        bad(op.core, "line " + std::to_string(op.line) + ": " + to_string(op.kind) + " core");
+}
+
+} // namespace mmusim::tools

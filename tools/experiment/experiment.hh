@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// An experiment (docs/EXPERIMENTS.md): a platform, a kernel configuration, the processes and the cores that run
+// them, and a workload of operations (mmap, touch, fork, munmap, madvise, mprotect) that the ported kernel
+// executes on the simulated cores, run once per kernel variant (by default the batched kernel and the one that
+// updates one PTE at a time). Loaded from YAML with every key checked; errors name file, line and key.
+#pragma once
+
+#include "hw/common/types.hh"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mmusim::tools {
+
+struct ProcessSpec {
+    std::string name;
+    std::vector<unsigned> threads;  // cores running its threads (in mm_cpumask)
+    std::vector<unsigned> tlb_only; // cores that only hold its mm in their TLBs (x86 lazy TLB; in mm_cpumask)
+};
+
+enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect };
+const char* to_string(OpKind k);
+
+struct OpSpec {
+    OpKind kind = OpKind::Touch;
+    std::string process;           // whose address space
+    unsigned core = 0;             // which core runs it (default: the process's first thread)
+    std::string region;            // mmap names it; the others refer to it
+    std::uint64_t offset = 0;      // within the region (touch, munmap, madvise, mprotect)
+    std::uint64_t length = 0;      // 0 = to the region's end
+    // mmap
+    std::uint64_t size = 0;
+    std::uint64_t folio = 0;       // mTHP size the VMA faults in; 0 = the kernel configuration's folio_size
+    std::string prot = "rw";       // "none", "r", "rw"
+    // touch
+    bool write = false;
+    std::uint64_t stride = 0;      // 0 = the page size
+    // fork
+    std::string child;
+    std::vector<unsigned> child_threads;
+    // madvise
+    std::string advice = "dontneed";
+    int line = 0;                  // for messages
+};
+
+struct Variant {
+    std::string name;
+    std::vector<std::string> sets; // kernel.* / platform overrides
+};
+
+struct Experiment {
+    std::string name;
+    std::string description;
+    std::string source;            // the file
+    std::string platform;          // name or path
+    std::string kernel;            // name or path
+    std::vector<std::string> sets; // the experiment's own overrides (before the command line's)
+    std::vector<Variant> variants;
+    std::vector<ProcessSpec> processes;
+    std::vector<OpSpec> workload;
+};
+
+// Loads and validates `path`; `cores` is checked later against the platform (check_against_cores). Throws
+// ConfigError.
+Experiment load_experiment(const std::string& path);
+// Checks every core number against the platform's core count. Throws ConfigError naming the key.
+void check_cores(const Experiment& e, unsigned cores);
+
+} // namespace mmusim::tools

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tools/experiment/runner.hh"
+
+#include "hw/platform/platform.hh"
+#include "mm/fork.hh"
+#include "mm/kernel.hh"
+#include "mm/madvise.hh"
+#include "mm/memory.hh"
+#include "mm/mmap.hh"
+#include "mm/mprotect.hh"
+#include "util/config_error.hh"
+#include "util/ftrace.hh"
+
+#include <map>
+#include <stdexcept>
+
+namespace mmusim::tools {
+
+namespace {
+
+unsigned prot_bits(const std::string& p)
+{
+    if (p == "none")
+        return mm::PROT_NONE;
+    if (p == "r")
+        return mm::PROT_READ;
+    return mm::PROT_READ | mm::PROT_WRITE;
+}
+
+unsigned log2_of(std::uint64_t v)
+{
+    unsigned n = 0;
+    while (v > 1) {
+        v >>= 1;
+        ++n;
+    }
+    return n;
+}
+
+// Where a path in the experiment is relative to: the current directory (docs/EXPERIMENTS.md).
+std::string resolve(const std::string& name_or_path) { return name_or_path; }
+
+// One variant's simulation: the platform, the kernel on it, the processes, and the workload's position.
+class Run {
+public:
+    Run(const Experiment& e, RunConfigs cfg, const OpProgress& progress)
+        : e_(e), platform_(std::move(cfg.platform)), kernel_(platform_, cfg.kernel), progress_(progress)
+    {
+    }
+
+    VariantResult go(RunConfigs configs, const std::string& name)
+    {
+        VariantResult r;
+        r.name = name;
+        r.page_size = platform_.format().page_size();
+        const unsigned cores = platform_.cores();
+        for (unsigned i = 0; i < cores; ++i)
+            platform_.core(i).set_work([this](hw::Core& cpu) { work(cpu); });
+        platform_.run();
+        r.ops = std::move(results_);
+        for (const ProcessSpec& spec : e_.processes) {
+            auto it = mms_.find(spec.name);
+            if (it == mms_.end())
+                continue; // a child whose fork is not in the workload's reach (never happens: validated)
+            const mm::mm_struct& mm = *it->second;
+            ProcessState s;
+            s.name = spec.name;
+            const hw::PhysInspector look = platform_.inspect();
+            const auto counter = [&](mm::MmCounter m) { return static_cast<std::uint64_t>(static_cast<std::int64_t>(look.read64(mm.rss_addr(m)))); };
+            s.rss_anon = counter(mm::MM_ANONPAGES);
+            s.rss_file = counter(mm::MM_FILEPAGES);
+            s.swapents = counter(mm::MM_SWAPENTS);
+            s.vmas = mm.vmas.size();
+            s.pgtable_bytes = mm.pgtables_bytes;
+            r.processes.push_back(s);
+        }
+        r.memory_free = kernel_.page_alloc().free_bytes();
+        r.configs = std::move(configs);
+        return r;
+    }
+
+private:
+    // Every core runs this: the operations assigned to it, in workload order; between them it waits in
+    // simulated time (taking interrupts) until the operation before has finished on whichever core ran it.
+    void work(hw::Core& cpu)
+    {
+        mm::Ctx c{kernel_, cpu};
+        if (cpu.id() == 0)
+            create_processes(c);
+        for (;;) {
+            while (next_ < e_.workload.size() && (!ready_ || e_.workload[next_].core != cpu.id()))
+                cpu.wait_event(advanced_);
+            if (next_ >= e_.workload.size())
+                return;
+            execute(c, e_.workload[next_]);
+            cpu.sync_now(); // the next operation starts when this one has ended, in simulated time
+            ++next_;
+            if (progress_)
+                progress_(next_, e_.workload.size());
+            advanced_.notify(sc_core::SC_ZERO_TIME);
+        }
+    }
+
+    // exec()-like: each process the experiment starts with gets its mm (not counted in any operation).
+    void create_processes(mm::Ctx& c)
+    {
+        for (const ProcessSpec& spec : e_.processes) {
+            bool forked = false;
+            for (const OpSpec& op : e_.workload)
+                forked |= op.kind == OpKind::Fork && op.child == spec.name;
+            if (!forked)
+                adopt(spec, kernel_.mm_alloc(c));
+        }
+        c.cpu.sync_now();
+        ready_ = true;
+        advanced_.notify(sc_core::SC_ZERO_TIME);
+    }
+
+    // The process's cores run it (mm_cpumask), its tlb_only cores hold it lazily.
+    void adopt(const ProcessSpec& spec, mm::mm_struct& mm)
+    {
+        for (unsigned t : spec.threads)
+            mm.cpumask.set(t);
+        for (unsigned t : spec.tlb_only) {
+            mm.cpumask.set(t);
+            mm.lazy.set(t);
+        }
+        mms_[spec.name] = &mm;
+    }
+
+    const ProcessSpec& spec_of(const std::string& name) const
+    {
+        for (const ProcessSpec& p : e_.processes)
+            if (p.name == name)
+                return p;
+        throw std::logic_error("no process " + name);
+    }
+
+    // The core runs this process's user code from now on (switch_mm(): the MMU's ASID and root).
+    void switch_to(mm::Ctx& c, mm::mm_struct& mm) { c.cpu.mmu().set_context(mm.asid, mm.pgd); }
+
+    std::pair<Addr, std::uint64_t> range_of(const OpSpec& op) const
+    {
+        const auto& [start, size] = regions_.at({op.process, op.region});
+        if (op.offset >= size || (op.length && op.offset + op.length > size))
+            throw ConfigError(e_.source + ":" + std::to_string(op.line) + ": " + to_string(op.kind) + ": offset " +
+                              std::to_string(op.offset) + " and length " + std::to_string(op.length) +
+                              " go beyond region '" + op.region + "' of " + std::to_string(size) + " bytes");
+        return {start + op.offset, op.length ? op.length : size - op.offset};
+    }
+
+    void execute(mm::Ctx& c, const OpSpec& op)
+    {
+        mm::mm_struct& mm = *mms_.at(op.process);
+        const std::uint64_t page = platform_.format().page_size();
+        OpResult r;
+        r.spec = op;
+        std::vector<hw::CoreCounters> before;
+        std::vector<hw::MmuStats> mmu_before;
+        std::vector<std::uint64_t> l1d_before;
+        for (unsigned i = 0; i < platform_.cores(); ++i) {
+            before.push_back(platform_.core(i).counters());
+            mmu_before.push_back(platform_.core(i).mmu().stats());
+            l1d_before.push_back(platform_.memory().level_stats(i, 0).misses);
+        }
+        const mm::MmStats kstats_before = kernel_.stats();
+        const std::uint64_t dram_before = platform_.memory().dram_accesses();
+        MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "experiment op {} {} {}", to_string(op.kind), op.process, op.region);
+
+        switch (op.kind) {
+        case OpKind::Mmap: {
+            const std::uint64_t folio = op.folio ? op.folio : kernel_.config().folio_size;
+            const int order = static_cast<int>(log2_of(folio / page));
+            const Addr a = mm::vm_mmap_pgoff(c, mm, 0, op.size, prot_bits(op.prot), mm::MAP_PRIVATE | mm::MAP_ANONYMOUS, order);
+            regions_[{op.process, op.region}] = {a, op.size};
+            break;
+        }
+        case OpKind::Touch: {
+            switch_to(c, mm);
+            const auto [start, len] = range_of(op);
+            const std::uint64_t stride = op.stride ? op.stride : page;
+            const AccessKind kind = op.write ? AccessKind::Write : AccessKind::Read;
+            for (Addr va = start; va < start + len; va += stride) {
+                // A fault is handled and the access retried, as the hardware retries the instruction.
+                for (int attempt = 0;; ++attempt) {
+                    const hw::Translation t = c.cpu.translate(va, kind);
+                    if (t.fault == hw::Fault::None)
+                        break;
+                    if (attempt == 3)
+                        throw std::runtime_error("touch: the access at " + std::to_string(va) + " still faults after the kernel handled it");
+                    if (mm::do_page_fault(c, mm, va, kind) & mm::VM_FAULT_SIGSEGV)
+                        throw ConfigError(e_.source + ":" + std::to_string(op.line) + ": touch: " +
+                                          (op.write ? "write" : "read") + " at offset " + std::to_string(va - start + op.offset) +
+                                          " of region '" + op.region + "' is a segmentation fault (its protection forbids it)");
+                }
+                c.cpu.maybe_sync();
+            }
+            r.ptes = (len + page - 1) / page;
+            break;
+        }
+        case OpKind::Fork: {
+            const ProcessSpec& child = spec_of(op.child);
+            const hw::PhysInspector look = platform_.inspect();
+            r.ptes = look.read64(mm.rss_addr(mm::MM_ANONPAGES));
+            mm::mm_struct& cm = mm::dup_mm(c, mm);
+            adopt(child, cm);
+            for (const auto& [key, reg] : std::map<std::pair<std::string, std::string>, std::pair<Addr, std::uint64_t>>(regions_))
+                if (key.first == op.process)
+                    regions_[{op.child, key.second}] = reg;
+            break;
+        }
+        case OpKind::Munmap: {
+            const auto [start, len] = range_of(op);
+            mm::__vm_munmap(c, mm, start, len);
+            r.ptes = (len + page - 1) / page;
+            if (op.offset == 0 && op.length == 0)
+                regions_.erase({op.process, op.region});
+            break;
+        }
+        case OpKind::Madvise: {
+            const auto [start, len] = range_of(op);
+            mm::do_madvise(c, mm, start, len, mm::MADV_DONTNEED);
+            r.ptes = (len + page - 1) / page;
+            break;
+        }
+        case OpKind::Mprotect: {
+            const auto [start, len] = range_of(op);
+            mm::do_mprotect_pkey(c, mm, start, len, prot_bits(op.prot));
+            r.ptes = (len + page - 1) / page;
+            break;
+        }
+        }
+        c.cpu.sync_now(); // everything the operation caused elsewhere (IPI handlers) has been charged by now
+        for (unsigned i = 0; i < platform_.cores(); ++i) {
+            CoreDelta d;
+            const hw::CoreCounters& now = platform_.core(i).counters();
+            const hw::CoreCounters& was = before[i];
+            for (std::size_t k = 0; k < hw::kCategoryCount; ++k)
+                d.counters.cycles[k] = now.cycles[k] - was.cycles[k];
+            d.counters.loads = now.loads - was.loads;
+            d.counters.stores = now.stores - was.stores;
+            d.counters.atomics = now.atomics - was.atomics;
+            d.counters.tlbi_issued = now.tlbi_issued - was.tlbi_issued;
+            d.counters.tlbi_received = now.tlbi_received - was.tlbi_received;
+            d.counters.tlb_entries_invalidated = now.tlb_entries_invalidated - was.tlb_entries_invalidated;
+            d.counters.barriers = now.barriers - was.barriers;
+            d.counters.ipis_sent = now.ipis_sent - was.ipis_sent;
+            d.counters.ipis_received = now.ipis_received - was.ipis_received;
+            d.counters.bytes_cleared = now.bytes_cleared - was.bytes_cleared;
+            d.counters.bytes_copied = now.bytes_copied - was.bytes_copied;
+            d.walks = platform_.core(i).mmu().stats().walks - mmu_before[i].walks;
+            d.l1d_misses = platform_.memory().level_stats(i, 0).misses - l1d_before[i];
+            r.cores.push_back(d);
+        }
+        r.kernel = kernel_.stats().since(kstats_before);
+        r.dram_accesses = platform_.memory().dram_accesses() - dram_before;
+        results_.push_back(std::move(r));
+    }
+
+    const Experiment& e_;
+    hw::Platform platform_;
+    mm::Kernel kernel_;
+    OpProgress progress_;
+    std::map<std::string, mm::mm_struct*> mms_;
+    std::map<std::pair<std::string, std::string>, std::pair<Addr, std::uint64_t>> regions_; // (process, region)
+    std::size_t next_ = 0;
+    bool ready_ = false;
+    sc_core::sc_event advanced_;
+    std::vector<OpResult> results_;
+};
+
+} // namespace
+
+VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets, bool check,
+                          const OpProgress& progress)
+{
+    std::vector<std::string> sets = e.sets;
+    sets.insert(sets.end(), v.sets.begin(), v.sets.end());
+    sets.insert(sets.end(), cli_sets.begin(), cli_sets.end());
+    RunConfigs cfg = load_run_configs(resolve(e.platform), resolve(e.kernel), sets);
+    cfg.platform.check = cfg.platform.check || check;
+    check_cores(e, cfg.platform.cores);
+    const RunConfigs kept = cfg;
+    Run run(e, std::move(cfg), progress);
+    return run.go(kept, v.name);
+}
+
+} // namespace mmusim::tools

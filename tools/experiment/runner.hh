@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Runs one variant of an experiment: builds the platform and boots the ported kernel on it, creates the
+// processes, and executes the workload's operations one after another, each on its core's own SystemC thread
+// (the other cores wait in simulated time, taking interrupts, holding their TLB contents). Around each
+// operation it takes every core's counters and the kernel's statistics, so the result says, per operation and
+// per core, where the cycles went.
+#pragma once
+
+#include "hw/core/core.hh"
+#include "mm/kernel_config.hh"
+#include "mm/stats.hh"
+#include "tools/commands/run_configs.hh"
+#include "tools/experiment/experiment.hh"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mmusim::tools {
+
+struct CoreDelta {
+    hw::CoreCounters counters;   // this core's counters during the operation (differences)
+    std::uint64_t walks = 0;     // table walks of its MMU
+    std::uint64_t l1d_misses = 0; // misses in its first data cache level
+};
+
+struct OpResult {
+    OpSpec spec;
+    std::uint64_t ptes = 0;        // pages of the base granule the operation covers
+    std::vector<CoreDelta> cores;  // every core of the platform
+    mm::MmStats kernel;            // what the kernel did during the operation
+    std::uint64_t dram_accesses = 0;
+};
+
+struct ProcessState {            // at the end of the run, for the report and the differential tests
+    std::string name;
+    std::uint64_t rss_anon = 0, rss_file = 0, swapents = 0; // pages (mm counters)
+    std::uint64_t vmas = 0;
+    std::uint64_t pgtable_bytes = 0;
+};
+
+struct VariantResult {
+    std::string name;
+    RunConfigs configs;            // as the variant ran (overrides applied)
+    std::vector<OpResult> ops;
+    std::vector<ProcessState> processes;
+    std::uint64_t memory_free = 0; // bytes the page allocator has free at the end
+    std::uint64_t page_size = 0;
+};
+
+// Called after each operation with (operations done, total).
+using OpProgress = std::function<void(std::size_t, std::size_t)>;
+
+VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets,
+                          bool check, const OpProgress& progress = {});
+
+} // namespace mmusim::tools

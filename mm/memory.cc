@@ -171,14 +171,16 @@ void set_ptes_capped(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, u
 
 // mm/memory.c alloc_anon_folio(): the VMA's mTHP order (vma.folio_order, the one size enabled in sysfs
 // besides order 0) when the aligned range lies inside the VMA (thp_vma_suitable_orders()) and all its PTEs
-// are none, else an order-0 folio. Orders at or above the PMD order are not ported. The folio is zeroed
-// (folio_zero_user()).
+// are none, else an order-0 folio. The folio is zeroed (folio_zero_user()). The PMD order is allowed too and is
+// mapped by PTEs: upstream reaches PTE-mapped PMD-sized folios only by splitting a PMD mapping (or by fork or
+// mremap of part of one), but their batched paths are the same, and experiments fault them in directly
+// (docs/EXPERIMENTS.md). PMD mappings (do_huge_pmd_anonymous_page()) are not ported.
 Folio alloc_anon_folio(Ctx& c, vm_fault& vmf)
 {
     vm_area_struct& vma = *vmf.vma;
     const unsigned order = vma.folio_order;
     const unsigned pmd_order = c.k.format().level(leaf_depth(c) - 1).shift - c.k.page_shift();
-    if (order > 0 && order < pmd_order) {
+    if (order > 0 && order <= pmd_order) {
         const std::uint64_t size = c.k.page_size() << order;
         const Addr addr = vmf.address & ~(size - 1);
         if (addr >= vma.vm_start && addr + size <= vma.vm_end) {

@@ -26,7 +26,7 @@ int main(int argc, char** argv)
     commands["formats"] = tools::add_formats(app);
     commands["validate"] = tools::add_validate(app);
     commands["platforms"] = tools::add_platforms(app);
-    // commands["run"] = tools::add_run(app); (with the experiment runner)
+    commands["run"] = tools::add_run(app);
     std::string log_level = "warn";
     app.add_option("--log-level", log_level,
                    "Log events on stderr as ftrace would show them, with simulated time and core: debug = kernel "

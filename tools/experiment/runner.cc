@@ -9,6 +9,7 @@
 #include "mm/mmap.hh"
 #include "mm/mprotect.hh"
 #include "util/config_error.hh"
+#include "util/config_node.hh"
 #include "util/ftrace.hh"
 
 #include <map>
@@ -136,8 +137,14 @@ private:
         throw std::logic_error("no process " + name);
     }
 
-    // The core runs this process's user code from now on (switch_mm(): the MMU's ASID and root).
-    void switch_to(mm::Ctx& c, mm::mm_struct& mm) { c.cpu.mmu().set_context(mm.asid, mm.pgd); }
+    // The core runs this process's user code from now on (switch_mm(): the MMU's ASID and root, and the core
+    // joins mm_cpumask, so that flushes reach it).
+    void switch_to(mm::Ctx& c, mm::mm_struct& mm)
+    {
+        c.cpu.mmu().set_context(mm.asid, mm.pgd);
+        mm.cpumask.set(c.cpu.id());
+        mm.lazy.reset(c.cpu.id());
+    }
 
     std::pair<Addr, std::uint64_t> range_of(const OpSpec& op) const
     {
@@ -170,6 +177,9 @@ private:
         switch (op.kind) {
         case OpKind::Mmap: {
             const std::uint64_t folio = op.folio ? op.folio : kernel_.config().folio_size;
+            if (folio < page)
+                throw ConfigError(e_.source + ":" + std::to_string(op.line) + ": mmap: folio " + format_size(folio) +
+                                  " is smaller than the platform's page size " + format_size(page));
             const int order = static_cast<int>(log2_of(folio / page));
             const Addr a = mm::vm_mmap_pgoff(c, mm, 0, op.size, prot_bits(op.prot), mm::MAP_PRIVATE | mm::MAP_ANONYMOUS, order);
             regions_[{op.process, op.region}] = {a, op.size};
@@ -202,7 +212,7 @@ private:
             const ProcessSpec& child = spec_of(op.child);
             const hw::PhysInspector look = platform_.inspect();
             r.ptes = look.read64(mm.rss_addr(mm::MM_ANONPAGES));
-            mm::mm_struct& cm = mm::dup_mm(c, mm);
+            mm::mm_struct& cm = mm::copy_mm(c, mm); // the fork() system call: copy_process() around dup_mm()
             adopt(child, cm);
             for (const auto& [key, reg] : std::map<std::pair<std::string, std::string>, std::pair<Addr, std::uint64_t>>(regions_))
                 if (key.first == op.process)

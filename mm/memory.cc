@@ -212,14 +212,19 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
     if (entry_get(c, vmf.pmd) == 0 && __pte_alloc(c, mm, vmf.pmd)) // pte_alloc()
         return VM_FAULT_OOM;
 
-    // Use the zero-page for reads (mm_forbids_zeropage() is false on arm64 and x86).
+    // Use the zero-page for reads (mm_forbids_zeropage() is false on arm64, x86 and RISC-V).
     if (!(vmf.flags & FAULT_FLAG_WRITE)) {
         const pte_t entry = a.pte_mkspecial(a.pfn_pte(c.k.zero_pfn(), vma.vm_page_prot));
         vmf.pte = pte_offset_map_lock(c, vmf.pmd, vmf.address, &vmf.ptl);
         if (!vmf.pte)
             return 0;
-        if (!vmf_pte_changed(c, vmf))
-            set_pte_at(c, mm, vmf.address, vmf.pte, entry); // no need to invalidate: it was non-present
+        if (vmf_pte_changed(c, vmf)) {
+            update_mmu_tlb(c, vma, vmf.address, vmf.pte);
+        } else {
+            set_pte_at(c, mm, vmf.address, vmf.pte, entry);
+            // No need to invalidate - it was non-present before
+            update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
+        }
         spin_unlock(c, vmf.ptl);
         return 0;
     }
@@ -241,7 +246,8 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
         return 0;
     }
     if ((nr_pages == 1 && vmf_pte_changed(c, vmf)) || (nr_pages > 1 && !pte_range_none(c, vmf.pte, nr_pages))) {
-        spin_unlock(c, vmf.ptl); // update_mmu_tlb_range() is empty on arm64 and x86
+        update_mmu_tlb_range(c, vma, addr, vmf.pte, nr_pages);
+        spin_unlock(c, vmf.ptl);
         folio_put(c, folio);
         return 0;
     }
@@ -251,7 +257,8 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
     folio_add_new_anon_rmap(c, folio, vma, addr, RMAP_EXCLUSIVE);
     folio_add_lru_vma(c, folio, vma);
     set_ptes_capped(c, mm, addr, vmf.pte, entry, nr_pages);
-    // No need to invalidate - it was non-present before (update_mmu_cache_range() is empty).
+    // No need to invalidate - it was non-present before
+    update_mmu_cache_range(c, vma, addr, vmf.pte, nr_pages);
     spin_unlock(c, vmf.ptl);
     return 0;
 }
@@ -263,7 +270,8 @@ void wp_page_reuse(Ctx& c, vm_fault& vmf)
     vm_area_struct& vma = *vmf.vma;
     pte_t entry = a.pte_mkyoung(vmf.orig_pte);
     entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
-    ptep_set_access_flags(c, vma, vmf.address, vmf.pte, entry, 1);
+    if (ptep_set_access_flags(c, vma, vmf.address, vmf.pte, entry, 1))
+        update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
     spin_unlock(c, vmf.ptl);
     ++c.k.stats().pages_reused; // count_vm_event(PGREUSE)
 }
@@ -341,12 +349,15 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
         folio_add_new_anon_rmap(c, *new_folio, vma, vmf.address, RMAP_EXCLUSIVE);
         folio_add_lru_vma(c, *new_folio, vma);
         set_pte_at(c, mm, vmf.address, vmf.pte, entry);
+        update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
         // Only after switching the pte to the new page may we remove the mapcount here.
         if (old_folio)
             folio_remove_rmap_pte(c, *old_folio, *vmf.page, vma);
         // Free the old page..
         new_folio = old_folio;
         ++c.k.stats().pages_copied;
+    } else if (vmf.pte) {
+        update_mmu_tlb(c, vma, vmf.address, vmf.pte);
     }
     if (vmf.pte)
         spin_unlock(c, vmf.ptl);
@@ -409,7 +420,8 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
     spin_lock(c, vmf.ptl);
     pte_t entry = vmf.orig_pte;
     if (ptep_get(c, vmf.pte) != entry) {
-        spin_unlock(c, vmf.ptl); // update_mmu_tlb() is empty
+        update_mmu_tlb(c, *vmf.vma, vmf.address, vmf.pte);
+        spin_unlock(c, vmf.ptl);
         return 0;
     }
     if (vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
@@ -419,8 +431,10 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
             entry = a.pte_mkdirty(entry);
     }
     entry = a.pte_mkyoung(entry);
-    // ptep_set_access_flags(); when nothing changed, fix_spurious_fault() is empty on arm64 and x86
-    ptep_set_access_flags(c, *vmf.vma, vmf.address, vmf.pte, entry, (vmf.flags & FAULT_FLAG_WRITE) ? 1 : 0);
+    // When nothing changed, flush_tlb_fix_spurious_fault() is empty on arm64 and x86; RISC-V without Svvptc
+    // always reports a change, for update_mmu_cache_range() to fence.
+    if (ptep_set_access_flags(c, *vmf.vma, vmf.address, vmf.pte, entry, (vmf.flags & FAULT_FLAG_WRITE) ? 1 : 0))
+        update_mmu_cache_range(c, *vmf.vma, vmf.address, vmf.pte, 1);
     spin_unlock(c, vmf.ptl);
     return 0;
 }

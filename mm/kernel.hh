@@ -29,7 +29,7 @@ struct Ctx {
 class Kernel {
 public:
     // Boots on `platform`: reserves vmemmap for all of memory, picks the architecture's mm operations
-    // (arm64 or x86-64; other formats are an error naming the platform).
+    // (arm64, x86-64 or RISC-V).
     Kernel(hw::Platform& platform, KernelConfig cfg);
     ~Kernel();
 

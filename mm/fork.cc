@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/fork.hh"
+#include "util/ftrace.hh"
 
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
@@ -47,6 +48,7 @@ mm_struct& dup_mm(Ctx& c, mm_struct& oldmm)
 // kernel/fork.c copy_mm()
 mm_struct& copy_mm(Ctx& c, mm_struct& oldmm)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "fork mm asid={}", oldmm.asid);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     c.k.charge_sw(c, c.k.config().software.fork_base);
     return dup_mm(c, oldmm);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/memory.hh"
+#include "util/ftrace.hh"
 
 #include "hw/core/spinlock.hh"
 #include "hw/pgtable/walk_down.hh"
@@ -878,6 +879,7 @@ vm_fault_t handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned f
 
 vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "page fault asid={} address={:#x} {}", mm.asid, address, kind == AccessKind::Write ? "write" : "read");
     c.cpu.charge(c.k.config().software.fault_entry, Category::FaultEntry);
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // lock_vma_under_rcu()
     const MmapReadGuard lock(c, mm);

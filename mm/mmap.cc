@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/mmap.hh"
+#include "util/ftrace.hh"
 
 #include "mm/memory.hh"
 #include "mm/mmap_lock.hh"
@@ -264,6 +265,7 @@ Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot,
 // mm/util.c vm_mmap_pgoff()
 Addr vm_mmap_pgoff(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "mmap asid={} addr={:#x} len={:#x} prot={} order={}", mm.asid, addr, len, prot, folio_order);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     const MmapWriteGuard lock(c, mm);
     return do_mmap(c, mm, addr, len, prot, flags, folio_order);
@@ -312,6 +314,7 @@ int do_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 // mm/mmap.c __vm_munmap()
 int __vm_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "munmap asid={} start={:#x} len={:#x}", mm.asid, start, len);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     const MmapWriteGuard lock(c, mm);
     return do_munmap(c, mm, start, len);

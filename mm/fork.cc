@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/fork.hh"
 #include "util/ftrace.hh"
 
@@ -15,6 +16,7 @@ namespace mmusim::mm {
 // copy_page_range() unless VM_WIPEONFORK; then flush_tlb_mm(oldmm) before the parent's mmap_lock goes.
 int dup_mmap(Ctx& c, mm_struct& mm, mm_struct& oldmm)
 {
+    const PhaseScope phase(c, "dup_mmap");
     const MmapWriteGuard old_lock(c, oldmm); // mmap_write_lock_killable(oldmm)
     const MmapWriteGuard new_lock(c, mm);    // mmap_write_lock_nested(mm)
     int retval = 0;

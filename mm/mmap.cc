@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/mmap.hh"
 #include "util/ftrace.hh"
 
@@ -85,6 +86,7 @@ Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len)
 // or a new VMA, then VM_SOFTDIRTY (__mmap_complete())
 Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t vm_flags, unsigned folio_order)
 {
+    const PhaseScope phase(c, "mmap_region");
     const Addr end = addr + len;
     // Unmap any existing mapping in the area.
     if (!vmas_in_range(mm, addr, end).empty())
@@ -177,6 +179,7 @@ vm_area_struct& vma_insert_copy(Ctx& c, mm_struct& mm, const vm_area_struct& pro
 // mm/vma.c remove_vma(): vm_area_free() (its anon_vma link dropped if free_pgtables() has not already)
 void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 {
+    const PhaseScope phase(c, "remove_vma");
     unlink_anon_vmas(c, vma);
     c.k.kfree(c, vma.addr, VMA_BYTES);
     mm.vmas.erase(vma.vm_start);
@@ -185,6 +188,7 @@ void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 // mm/vma.c __split_vma(): the new VMA shares the anon_vma (anon_vma_clone())
 vm_area_struct& __split_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr addr, bool new_below)
 {
+    const PhaseScope phase(c, "__split_vma");
     if (addr <= vma.vm_start || addr >= vma.vm_end)
         throw std::logic_error("__split_vma: address outside the VMA");
     vm_area_struct proto = vma;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/mprotect.hh"
 #include "util/ftrace.hh"
 
@@ -110,6 +111,7 @@ void change_present_ptes(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr addr
 long change_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr addr, Addr end,
                       pgprot_t newprot, unsigned long cp_flags)
 {
+    const PhaseScope phase(c, "change_pte_range");
     const Arch& a = c.k.arch();
     PtePtr pte = pte_offset_map(c, pmd, addr);
     if (!pte)

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/memory.hh"
+#include "util/ftrace.hh"
 
 #include "hw/core/spinlock.hh"
 #include "hw/pgtable/walk_down.hh"
@@ -202,6 +204,7 @@ Folio alloc_anon_folio(Ctx& c, vm_fault& vmf)
 // mm/memory.c do_anonymous_page()
 vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
 {
+    const PhaseScope phase(c, "do_anonymous_page");
     vm_area_struct& vma = *vmf.vma;
     mm_struct& mm = *vma.vm_mm;
     const Arch& a = c.k.arch();
@@ -371,6 +374,7 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
 // mm/memory.c do_wp_page(): a write to a present, write-protected PTE (ptl held)
 vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
 {
+    const PhaseScope phase(c, "do_wp_page");
     vm_area_struct& vma = *vmf.vma;
     vmf.page = vm_normal_page(c, vma, vmf.address, vmf.orig_pte);
     std::optional<Folio> folio;
@@ -703,6 +707,7 @@ unsigned do_zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr p
 // and frees the batch, then the walk resumes
 Addr zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr addr, Addr end)
 {
+    const PhaseScope phase(c, "zap_pte_range");
     mm_struct& mm = *tlb.mm;
     do { // retry:
         bool force_flush = false, force_break = false;
@@ -892,6 +897,7 @@ vm_fault_t handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned f
 
 vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "page fault asid={} address={:#x} {}", mm.asid, address, kind == AccessKind::Write ? "write" : "read");
     c.cpu.charge(c.k.config().software.fault_entry, Category::FaultEntry);
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // lock_vma_under_rcu()
     const MmapReadGuard lock(c, mm);
@@ -917,6 +923,7 @@ vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
 // dup_mmap()'s flush_tlb_mm())
 int copy_page_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma)
 {
+    const PhaseScope phase(c, "copy_page_range");
     if (!src_vma.anon)
         return 0;
     return copy_level_range(c, dst_vma, src_vma, 0, dst_vma.vm_mm->pgd, src_vma.vm_mm->pgd, src_vma.vm_start,
@@ -996,6 +1003,7 @@ void free_pgd_range(Ctx& c, mmu_gather& tlb, Addr addr, Addr end, Addr floor, Ad
 // mm/memory.c free_pgtables(): nearby VMAs (within a PMD) gathered into one free_pgd_range()
 void free_pgtables(Ctx& c, mmu_gather& tlb, const std::vector<vm_area_struct*>& vmas, Addr floor, Addr ceiling)
 {
+    const PhaseScope phase(c, "free_pgtables");
     const std::uint64_t pmd_size = level_span(c, leaf_depth(c) - 1);
     for (std::size_t i = 0; i < vmas.size();) {
         vm_area_struct* vma = vmas[i];

@@ -28,6 +28,8 @@ struct MmStats {
     std::uint64_t pages_copied = 0;      // COW copies
     std::uint64_t pages_reused = 0;      // write faults that reused an exclusive page
     std::uint64_t pgtables_allocated = 0, pgtables_freed = 0;
+    // kernel function -> the running core's self cycles in it (mm/phase.hh)
+    std::map<std::string, std::uint64_t> phases;
 
     void batch(const char* helper, unsigned nr) { ++batches[helper][nr]; }
     // What happened since `before` was taken (a copy of these statistics at an earlier moment).
@@ -58,6 +60,12 @@ inline MmStats MmStats::since(const MmStats& b) const
             was = it->second;
         if (f.calls > was.calls)
             d.flushes[kind] = {f.calls - was.calls, f.pages - was.pages};
+    }
+    for (const auto& [name, cycles] : phases) {
+        const auto it = b.phases.find(name);
+        const std::uint64_t was = it == b.phases.end() ? 0 : it->second;
+        if (cycles > was)
+            d.phases[name] = cycles - was;
     }
     d.contpte_folds = contpte_folds - b.contpte_folds;
     d.contpte_unfolds = contpte_unfolds - b.contpte_unfolds;

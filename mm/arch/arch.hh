@@ -10,6 +10,7 @@
 // PteStore, exchanges as PteAtomic.
 #pragma once
 
+#include "mm/swapops.hh"
 #include "mm/types.hh"
 
 #include <memory>
@@ -43,6 +44,8 @@ public:
     virtual pte_t pte_mkyoung(pte_t p) const = 0;
     virtual pte_t pte_mkold(pte_t p) const = 0;
     virtual pte_t pte_clear_soft_dirty(pte_t p) const { return p; }
+    // pte_mksoft_dirty(): only architectures with CONFIG_MEM_SOFT_DIRTY have the bit (x86 here)
+    virtual pte_t pte_mksoft_dirty(pte_t p) const { return p; }
     // pte_mkspecial(): the special bit (PTE_SPECIAL, _PAGE_SPECIAL) of mappings without a refcounted page,
     // such as the shared zero page. An architecture that does not set one leaves the PTE as it is, as upstream
     // without CONFIG_ARCH_HAS_PTE_SPECIAL; vm_normal_page() then recognises the zero page by its pfn.
@@ -57,6 +60,24 @@ public:
     virtual std::uint64_t table_entry(int depth, PAddr table) const = 0;
     // arch/x86 pte_needs_flush(), arm64 pte_needs_flush(): does changing old -> new need a TLB flush?
     virtual bool pte_needs_flush(pte_t oldpte, pte_t newpte) const = 0;
+
+    // ---- swap PTEs (asm/pgtable.h __swp_entry(), __swp_entry_to_pte(), __pte_to_swp_entry(), pte_swp_*();
+    // include/linux/swapops.h swp_entry_to_pte(), pte_to_swp_entry()) ----
+    // A swap PTE is invalid to the hardware and neither none nor present to the kernel.
+    // swp_entry_to_pte(): the architecture's PTE for an entry (no swap-PTE bits set)
+    virtual pte_t swp_entry_to_pte(swp_entry_t entry) const = 0;
+    // pte_to_swp_entry(): the entry of a swap PTE, its swap-PTE bits (pte_swp_clear_flags()) ignored
+    virtual swp_entry_t pte_to_swp_entry(pte_t pte) const = 0;
+    // include/linux/swapops.h is_swap_pte()
+    bool is_swap_pte(pte_t p) const { return !pte_none(p) && !pte_present(p); }
+    // pte_swp_exclusive() & co (__HAVE_ARCH_PTE_SWP_EXCLUSIVE): the page was PG_anon_exclusive when unmapped
+    virtual bool pte_swp_exclusive(pte_t p) const = 0;
+    virtual pte_t pte_swp_mkexclusive(pte_t p) const = 0;
+    virtual pte_t pte_swp_clear_exclusive(pte_t p) const = 0;
+    // pte_swp_soft_dirty() & co (CONFIG_HAVE_ARCH_SOFT_DIRTY: x86 here)
+    virtual bool pte_swp_soft_dirty(pte_t) const { return false; }
+    virtual pte_t pte_swp_mksoft_dirty(pte_t p) const { return p; }
+    virtual pte_t pte_swp_clear_soft_dirty(pte_t p) const { return p; }
 
     // ---- page-table helpers (include/linux/pgtable.h) ----
     virtual pte_t ptep_get(Ctx& c, PtePtr ptep) = 0;

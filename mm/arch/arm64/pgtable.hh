@@ -57,6 +57,22 @@ constexpr std::uint64_t PTE_WRITE = PTE_DBM; // software write permission, the s
 constexpr std::uint64_t PTE_DIRTY = std::uint64_t{1} << 55;
 constexpr std::uint64_t PTE_SPECIAL = std::uint64_t{1} << 56;
 constexpr std::uint64_t PTE_PRESENT_INVALID = PTE_NG; // only when !PTE_VALID (PROT_NONE)
+constexpr std::uint64_t PTE_SWP_EXCLUSIVE = std::uint64_t{1} << 2; // only for swp ptes
+constexpr std::uint64_t PTE_SWP_UFFD_WP = std::uint64_t{1} << 3;   // only for swp ptes
+
+// ---- arch/arm64/include/asm/pgtable.h: swap entries ----
+//   bits 0-1:   present (must be zero)
+//   bit  2:     remember PG_anon_exclusive
+//   bit  3:     remember uffd-wp state
+//   bits 6-10:  swap type
+//   bit  11:    PTE_PRESENT_INVALID (must be zero)
+//   bits 12-61: swap offset
+constexpr unsigned __SWP_TYPE_SHIFT = 6;
+constexpr unsigned __SWP_TYPE_BITS = 5;
+constexpr std::uint64_t __SWP_TYPE_MASK = (std::uint64_t{1} << __SWP_TYPE_BITS) - 1;
+constexpr unsigned __SWP_OFFSET_SHIFT = 12;
+constexpr unsigned __SWP_OFFSET_BITS = 50;
+constexpr std::uint64_t __SWP_OFFSET_MASK = (std::uint64_t{1} << __SWP_OFFSET_BITS) - 1;
 
 constexpr std::uint64_t _PROT_DEFAULT = PTE_TYPE_PAGE | PTE_AF | PTE_SHARED;
 constexpr std::uint64_t _PAGE_DEFAULT = _PROT_DEFAULT | PTE_ATTRINDX(MT_NORMAL);
@@ -130,6 +146,21 @@ public:
     pte_t pte_advance_pfn(pte_t p, unsigned long nr) const override { return pfn_pte(pte_pfn(p) + nr, pte_pgprot(p)); }
     std::uint64_t table_entry(int depth, PAddr table) const override;
     bool pte_needs_flush(pte_t oldpte, pte_t newpte) const override; // asm/tlbflush.h
+    // __swp_entry() + __swp_entry_to_pte() of the generic swp_entry_to_pte()
+    pte_t swp_entry_to_pte(swp_entry_t entry) const override
+    {
+        return pte_t{((swp_type(entry) & arm64::__SWP_TYPE_MASK) << arm64::__SWP_TYPE_SHIFT) |
+                     ((swp_offset(entry) & arm64::__SWP_OFFSET_MASK) << arm64::__SWP_OFFSET_SHIFT)};
+    }
+    // pte_swp_clear_flags() + __pte_to_swp_entry() + __swp_type()/__swp_offset() of pte_to_swp_entry()
+    swp_entry_t pte_to_swp_entry(pte_t pte) const override
+    {
+        return swp_entry(static_cast<unsigned>((pte.val >> arm64::__SWP_TYPE_SHIFT) & arm64::__SWP_TYPE_MASK),
+                         (pte.val >> arm64::__SWP_OFFSET_SHIFT) & arm64::__SWP_OFFSET_MASK);
+    }
+    bool pte_swp_exclusive(pte_t p) const override { return p.val & arm64::PTE_SWP_EXCLUSIVE; }
+    pte_t pte_swp_mkexclusive(pte_t p) const override { return pte_t{p.val | arm64::PTE_SWP_EXCLUSIVE}; }
+    pte_t pte_swp_clear_exclusive(pte_t p) const override { return pte_t{p.val & ~arm64::PTE_SWP_EXCLUSIVE}; }
 
     bool pte_valid(pte_t p) const { return p.val & arm64::PTE_VALID; }
     bool pte_present_invalid(pte_t p) const

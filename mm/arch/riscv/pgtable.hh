@@ -53,7 +53,7 @@ constexpr pteval_t _PAGE_SOFT_DIRTY = 0;              // needs Svrsw60t59b (bit 
 constexpr pteval_t _PAGE_TABLE = _PAGE_PRESENT;
 // Set on not-present (PROT_NONE) pages, ignored by the hardware, to tell them from swap entries.
 constexpr pteval_t _PAGE_PROT_NONE = _PAGE_GLOBAL;
-constexpr pteval_t _PAGE_SWP_EXCLUSIVE = _PAGE_ACCESSED; // swap PTEs only (no swap in the port)
+constexpr pteval_t _PAGE_SWP_EXCLUSIVE = _PAGE_ACCESSED; // used for swap PTEs only
 constexpr unsigned _PAGE_PFN_SHIFT = 10;
 // All of R/W/X zero: a pointer to the next level; otherwise a leaf.
 constexpr pteval_t _PAGE_LEAF = _PAGE_READ | _PAGE_WRITE | _PAGE_EXEC;
@@ -74,6 +74,20 @@ constexpr pteval_t _PAGE_CHG_MASK =
 // asm/pgtable-64.h PMD_SHIFT, PUD_SHIFT and (4- and 5-level) P4D_SHIFT
 constexpr unsigned PMD_SHIFT = 21;
 constexpr unsigned PUD_SHIFT = 30;
+
+// ---- arch/riscv/include/asm/pgtable.h: swap entries ----
+//   bit        0:  _PAGE_PRESENT (zero)
+//   bit   1 to 2:  (zero)
+//   bit        3:  _PAGE_SWP_SOFT_DIRTY (needs Svrsw60t59b for the present bit: not on the platform, unused)
+//   bit        4:  _PAGE_SWP_UFFD_WP (no userfaultfd in the port)
+//   bit        5:  _PAGE_PROT_NONE (zero)
+//   bit        6:  exclusive marker
+//   bits  7 to 11: swap type
+//   bits 12 to 63: swap offset
+constexpr unsigned __SWP_TYPE_SHIFT = 7;
+constexpr unsigned __SWP_TYPE_BITS = 5;
+constexpr pteval_t __SWP_TYPE_MASK = (pteval_t{1} << __SWP_TYPE_BITS) - 1;
+constexpr unsigned __SWP_OFFSET_SHIFT = __SWP_TYPE_BITS + __SWP_TYPE_SHIFT;
 
 // ---- arch/riscv/include/asm/pgtable.h page protections ----
 constexpr pteval_t _PAGE_BASE = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_USER;
@@ -144,6 +158,21 @@ public:
     std::uint64_t table_entry(int depth, PAddr table) const override;
     // No pte_needs_flush() upstream: include/asm-generic/tlb.h's, which always flushes.
     bool pte_needs_flush(pte_t, pte_t) const override { return true; }
+    // __swp_entry() + __swp_entry_to_pte() of the generic swp_entry_to_pte()
+    pte_t swp_entry_to_pte(swp_entry_t entry) const override
+    {
+        return pte_t{((swp_type(entry) & riscv::__SWP_TYPE_MASK) << riscv::__SWP_TYPE_SHIFT) |
+                     (swp_offset(entry) << riscv::__SWP_OFFSET_SHIFT)};
+    }
+    // pte_swp_clear_flags() + __pte_to_swp_entry() + __swp_type()/__swp_offset() of pte_to_swp_entry()
+    swp_entry_t pte_to_swp_entry(pte_t pte) const override
+    {
+        return swp_entry(static_cast<unsigned>((pte.val >> riscv::__SWP_TYPE_SHIFT) & riscv::__SWP_TYPE_MASK),
+                         pte.val >> riscv::__SWP_OFFSET_SHIFT);
+    }
+    bool pte_swp_exclusive(pte_t p) const override { return p.val & riscv::_PAGE_SWP_EXCLUSIVE; }
+    pte_t pte_swp_mkexclusive(pte_t p) const override { return pte_t{p.val | riscv::_PAGE_SWP_EXCLUSIVE}; }
+    pte_t pte_swp_clear_exclusive(pte_t p) const override { return pte_t{p.val & ~riscv::_PAGE_SWP_EXCLUSIVE}; }
 
     // ---- the page-table helpers RISC-V defines (asm/pgtable.h, arch/riscv/mm/pgtable.c) ----
     // ptep_set_wrprotect(): atomic_long_and(~_PAGE_WRITE).

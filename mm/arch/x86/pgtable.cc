@@ -80,6 +80,31 @@ pte_t X86::pte_mkclean(pte_t p) const { return pte_clear_flags(p, _PAGE_DIRTY_BI
 pte_t X86::pte_mkyoung(pte_t p) const { return pte_set_flags(p, _PAGE_ACCESSED); }     // asm/pgtable.h pte_mkyoung()
 pte_t X86::pte_mkold(pte_t p) const { return pte_clear_flags(p, _PAGE_ACCESSED); }     // asm/pgtable.h pte_mkold()
 pte_t X86::pte_clear_soft_dirty(pte_t p) const { return pte_clear_flags(p, _PAGE_SOFT_DIRTY); } // asm/pgtable.h
+pte_t X86::pte_mksoft_dirty(pte_t p) const { return pte_set_flags(p, _PAGE_SOFT_DIRTY); }       // asm/pgtable.h
+
+// asm/pgtable_64.h __swp_entry() and __swp_entry_to_pte(): the offset shifted up "too far" by the type bits,
+// inverted, then down again; the type in the top bits
+pte_t X86::swp_entry_to_pte(swp_entry_t entry) const
+{
+    return pte_t{(~pteval_t{swp_offset(entry)} << SWP_OFFSET_SHIFT >> SWP_TYPE_BITS) |
+                 (pteval_t{swp_type(entry)} << (64 - SWP_TYPE_BITS))};
+}
+
+// include/linux/swapops.h pte_to_swp_entry(): pte_swp_clear_flags(), then asm/pgtable_64.h __swp_type() and
+// __swp_offset() (shift up to get rid of the type, invert, down to the value)
+swp_entry_t X86::pte_to_swp_entry(pte_t pte) const
+{
+    const pteval_t v = pte.val & ~(_PAGE_SWP_EXCLUSIVE | _PAGE_SWP_SOFT_DIRTY | _PAGE_SWP_UFFD_WP);
+    return swp_entry(static_cast<unsigned>(v >> (64 - SWP_TYPE_BITS)), ~v << SWP_TYPE_BITS >> SWP_OFFSET_SHIFT);
+}
+
+// asm/pgtable.h pte_swp_exclusive() & co, pte_swp_soft_dirty() & co
+bool X86::pte_swp_exclusive(pte_t p) const { return p.val & _PAGE_SWP_EXCLUSIVE; }
+pte_t X86::pte_swp_mkexclusive(pte_t p) const { return pte_set_flags(p, _PAGE_SWP_EXCLUSIVE); }
+pte_t X86::pte_swp_clear_exclusive(pte_t p) const { return pte_clear_flags(p, _PAGE_SWP_EXCLUSIVE); }
+bool X86::pte_swp_soft_dirty(pte_t p) const { return p.val & _PAGE_SWP_SOFT_DIRTY; }
+pte_t X86::pte_swp_mksoft_dirty(pte_t p) const { return pte_set_flags(p, _PAGE_SWP_SOFT_DIRTY); }
+pte_t X86::pte_swp_clear_soft_dirty(pte_t p) const { return pte_clear_flags(p, _PAGE_SWP_SOFT_DIRTY); }
 
 // asm/pgtable.h pte_pfn()
 pfn_t X86::pte_pfn(pte_t p) const

@@ -43,6 +43,7 @@ public:
     pte_t pte_mkyoung(pte_t p) const override;
     pte_t pte_mkold(pte_t p) const override;
     pte_t pte_clear_soft_dirty(pte_t p) const override;
+    pte_t pte_mksoft_dirty(pte_t p) const override;
     pfn_t pte_pfn(pte_t p) const override;
     pte_t pfn_pte(pfn_t pfn, pgprot_t prot) const override;
     pte_t pte_modify(pte_t p, pgprot_t newprot) const override;
@@ -50,6 +51,14 @@ public:
     pte_t pte_advance_pfn(pte_t p, unsigned long nr) const override;
     std::uint64_t table_entry(int depth, PAddr table) const override;
     bool pte_needs_flush(pte_t oldpte, pte_t newpte) const override; // asm/tlbflush.h
+    pte_t swp_entry_to_pte(swp_entry_t entry) const override;
+    swp_entry_t pte_to_swp_entry(pte_t pte) const override;
+    bool pte_swp_exclusive(pte_t p) const override;
+    pte_t pte_swp_mkexclusive(pte_t p) const override;
+    pte_t pte_swp_clear_exclusive(pte_t p) const override;
+    bool pte_swp_soft_dirty(pte_t p) const override;
+    pte_t pte_swp_mksoft_dirty(pte_t p) const override;
+    pte_t pte_swp_clear_soft_dirty(pte_t p) const override;
 
     // ---- page-table primitives and the helpers x86 defines itself ----
     void __ptep_set_wrprotect(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep) override;

@@ -71,6 +71,21 @@ constexpr pteval_t _PAGE_SAVED_DIRTY = bit(_PAGE_BIT_SAVED_DIRTY);
 constexpr pteval_t _PAGE_DIRTY_BITS = _PAGE_DIRTY | _PAGE_SAVED_DIRTY;
 constexpr pteval_t _PAGE_PROTNONE = bit(_PAGE_BIT_PROTNONE);
 
+// Swap PTEs (asm/pgtable_64_types.h, asm/pgtable_types.h): bit 3 remembers PG_anon_exclusive, bit 1 the
+// soft-dirty bit, bit 2 uffd-wp (not in the port).
+constexpr pteval_t _PAGE_SWP_EXCLUSIVE = _PAGE_PWT;
+constexpr pteval_t _PAGE_SWP_SOFT_DIRTY = _PAGE_RW;
+constexpr pteval_t _PAGE_SWP_UFFD_WP = _PAGE_USER;
+
+// asm/pgtable_64.h swap entries:
+//   | TYPE (59-63) | ~OFFSET (9-58) |0|0|X|X| X| E|F|SD|0|
+// G (8) is the PROT_NONE marker of non-present entries and L (7) is tested by pmd_present(), so the offset
+// starts at bit 9. The offset is stored inverted (L1TF, as every non-present entry's pfn bits), so that the
+// PTE of a low offset does not name low physical memory to a speculative walk.
+constexpr unsigned SWP_TYPE_BITS = 5;
+constexpr unsigned SWP_OFFSET_FIRST_BIT = _PAGE_BIT_PROTNONE + 1;
+constexpr unsigned SWP_OFFSET_SHIFT = SWP_OFFSET_FIRST_BIT + SWP_TYPE_BITS;
+
 // __PHYSICAL_MASK_SHIFT = 52: the pfn is bits 51:12 (PTE_PFN_MASK = PHYSICAL_PAGE_MASK).
 constexpr unsigned __PHYSICAL_MASK_SHIFT = 52;
 constexpr pteval_t PTE_PFN_MASK = ((pteval_t{1} << __PHYSICAL_MASK_SHIFT) - 1) & ~(PAGE_SIZE - 1);

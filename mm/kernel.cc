@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/kernel.hh"
 
+#include "mm/swapfile.hh"
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -18,9 +20,18 @@ Kernel::Kernel(hw::Platform& platform, KernelConfig cfg)
     zero_pfn_ = phys_.alloc(page_size(), page_size()) >> page_shift();
     arch_ = make_arch(*this);
     page_alloc_ = std::make_unique<PageAllocator>(*this, phys_);
+    if (cfg_.swap_size)
+        swap_ = std::make_unique<Swap>(*this, phys_, cfg_.swap_size); // swapon at boot
 }
 
 Kernel::~Kernel() = default;
+
+Swap& Kernel::swap()
+{
+    if (!swap_)
+        throw std::logic_error("no swap device: kernel.swap_size is 0");
+    return *swap_;
+}
 
 // include/linux/slab.h kzalloc(): slab objects come from the buddy here, 64-byte granular; zeroed through
 // the caches by the core that allocates them.

@@ -20,6 +20,7 @@
 namespace mmusim::mm {
 
 class Kernel;
+class Swap;
 
 struct Ctx {
     Kernel& k;
@@ -40,6 +41,9 @@ public:
     PageAllocator& page_alloc() { return *page_alloc_; }
     MmStats& stats() { return stats_; }
     const MmStats& stats() const { return stats_; }
+    // The swap device and the swap globals (mm/swapfile.hh); kernel.swap_size 0 means none (swap() throws).
+    bool has_swap() const { return swap_ != nullptr; }
+    Swap& swap();
 
     unsigned page_shift() const { return format().page_shift(); }
     std::uint64_t page_size() const { return format().page_size(); }
@@ -80,6 +84,7 @@ private:
     pfn_t zero_pfn_ = 0;
     std::unique_ptr<Arch> arch_;
     std::unique_ptr<PageAllocator> page_alloc_;
+    std::unique_ptr<Swap> swap_;
     std::vector<std::unique_ptr<mm_struct>> mms_;
     Asid next_asid_ = 1;
     unsigned next_mm_id_ = 1; // MM_ID_MIN

@@ -17,6 +17,9 @@ constexpr Cycles kMaxCost = 100'000'000;
 void check_platform(const ConfigNode& n, const KernelConfig& k, const hw::PlatformConfig& p)
 {
     const auto fmt = hw::FormatRegistry::instance().create(p.format, p.format_options);
+    if (k.swap_size && k.swap_size < 2 * fmt->page_size())
+        n.fail("swap_size", "swap_size " + format_size(k.swap_size) + " is less than two pages (the header and one slot) of platform " +
+                                 p.name);
     if (k.folio_size < fmt->page_size())
         n.fail("folio_size", "folio_size " + format_size(k.folio_size) + " is smaller than the page size " +
                                  format_size(fmt->page_size()) + " of platform " + p.name);
@@ -43,6 +46,9 @@ KernelConfig load_kernel(const ConfigNode& root, const hw::PlatformConfig& platf
     k.folio_size = n.size("folio_size", 4 * KiB);
     if (!is_pow2(k.folio_size) || k.folio_size < 4 * KiB || k.folio_size > 1 * GiB)
         n.fail("folio_size", "must be a power of two between 4K and 1G");
+    k.swap_size = n.size("swap_size", 1 * GiB);
+    if (k.swap_size > 1024 * GiB)
+        n.fail("swap_size", "must be at most 1T (0 for no swap)");
     const ConfigNode sw = n.child("software");
     k.software.fault_entry = sw.u64("fault_entry", 0, kMaxCost);
     k.software.syscall_entry = sw.u64("syscall_entry", 0, kMaxCost);
@@ -51,6 +57,8 @@ KernelConfig load_kernel(const ConfigNode& root, const hw::PlatformConfig& platf
     k.software.pte_loop = sw.u64("pte_loop", 0, kMaxCost);
     k.software.buddy_op = sw.u64("buddy_op", 0, kMaxCost);
     k.software.fork_base = sw.u64("fork_base", 0, kMaxCost);
+    k.software.swap_submit = sw.u64("swap_submit", 0, kMaxCost);
+    k.software.swap_read = sw.u64("swap_read", 0, kMaxCost);
     KernelSwitches& s = k.switches;
     s.pte_batch = n.boolean("pte_batch", true);
     s.max_pte_batch = static_cast<unsigned>(n.u64("max_pte_batch", 0, 0, 1u << 20));
@@ -82,10 +90,12 @@ nlohmann::ordered_json to_json(const KernelConfig& k)
     j["name"] = k.name;
     j["source"] = k.source;
     j["folio_size"] = format_size(k.folio_size);
+    j["swap_size"] = format_size(k.swap_size);
     j["software"] = {{"fault_entry", k.software.fault_entry},   {"syscall_entry", k.software.syscall_entry},
                      {"vma_lookup", k.software.vma_lookup},     {"vma_modify", k.software.vma_modify},
                      {"pte_loop", k.software.pte_loop},         {"buddy_op", k.software.buddy_op},
-                     {"fork_base", k.software.fork_base}};
+                     {"fork_base", k.software.fork_base},       {"swap_submit", k.software.swap_submit},
+                     {"swap_read", k.software.swap_read}};
     const KernelSwitches& s = k.switches;
     j["switches"] = {{"pte_batch", s.pte_batch},
                      {"max_pte_batch", s.max_pte_batch},

@@ -34,6 +34,8 @@ struct SoftwareCosts {
     Cycles pte_loop = 0;      // bookkeeping per iteration of a PTE loop (zap, copy, change_pte_range)
     Cycles buddy_op = 0;      // one buddy-allocator split or merge step under the zone lock
     Cycles fork_base = 0;     // copy_process() outside dup_mmap (task struct, files, signals, ...)
+    Cycles swap_submit = 0;   // submitting one swap write bio to the block layer (completion is asynchronous)
+    Cycles swap_read = 0;     // reading 4 KiB back from the synchronous swap device (zram-like), per 4 KiB
 };
 
 // The kernel variants, as switches on one code base (issue 8; DESIGN.md "The port").
@@ -51,6 +53,7 @@ struct KernelConfig {
     std::string name;
     std::string source;                 // file it came from
     std::uint64_t folio_size = 4 * KiB; // replay demand paging: bytes mapped per fault
+    std::uint64_t swap_size = 1 * GiB;  // the swap device (mm/swapfile.hh); 0: no swap
     SoftwareCosts software;
     KernelSwitches switches;
 };

@@ -9,6 +9,10 @@
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
+#include "mm/page_io.hh"
+#include "mm/swap_state.hh"
+#include "mm/swapfile.hh"
+#include "mm/swapops.hh"
 
 #include <algorithm>
 #include <array>
@@ -307,11 +311,14 @@ bool wp_can_reuse_anon_folio(Ctx& c, Folio folio, vm_area_struct& vma)
         return false;
     // !folio_test_lru() would lru_add_drain(): the port has no per-CPU LRU batches.
     folio_test_flag(c, folio, PG_lru);
-    if (folio_ref_count(c, folio) > 1) // + folio_test_swapcache(): no swap cache
+    const bool swapcache = folio_test_swapcache(c, folio);
+    if (folio_ref_count(c, folio) > 1 + (swapcache ? 1 : 0))
         return false;
     // folio_trylock()
     if (c.cpu.test_and_set_bit(PG_locked, page_addr(c, folio.pfn) + PAGE_OFF_FLAGS, Category::StructPage))
         return false;
+    if (swapcache && folio_test_swapcache(c, folio)) // swap: the cache's reference goes with its slot
+        folio_free_swap(c, folio);
     const bool reuse = folio_ref_count(c, folio) == 1;
     if (reuse) // folio_move_anon_rmap(): WRITE_ONCE(folio->mapping, vma->anon_vma + FOLIO_MAPPING_ANON)
         c.cpu.store(page_addr(c, folio.pfn) + PAGE_OFF_MAPPING, vma.anon->addr | PAGE_MAPPING_ANON, 8,
@@ -334,6 +341,7 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
 
     const bool pfn_is_zero = c.k.is_zero_pfn(a.pte_pfn(vmf.orig_pte));
     std::optional<Folio> new_folio = folio_prealloc(c, pfn_is_zero);
+    bool page_copied = false;
     if (!pfn_is_zero) // __wp_page_copy_user() -> copy_mc_user_highpage()
         c.cpu.copy_page(folio_pfn(*new_folio) << c.k.page_shift(), *vmf.page << c.k.page_shift(), c.k.page_size(),
                         Category::ClearPage);
@@ -358,6 +366,7 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
             folio_remove_rmap_pte(c, *old_folio, *vmf.page, vma);
         // Free the old page..
         new_folio = old_folio;
+        page_copied = true;
         ++c.k.stats().pages_copied;
     } else if (vmf.pte) {
         update_mmu_tlb(c, vma, vmf.address, vmf.pte);
@@ -366,8 +375,11 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
         spin_unlock(c, vmf.ptl);
     if (new_folio)
         folio_put(c, *new_folio);
-    if (old_folio)
-        folio_put(c, *old_folio); // (free_swap_cache() when copied: no swap cache)
+    if (old_folio) {
+        if (page_copied) // swap: the old folio may be in the swap cache with no mapping left
+            free_swap_cache(c, *old_folio);
+        folio_put(c, *old_folio);
+    }
     return 0;
 }
 
@@ -402,6 +414,277 @@ vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
     return wp_page_copy(c, vmf);
 }
 
+// ---- swap: swap-in (mm/memory.c do_swap_page() and its helpers) ----
+
+// mm/memory.c should_try_to_free_swap(): free the swap cache (and the slot, if no swap PTE names it) after
+// mapping the folio? (mem_cgroup_swap_full() is vm_swap_full() without memcg)
+bool should_try_to_free_swap(Ctx& c, const swap_info_struct& si, Folio folio, const vm_area_struct& vma,
+                             unsigned extra_refs, unsigned fault_flags)
+{
+    if (!folio_test_swapcache(c, folio))
+        return false;
+    // Always try to free swap cache for SWP_SYNCHRONOUS_IO devices.
+    if (c.cpu.load(si.addr + swap_info_struct::OFF_FLAGS, 8) & SWP_SYNCHRONOUS_IO)
+        return true;
+    if (vm_swap_full(c) || (vma.vm_flags & VM_LOCKED) || folio_test_flag(c, folio, PG_mlocked))
+        return true;
+    // If we want to map a page that's in the swapcache writable, we have to detect via the refcount if
+    // we're really the exclusive user.
+    return (fault_flags & FAULT_FLAG_WRITE) &&
+           folio_ref_count(c, folio) == static_cast<int>(extra_refs + folio_nr_pages(c, folio));
+}
+
+// mm/memory.c __alloc_swap_folio(): an order-0 folio (vma_alloc_folio(), not zeroed: the read fills it)
+std::optional<Folio> __alloc_swap_folio(Ctx& c)
+{
+    try {
+        return c.k.page_alloc().folio_alloc(c, 0);
+    } catch (const OutOfMemory&) {
+        return std::nullopt;
+    }
+}
+
+// mm/memory.c can_swapin_thp(): the nr_pages PTEs from ptep are swap entries of consecutive slots with the
+// same swap-PTE bits, all in or out of the zeromap, none in the swap cache
+bool can_swapin_thp(Ctx& c, const vm_fault& vmf, PtePtr ptep, unsigned nr_pages)
+{
+    const Addr addr = vmf.address & ~(c.k.page_size() * nr_pages - 1);
+    const long idx = static_cast<long>((vmf.address - addr) >> c.k.page_shift());
+    const pte_t pte = ptep_get(c, ptep);
+    if (pte != pte_move_swp_offset(c, vmf.orig_pte, -idx))
+        return false;
+    const swp_entry_t entry = c.k.arch().pte_to_swp_entry(pte);
+    if (swap_pte_batch(c, ptep, nr_pages, pte) != nr_pages)
+        return false;
+    // swap_read_folio() can't handle the case a large folio is hybridly from different backends.
+    if (swap_zeromap_batch(c, entry, nr_pages, nullptr) != nr_pages)
+        return false;
+    if (non_swapcache_batch(c, entry, nr_pages) != nr_pages)
+        return false;
+    return true;
+}
+
+// mm/memory.c alloc_swap_folio(): the VMA's mTHP order (the one enabled size, below the PMD order) when the
+// aligned range lies in the VMA (thp_vma_suitable_orders()), its first slot is aligned as the folio was when
+// swapped out (thp_swap_suitable_orders()) and can_swapin_thp() holds under the PTE lock; else order 0. No
+// userfaultfd or zswap in the port to force order 0.
+std::optional<Folio> alloc_swap_folio(Ctx& c, vm_fault& vmf)
+{
+    const vm_area_struct& vma = *vmf.vma;
+    const unsigned order = vma.folio_order;
+    const unsigned pmd_order = c.k.format().level(leaf_depth(c) - 1).shift - c.k.page_shift();
+    if (order > 0 && order < pmd_order) {
+        const unsigned nr = 1u << order;
+        const std::uint64_t size = c.k.page_size() << order;
+        const Addr addr = vmf.address & ~(size - 1);
+        const swp_entry_t entry = c.k.arch().pte_to_swp_entry(vmf.orig_pte);
+        if (addr >= vma.vm_start && addr + size <= vma.vm_end &&
+            (vmf.address >> c.k.page_shift()) % nr == swp_offset(entry) % nr) {
+            const Addr pmd_start = vmf.address & ~(level_span(c, leaf_depth(c) - 1) - 1);
+            PAddr ptl = 0;
+            const PtePtr pte = pte_offset_map_lock(c, vmf.pmd, pmd_start, &ptl);
+            if (pte) {
+                const bool ok =
+                    can_swapin_thp(c, vmf, pte_offset(pte, static_cast<long>((addr - pmd_start) >> c.k.page_shift())), nr);
+                spin_unlock(c, ptl);
+                if (ok) {
+                    try {
+                        return c.k.page_alloc().folio_alloc(c, order); // vma_alloc_folio(vma_thp_gfp_mask())
+                    } catch (const OutOfMemory&) {
+                        // count_mthp_stat(order, MTHP_STAT_SWPIN_FALLBACK): order 0
+                    }
+                }
+            }
+        }
+    }
+    return __alloc_swap_folio(c);
+}
+
+// mm/memory.c do_swap_page(): a fault on a swap PTE. The folio comes from the swap cache, or is allocated
+// (the whole large folio where alloc_swap_folio() allows), added to the swap cache and read from the
+// synchronous device; then mapped (all its PTEs when they are still its swap entries), exclusive and
+// writable when the swap PTE says the page was exclusive, its slots' swap counts dropped and the swap cache
+// freed. Migration, device, hwpoison and marker entries, KSM and readahead (asynchronous devices) are not
+// ported.
+vm_fault_t do_swap_page(Ctx& c, vm_fault& vmf)
+{
+    const PhaseScope phase(c, "do_swap_page");
+    vm_area_struct& vma = *vmf.vma;
+    mm_struct& mm = *vma.vm_mm;
+    const Arch& a = c.k.arch();
+    rmap_t rmap_flags = RMAP_NONE;
+    vm_fault_t ret = 0;
+
+    vmf.pte = 0; // pte_unmap_same(): no re-check where a pte_t is one word
+    swp_entry_t entry = a.pte_to_swp_entry(vmf.orig_pte);
+
+    // Prevent swapoff from happening to us.
+    swap_info_struct* si = get_swap_device(c, entry);
+    if (!si)
+        return 0;
+
+    std::optional<Folio> folio = swap_cache_get_folio(c, entry); // (swap_update_readahead(): statistics)
+    if (!folio) {
+        if (!(c.cpu.load(si->addr + swap_info_struct::OFF_FLAGS, 8) & SWP_SYNCHRONOUS_IO))
+            throw std::logic_error("do_swap_page: swapin_readahead() (asynchronous devices) is not ported");
+        folio = alloc_swap_folio(c, vmf);
+        if (folio) {
+            // folio is charged, so swapin can only fail due to raced swapin and return NULL.
+            const std::optional<Folio> cached = swapin_folio(c, entry, *folio);
+            if (cached != folio)
+                folio_put(c, *folio);
+            folio = cached;
+        }
+        if (!folio) {
+            // Back out if somebody else faulted in this pte while we released the pte lock.
+            vmf.pte = pte_offset_map_lock(c, vmf.pmd, vmf.address, &vmf.ptl);
+            if (vmf.pte && ptep_get(c, vmf.pte) == vmf.orig_pte)
+                ret = VM_FAULT_OOM;
+            if (vmf.pte)
+                spin_unlock(c, vmf.ptl);
+            put_swap_device(c, *si);
+            return ret;
+        }
+        // Had to read the page from swap area: Major fault
+        ret = VM_FAULT_MAJOR;
+        ++c.k.swap().events.pgmajfault; // count_vm_event(PGMAJFAULT)
+    }
+
+    const Folio swapcache = *folio;
+    folio_lock(c, swapcache); // folio_lock_or_retry()
+    // folio_file_page()
+    pfn_t page = folio_page(swapcache, swp_offset(entry) & (folio_nr_pages(c, swapcache) - 1));
+
+    const auto out_page = [&]() {
+        if (folio_test_swapcache(c, swapcache))
+            folio_free_swap(c, swapcache);
+        folio_unlock(c, swapcache);
+        folio_put(c, swapcache); // out_release:
+        put_swap_device(c, *si);
+        return ret;
+    };
+    const auto out_nomap = [&]() {
+        if (vmf.pte)
+            spin_unlock(c, vmf.ptl);
+        return out_page();
+    };
+
+    // Make sure folio_free_swap() or swapoff did not release the swapcache from under us.
+    if (!folio_matches_swap_entry(c, swapcache, entry))
+        return out_page();
+    // (PageHWPoison(), ksm_might_need_to_copy(): no hwpoison or KSM; lru_add_drain(): no per-CPU LRU batches)
+
+    // Back out if somebody else already faulted in this pte.
+    vmf.pte = pte_offset_map_lock(c, vmf.pmd, vmf.address, &vmf.ptl);
+    if (!vmf.pte || ptep_get(c, vmf.pte) != vmf.orig_pte)
+        return out_nomap();
+    if (!folio_test_flag(c, swapcache, PG_uptodate)) {
+        ret = VM_FAULT_SIGBUS;
+        return out_nomap();
+    }
+
+    unsigned nr_pages = 1;
+    unsigned long page_idx = 0;
+    Addr address = vmf.address;
+    PtePtr ptep = vmf.pte;
+    if (folio_test_large(c, swapcache) && folio_test_swapcache(c, swapcache)) {
+        const unsigned nr = static_cast<unsigned>(folio_nr_pages(c, swapcache));
+        const unsigned long idx = page - folio_pfn(swapcache); // folio_page_idx()
+        const Addr folio_start = address - idx * c.k.page_size();
+        const Addr folio_end = folio_start + nr * c.k.page_size();
+        const Addr pmd_start = address & ~(level_span(c, leaf_depth(c) - 1) - 1);
+        if (folio_start >= std::max(pmd_start, vma.vm_start) &&
+            folio_end <= level_addr_end(c, leaf_depth(c) - 1, address, vma.vm_end)) {
+            const PtePtr folio_ptep = pte_offset(vmf.pte, -static_cast<long>(idx));
+            const pte_t folio_pte = ptep_get(c, folio_ptep);
+            if (folio_pte == pte_move_swp_offset(c, vmf.orig_pte, -static_cast<long>(idx)) &&
+                swap_pte_batch(c, folio_ptep, nr, folio_pte) == nr) {
+                page_idx = idx;
+                address = folio_start;
+                ptep = folio_ptep;
+                nr_pages = nr;
+                entry = folio_swap(c, swapcache);
+                page = folio_pfn(swapcache);
+            }
+        }
+    }
+
+    // check_folio: a swap pte must never point at an anonymous page in the swapcache that is
+    // PG_anon_exclusive.
+    if (folio_test_anon(c, swapcache) && PageAnonExclusive(c, page))
+        throw std::logic_error("do_swap_page: a swap PTE names an anon-exclusive page");
+    // A large folio that does not belong to an anon mapping yet must be mapped whole.
+    if (!folio_test_anon(c, swapcache) && folio_test_large(c, swapcache) &&
+        nr_pages != folio_nr_pages(c, swapcache)) {
+        if (!folio_test_flag(c, swapcache, PG_dirty))
+            swap_cache_del_folio(c, swapcache);
+        return out_nomap();
+    }
+
+    // Check under PT lock (to protect against concurrent fork() sharing the swap entry concurrently) for
+    // certainly exclusive pages. The can_swapin_thp check above ensures all PTE have same exclusiveness.
+    bool exclusive = a.pte_swp_exclusive(vmf.orig_pte);
+    // (check_swap_exclusive(): a VM_WARN of the swap counts, not ported)
+    if (exclusive && folio_test_flag(c, swapcache, PG_writeback) && (si->flags & SWP_STABLE_WRITES))
+        exclusive = false; // not all swap backends support concurrent page modifications under writeback
+    // (arch_swap_restore(): MTE tags are not modelled)
+
+    add_mm_counter(c, mm, MM_ANONPAGES, nr_pages);
+    add_mm_counter(c, mm, MM_SWAPENTS, -static_cast<long>(nr_pages));
+    pte_t pte = a.pfn_pte(page, vma.vm_page_prot); // mk_pte()
+    if (a.pte_swp_soft_dirty(vmf.orig_pte))
+        pte = a.pte_mksoft_dirty(pte);
+
+    // Same logic as in do_wp_page(); however, optimize for pages that are certainly not shared either
+    // because we just allocated them without exposing them to the swapcache or because the swap entry
+    // indicates exclusivity.
+    if (exclusive || folio_ref_count(c, swapcache) == 1) {
+        // pte_needs_soft_dirty_wp(): soft-dirty tracking keeps a clean PTE write-protected
+        if ((vma.vm_flags & VM_WRITE) && !(vma_soft_dirty_enabled(vma) && !a.pte_soft_dirty(pte))) {
+            pte = a.pte_mkwrite(pte);
+            if (vmf.flags & FAULT_FLAG_WRITE) {
+                pte = a.pte_mkdirty(pte);
+                vmf.flags &= ~FAULT_FLAG_WRITE;
+            }
+        }
+        rmap_flags |= RMAP_EXCLUSIVE;
+    }
+    folio_ref_add(c, swapcache, static_cast<int>(nr_pages) - 1); // (flush_icache_pages(): no I-cache model)
+    vmf.orig_pte = a.pte_advance_pfn(pte, page_idx);
+
+    if (!folio_test_anon(c, swapcache)) {
+        // We currently only expect !anon folios that are fully mappable.
+        folio_add_new_anon_rmap(c, swapcache, vma, address, rmap_flags);
+        folio_put_swap(c, swapcache, std::nullopt);
+    } else {
+        folio_add_anon_rmap_ptes(c, swapcache, page, static_cast<int>(nr_pages), vma, address, rmap_flags);
+        folio_put_swap(c, swapcache, nr_pages == 1 ? std::optional<pfn_t>(page) : std::nullopt);
+    }
+    if (a.pte_write(pte) && !PageAnonExclusive(c, page))
+        throw std::logic_error("do_swap_page: a writable PTE for a page not anon-exclusive");
+    set_ptes_capped(c, mm, address, ptep, pte, nr_pages);
+    // (arch_do_swap_page_nr(): sparc ADI only)
+
+    // Remove the swap entry and conditionally try to free up the swapcache. Do it after mapping, so raced
+    // page faults will likely see the folio in swap cache and wait on the folio lock.
+    if (should_try_to_free_swap(c, *si, swapcache, vma, nr_pages, vmf.flags))
+        folio_free_swap(c, swapcache);
+    folio_unlock(c, swapcache);
+
+    if (vmf.flags & FAULT_FLAG_WRITE) {
+        ret |= do_wp_page(c, vmf); // releases the PTE lock
+        if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)) // VM_FAULT_ERROR
+            ret &= VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
+        put_swap_device(c, *si);
+        return ret;
+    }
+    // No need to invalidate - it was non-present before
+    update_mmu_cache_range(c, vma, address, ptep, nr_pages);
+    spin_unlock(c, vmf.ptl);
+    put_swap_device(c, *si);
+    return ret;
+}
+
 // mm/memory.c handle_pte_fault()
 vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
 {
@@ -418,7 +701,7 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
     if (!vmf.pte)
         return do_anonymous_page(c, vmf); // do_pte_missing(): every VMA here is anonymous
     if (!a.pte_present(vmf.orig_pte))
-        return VM_FAULT_SIGBUS; // do_swap_page(): no swap entries in the port
+        return do_swap_page(c, vmf); // swap
 
     vmf.ptl = pte_lockptr(c, vmf.pte);
     spin_lock(c, vmf.ptl);
@@ -546,6 +829,30 @@ int copy_present_ptes(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, 
     return 1;
 }
 
+// ---- swap: fork of swap PTEs ----
+
+// mm/memory.c copy_nonpresent_pte(): a genuine swap entry (the port's only non-present PTEs): one more swap
+// count on its slot, the parent's entry marked shared (no longer exclusive), the same entry in the child.
+// 0, or -EIO when the count could not grow.
+int copy_nonpresent_pte(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, PtePtr dst_pte, PtePtr src_pte,
+                        Addr addr, rss_vec& rss)
+{
+    const Arch& a = c.k.arch();
+    const pte_t orig_pte = ptep_get(c, src_pte);
+    pte_t pte = orig_pte;
+    if (swap_dup_entry_direct(c, a.pte_to_swp_entry(orig_pte)) < 0)
+        return -EIO;
+    // (make sure dst_mm is on swapoff's mmlist: no swapoff in the port)
+    // Mark the swap entry as shared.
+    if (a.pte_swp_exclusive(orig_pte)) {
+        pte = a.pte_swp_clear_exclusive(orig_pte);
+        set_pte_at(c, *src_vma.vm_mm, addr, src_pte, pte);
+    }
+    ++rss[MM_SWAPENTS];
+    set_pte_at(c, *dst_vma.vm_mm, addr, dst_pte, pte);
+    return 0;
+}
+
 // mm/memory.c copy_pte_range(): both PTE tables locked (the child's allocated if missing)
 int copy_pte_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, PtePtr dst_pmd, PtePtr src_pmd,
                    Addr addr, Addr end)
@@ -575,8 +882,11 @@ int copy_pte_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, Pte
             const pte_t ptent = ptep_get(c, src_pte);
             if (a.pte_none(ptent))
                 continue;
-            if (!a.pte_present(ptent))
-                throw std::logic_error("copy_pte_range: non-present PTEs (swap) are not ported");
+            if (!a.pte_present(ptent)) { // swap
+                if (copy_nonpresent_pte(c, dst_vma, src_vma, dst_pte, src_pte, addr, rss))
+                    throw std::logic_error("copy_pte_range: a swap count could not grow (swap_retry_table_alloc())");
+                continue;
+            }
             // copy_present_ptes() will clear `*prealloc' if consumed
             const unsigned max_nr = static_cast<unsigned>((end - addr) / c.k.page_size());
             ret = copy_present_ptes(c, dst_vma, src_vma, dst_pte, src_pte, ptent, addr, max_nr, rss, prealloc);
@@ -677,6 +987,31 @@ unsigned zap_present_ptes(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr p
     return 1;
 }
 
+// ---- swap: zap of swap PTEs ----
+
+// include/linux/pgtable.h clear_not_present_full_ptes(): pte_clear_not_present_full() -> pte_clear() per PTE,
+// a plain store of 0 on arm64, x86 and RISC-V (a non-present entry is in no TLB: nothing to flush)
+void clear_not_present_full_ptes(Ctx& c, PtePtr ptep, unsigned nr)
+{
+    c.k.stats().batch("clear_not_present_full_ptes", nr);
+    for (unsigned i = 0; i < nr; ++i)
+        c.cpu.store(pte_offset(ptep, i), 0, kPteBytes, Category::PteStore);
+}
+
+// mm/memory.c zap_nonpresent_ptes(): a genuine swap entry (the port's only non-present PTEs), batched with the
+// following swap PTEs of consecutive slots (swap_pte_batch()); their swap counts dropped, slots reaching 0
+// freed (swap_put_entries_direct()). Returns the PTEs processed.
+unsigned zap_nonpresent_ptes(Ctx& c, PtePtr pte, pte_t ptent, unsigned max_nr, rss_vec& rss)
+{
+    const swp_entry_t entry = c.k.arch().pte_to_swp_entry(ptent);
+    // Genuine swap entries, hence a private anon pages (no zap_details: should_zap_cows())
+    const unsigned nr = swap_pte_batch(c, pte, pte_batch_cap(c, max_nr), ptent);
+    rss[MM_SWAPENTS] -= nr;
+    swap_put_entries_direct(c, entry, nr);
+    clear_not_present_full_ptes(c, pte, nr); // (tlb->fullmm: no difference for a plain store)
+    return nr;
+}
+
 // mm/memory.c do_zap_pte_range(): skips consecutive none PTEs, then zaps present ones
 unsigned do_zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pte, Addr addr, Addr end,
                           rss_vec& rss, bool& force_flush, bool& force_break)
@@ -698,8 +1033,8 @@ unsigned do_zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr p
         pte = pte_offset(pte, nr);
         addr += nr * c.k.page_size();
     }
-    if (!a.pte_present(ptent))
-        throw std::logic_error("zap_pte_range: non-present PTEs (swap) are not ported");
+    if (!a.pte_present(ptent)) // swap
+        return nr + zap_nonpresent_ptes(c, pte, ptent, max_nr, rss);
     return nr + zap_present_ptes(c, tlb, vma, pte, ptent, max_nr, addr, rss, force_flush, force_break);
 }
 

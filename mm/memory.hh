@@ -9,7 +9,11 @@
 // read or write is a timed access by the running core; the locks are the kernel's (mm->page_table_lock, the
 // split PTE/PMD ptlocks in the table pages' struct pages).
 //
-// Not ported: file and shmem mappings (MAP_SHARED anonymous memory is shmem upstream), swap entries, THP at
+// Swap PTEs (mm/swapfile.hh) are zapped (zap_nonpresent_ptes()), copied at fork (copy_nonpresent_pte()) and
+// faulted in (do_swap_page()).
+//
+// Not ported: file and shmem mappings (MAP_SHARED anonymous memory is shmem upstream), other non-present
+// entries (migration, device, markers), THP at
 // PMD level, userfaultfd, NUMA hinting, KSM, mlock, the zap_details variants other than "zap everything".
 #pragma once
 
@@ -34,6 +38,7 @@ using vm_fault_t = unsigned;
 enum : vm_fault_t {
     VM_FAULT_OOM = 0x000001,
     VM_FAULT_SIGBUS = 0x000002,
+    VM_FAULT_MAJOR = 0x000004,
     VM_FAULT_SIGSEGV = 0x000040,
     VM_FAULT_NOPAGE = 0x000100,
     VM_FAULT_RETRY = 0x000400,

@@ -7,6 +7,7 @@
 
 #include "mm/kernel.hh"
 #include "mm/rmap.hh"
+#include "mm/swap_state.hh"
 
 #include <algorithm>
 
@@ -64,6 +65,7 @@ void free_pages_and_swap_cache(Ctx& c, const std::vector<mmu_gather::Pages>& pag
     const PhaseScope phase(c, "free_pages_and_swap_cache");
     for (const mmu_gather::Pages& p : pages) {
         const Folio folio = page_folio(c, p.page);
+        free_swap_cache(c, folio); // an unmapped folio still in the swap cache leaves it (swap)
         if (!folio_ref_sub_and_test(c, folio, static_cast<int>(p.nr)))
             continue;
         __folio_put(c, folio);

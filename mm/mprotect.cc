@@ -134,10 +134,10 @@ long change_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, 
             nr_ptes = mprotect_folio_pte_batch(c, folio, pte, oldpte, max_nr_ptes, flags);
             change_present_ptes(c, tlb, vma, addr, pte, nr_ptes, newprot, folio, page, cp_flags);
             pages += nr_ptes;
-        } else if (!a.pte_none(oldpte)) {
-            throw std::logic_error("change_pte_range: non-present PTEs (swap) are not ported");
         }
-        // Nobody plays with any none ptes besides userfaultfd when applying the protections.
+        // A swap PTE (is_swap_pte(), the port's only non-present entry) keeps no protection bits: nothing to
+        // change without uffd-wp. Nobody plays with any none ptes besides userfaultfd when applying the
+        // protections.
     } while (pte = pte_offset(pte, nr_ptes), addr += nr_ptes * c.k.page_size(), addr != end);
     hw::SpinLock(ptl).unlock(c.cpu);
     return pages;

@@ -178,6 +178,41 @@ void folio_set_mapping(Ctx& c, Folio f, std::uint64_t mapping, std::uint64_t ind
     c.cpu.store(folio_addr(c, f) + PAGE_OFF_MAPPING, mapping, 8, kCat);
 }
 
+// folio->private / folio->swap
+std::uint64_t folio_private(Ctx& c, Folio f) { return c.cpu.load(folio_addr(c, f) + PAGE_OFF_PRIVATE, 8, kCat); }
+void folio_set_private(Ctx& c, Folio f, std::uint64_t v) { c.cpu.store(folio_addr(c, f) + PAGE_OFF_PRIVATE, v, 8, kCat); }
+
+// include/linux/page_ref.h folio_try_get() -> folio_ref_add_unless(folio, 1, 0): atomic_add_unless() as a
+// cmpxchg loop
+bool folio_try_get(Ctx& c, Folio f)
+{
+    const PAddr pa = folio_addr(c, f) + PAGE_OFF_REFCOUNT;
+    std::uint64_t old = c.cpu.load(pa, 4, kCat);
+    while (old != 0) {
+        const std::uint64_t seen = c.cpu.cmpxchg(pa, old, as_u32(as_int(old) + 1), 4, kCat);
+        if (seen == old)
+            return true;
+        old = seen;
+    }
+    return false;
+}
+
+// include/linux/pagemap.h folio_trylock()
+bool folio_trylock(Ctx& c, Folio f)
+{
+    return !c.cpu.test_and_set_bit(PG_locked, folio_addr(c, f) + PAGE_OFF_FLAGS, kCat);
+}
+
+// include/linux/pagemap.h folio_lock()
+void folio_lock(Ctx& c, Folio f)
+{
+    while (!folio_trylock(c, f))
+        c.cpu.spin_pause(Category::Lock);
+}
+
+// mm/filemap.c folio_unlock()
+void folio_unlock(Ctx& c, Folio f) { folio_clear_flag(c, f, PG_locked); }
+
 // READ_ONCE(folio->mapping) with its low bits
 std::uint64_t folio_mapping_raw(Ctx& c, Folio f) { return c.cpu.load(folio_addr(c, f) + PAGE_OFF_MAPPING, 8, kCat); }
 

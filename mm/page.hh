@@ -52,6 +52,7 @@ enum PageFlag : unsigned {
     PG_mlocked = 18,
     PG_mappedtodisk = 19,
     PG_anon_exclusive = PG_mappedtodisk,
+    PG_swapcache = PG_owner_priv_1, // swap cache folios only (folio_test_swapcache() checks PG_swapbacked too)
     PG_large_rmappable = 20, // in _flags_1 upstream; kept with the others here
 };
 
@@ -102,5 +103,16 @@ void folio_atomic_set(Ctx& c, Folio f, unsigned off, int v);
 int folio_atomic_read(Ctx& c, Folio f, unsigned off);
 void folio_set_mapping(Ctx& c, Folio f, std::uint64_t mapping, std::uint64_t index);
 std::uint64_t folio_mapping_raw(Ctx& c, Folio f);
+// folio->private, which holds folio->swap for a swap-cache folio (include/linux/mm_types.h)
+std::uint64_t folio_private(Ctx& c, Folio f);
+void folio_set_private(Ctx& c, Folio f, std::uint64_t v);
+// include/linux/page_ref.h folio_try_get(): a reference unless the count is already 0 (atomic_add_unless)
+bool folio_try_get(Ctx& c, Folio f);
+// include/linux/pagemap.h folio_trylock(): test_and_set_bit_lock(PG_locked)
+bool folio_trylock(Ctx& c, Folio f);
+// include/linux/pagemap.h folio_lock(): the port has no sleeping, so a contended lock spins
+void folio_lock(Ctx& c, Folio f);
+// mm/filemap.c folio_unlock(): clear_bit_unlock(PG_locked) (no waiters are modelled: PG_waiters stays clear)
+void folio_unlock(Ctx& c, Folio f);
 
 } // namespace mmusim::mm

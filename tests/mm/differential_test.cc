@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The port's strongest property (DESIGN.md "The port"): batched and unbatched kernels running the same
 // workload end in identical page tables, mm counters and folio state; only the cycles differ. A random
-// workload of mmap / touch / fork / mprotect / munmap / MADV_DONTNEED / exit runs with kernel.pte_batch on,
+// workload of mmap / touch / fork / mprotect / munmap / MADV_DONTNEED / swap-out / exit runs with kernel.pte_batch on,
 // off, and max_pte_batch 2 and 4, in checked mode (no TLB may reach a freed frame); the final states are
 // compared byte for byte (arm64's contiguous bit aside: an unbatched kernel unfolds contpte blocks a batched
 // one keeps; without contpte they are identical to the bit), and every run gives all its memory back at the end.
 #include "kernel_test_util.hh"
+#include "swap_test_util.hh"
 
 #include "mm/fork.hh"
 #include "mm/madvise.hh"
@@ -36,6 +37,8 @@ struct Outcome {
     bool balanced = false;    // every folio and page table allocated was freed
     std::uint64_t cycles = 0;
     std::uint64_t batched_calls = 0; // folio_pte_batch() calls that returned more than one
+    std::uint64_t swapped_out = 0;   // folios the swap-out ops unmapped and wrote
+    std::uint64_t swapped_in = 0;    // pages read back (or cleared from the zeromap) by swap faults
 };
 
 // Everything the kernel's work left: per mm its counters, VMAs and leaf PTEs; the struct pages of every
@@ -57,8 +60,14 @@ std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms, bo
               << vma.folio_order << '\n';
             for (Addr va = vma.vm_start; va < vma.vm_end; va += t.k->page_size()) {
                 std::uint64_t raw = leaf_raw(t, mm, va);
-                if (!raw)
+                if (!raw) {
+                    // a swap PTE (swap entry and exclusive marker)
+                    const hw::WalkStep s = hw::walk_down(t.k->format(), mm.pgd, va,
+                                                         [&](PAddr pa) { return t.p->inspect().read64(pa); });
+                    if (s.depth == t.k->format().levels() - 1 && a.is_swap_pte(pte_t{s.raw}))
+                        o << "  " << va << " swap " << s.raw << '\n';
                     continue;
+                }
                 if (mask_cont)
                     raw &= ~kPteCont;
                 o << "  " << va << ' ' << raw << '\n';
@@ -67,6 +76,7 @@ std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms, bo
                     // page_folio(), untimed
                     const std::uint64_t head = t.read(t.k->vmemmap() + pfn * kStructPageBytes + PAGE_OFF_COMPOUND_HEAD, 8);
                     folios.insert(head & 1 ? (head - 1 - t.k->vmemmap()) / kStructPageBytes : pfn);
+                    o << "   data " << t.read(pfn * t.k->page_size(), 8) << '\n';
                 }
             }
         }
@@ -83,7 +93,7 @@ std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms, bo
             o << '\n';
         }
     }
-    o << "free " << t.k->page_alloc().free_bytes() << '\n';
+    o << "free " << t.k->page_alloc().free_bytes() << " slots in use " << t.k->swap().store.size() << '\n';
     return o.str();
 }
 
@@ -126,7 +136,9 @@ Outcome run_workload(const std::string& platform, const std::vector<std::string>
                 for (int k = 0; k < 8; ++k) {
                     const Addr va = vma.vm_start + pick((vma.vm_end - vma.vm_start) / page) * page;
                     const bool write = (vma.vm_flags & VM_WRITE) && pick(3);
-                    user_access(c, mm, va, write ? AccessKind::Write : AccessKind::Read);
+                    const PAddr pa = user_access(c, mm, va, write ? AccessKind::Write : AccessKind::Read);
+                    if (write) // data, so that swap-out writes it and swap-in must bring it back
+                        c.cpu.store(pa, va ^ static_cast<std::uint64_t>(op), 8);
                 }
             } else if (r < 68) {
                 if (mms.size() < 3) {
@@ -137,8 +149,32 @@ Outcome run_workload(const std::string& platform, const std::vector<std::string>
                 do_mprotect_pkey(c, mm, start, len, pick(2) ? PROT_READ : PROT_READ | PROT_WRITE);
             } else if (r < 88) {
                 __vm_munmap(c, mm, start, len);
-            } else if (r < 96) {
+            } else if (r < 92) {
                 do_madvise(c, mm, start, len, MADV_DONTNEED);
+            } else if (r < 98) {
+                // swap-out of up to four folios mapped in one VMA, from every mm mapping them there (the test
+                // helper, as reclaim would)
+                if (mm.vmas.empty())
+                    continue;
+                auto it = mm.vmas.begin();
+                std::advance(it, static_cast<long>(pick(mm.vmas.size())));
+                vm_area_struct& vma = it->second;
+                for (int k = 0; k < 4; ++k) {
+                    const Addr va = vma.vm_start + pick((vma.vm_end - vma.vm_start) / page) * page;
+                    const pte_t pte = pte_at(c, mm, va);
+                    if (!c.k.arch().pte_present(pte))
+                        continue;
+                    const std::optional<pfn_t> pg = vm_normal_page(c, vma, va, pte);
+                    if (!pg)
+                        continue;
+                    const Folio folio = page_folio(c, *pg);
+                    const Addr fstart = va - (*pg - folio_pfn(folio)) * page;
+                    std::vector<Mapping> maps;
+                    for (mm_struct* m : mms)
+                        maps.push_back({m, fstart});
+                    if (test_swap_out_folio(c, folio, maps))
+                        ++out.swapped_out;
+                }
             } else if (mms.size() > 1) {
                 const std::size_t i = 1 + pick(mms.size() - 1);
                 exit_mmap(c, *mms[i]);
@@ -159,6 +195,7 @@ Outcome run_workload(const std::string& platform, const std::vector<std::string>
         if (c.k.format().arch() == mmusim::Arch::X86_64)
             out.allowed_leak = 64 * static_cast<std::uint64_t>(std::max(0, static_cast<int>(mms_created) - 6));
     });
+    out.swapped_in = t.k->swap().events.pswpin + t.k->swap().events.swpin_zero;
     out.balanced = t.k->stats().folios_allocated == t.k->stats().folios_freed &&
                    t.k->stats().pgtables_allocated == t.k->stats().pgtables_freed;
     const auto it = t.k->stats().batches.find("folio_pte_batch");
@@ -180,12 +217,17 @@ TEST_P(Differential, BatchingChangesCyclesOnly)
     EXPECT_EQ(batched.leaked % 64, 0u);
     EXPECT_GT(batched.batched_calls, 0u) << "the workload must exercise batches";
     EXPECT_NE(batched.state.find("folio"), std::string::npos) << "the workload must leave folios mapped";
+    EXPECT_GT(batched.swapped_out, 0u) << "the workload must swap out";
+    EXPECT_GT(batched.swapped_in, 0u) << "the workload must swap in";
+    EXPECT_NE(batched.state.find(" swap "), std::string::npos) << "the workload must leave swap PTEs";
     for (const std::vector<std::string>& sets : std::vector<std::vector<std::string>>{
              {"kernel.pte_batch=false"}, {"kernel.max_pte_batch=2"}, {"kernel.max_pte_batch=4"}}) {
         const Outcome other = run_workload(platform, sets, seed);
         EXPECT_TRUE(other.balanced) << sets[0];
         EXPECT_EQ(other.leaked, batched.leaked) << sets[0];
         EXPECT_EQ(other.state, batched.state) << sets[0];
+        EXPECT_EQ(other.swapped_out, batched.swapped_out) << sets[0];
+        EXPECT_EQ(other.swapped_in, batched.swapped_in) << sets[0];
         EXPECT_NE(other.cycles, batched.cycles) << sets[0] << ": the batches must have made a difference";
         if (sets[0] == "kernel.pte_batch=false") {
             EXPECT_EQ(other.batched_calls, 0u);

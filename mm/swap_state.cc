@@ -107,6 +107,7 @@ bool folio_matches_swap_entry(Ctx& c, Folio folio, swp_entry_t entry)
 // NR_SWAPCACHE statistics are not modelled)
 void __swap_cache_add_folio(Ctx& c, PAddr ci, Folio folio, swp_entry_t entry)
 {
+    const PhaseScope phase(c, "__swap_cache_add_folio");
     unsigned ci_off = swp_cluster_offset(c, entry);
     const unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
     const unsigned ci_end = ci_off + nr_pages;
@@ -125,6 +126,7 @@ void __swap_cache_add_folio(Ctx& c, PAddr ci, Folio folio, swp_entry_t entry)
 // mm/swap_state.c __swap_cache_del_folio() -> __swap_cache_do_del_folio() (no memcg1 swapout accounting)
 void __swap_cache_del_folio(Ctx& c, PAddr ci, Folio folio, swp_entry_t entry)
 {
+    const PhaseScope phase(c, "__swap_cache_del_folio");
     swap_info_struct& si = __swap_entry_to_info(c, entry);
     const unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
     const unsigned ci_start = swp_cluster_offset(c, entry);

@@ -454,7 +454,6 @@ pgoff_t alloc_swap_scan_cluster(Ctx& c, swap_info_struct& si, PAddr ci, Folio fo
 
     if (!(end < nr_pages || ci_count(c, ci) + nr_pages > cs)) {
         for (end -= nr_pages; offset <= end; offset += nr_pages) {
-            c.k.charge_sw(c, c.k.config().software.pte_loop); // the scan loop's bookkeeping
             bool need_reclaim = false, usable = true;
             if (!cluster_scan_range(c, ci, offset, nr_pages, &need_reclaim))
                 continue;
@@ -967,6 +966,7 @@ int folio_alloc_swap(Ctx& c, Folio folio)
 // mm/swapfile.c folio_dup_swap(), batched over nr pages from `page` (the series' form)
 int folio_dup_swap(Ctx& c, Folio folio, std::optional<pfn_t> page, unsigned nr)
 {
+    const PhaseScope phase(c, "folio_dup_swap");
     swp_entry_t entry = folio_swap(c, folio);
     unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
     if (page) {
@@ -979,6 +979,7 @@ int folio_dup_swap(Ctx& c, Folio folio, std::optional<pfn_t> page, unsigned nr)
 // mm/swapfile.c folio_put_swap(), batched over nr pages from `page` (the series' form)
 void folio_put_swap(Ctx& c, Folio folio, std::optional<pfn_t> page, unsigned nr)
 {
+    const PhaseScope phase(c, "folio_put_swap");
     swp_entry_t entry = folio_swap(c, folio);
     unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
     if (page) {
@@ -1081,6 +1082,7 @@ bool folio_free_swap(Ctx& c, Folio folio)
 // mm/swapfile.c swap_put_entries_direct()
 void swap_put_entries_direct(Ctx& c, swp_entry_t entry, unsigned nr)
 {
+    const PhaseScope phase(c, "swap_put_entries_direct");
     const pgoff_t start_offset = swp_offset(entry);
     const pgoff_t end_offset = start_offset + nr;
     swap_info_struct* si = get_swap_device(c, entry);

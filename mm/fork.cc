@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/fork.hh"
+#include "util/ftrace.hh"
 
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
@@ -14,6 +16,7 @@ namespace mmusim::mm {
 // copy_page_range() unless VM_WIPEONFORK; then flush_tlb_mm(oldmm) before the parent's mmap_lock goes.
 int dup_mmap(Ctx& c, mm_struct& mm, mm_struct& oldmm)
 {
+    const PhaseScope phase(c, "dup_mmap");
     const MmapWriteGuard old_lock(c, oldmm); // mmap_write_lock_killable(oldmm)
     const MmapWriteGuard new_lock(c, mm);    // mmap_write_lock_nested(mm)
     int retval = 0;
@@ -47,6 +50,7 @@ mm_struct& dup_mm(Ctx& c, mm_struct& oldmm)
 // kernel/fork.c copy_mm()
 mm_struct& copy_mm(Ctx& c, mm_struct& oldmm)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "fork mm asid={}", oldmm.asid);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     c.k.charge_sw(c, c.k.config().software.fork_base);
     return dup_mm(c, oldmm);

@@ -2,6 +2,7 @@
 #include "mm/huge_memory.hh"
 
 #include "hw/core/spinlock.hh"
+#include "mm/phase.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
 
@@ -161,7 +162,7 @@ void map_anon_folio_pmd_nopf(Ctx& c, Folio folio, PtePtr pmd, vm_area_struct& vm
     folio_add_new_anon_rmap(c, folio, vma, haddr, RMAP_EXCLUSIVE, pgtable_level::PMD);
     folio_add_lru_vma(c, folio, vma);
     c.k.arch().set_pmd_at(c, *vma.vm_mm, haddr, pmd, entry);
-    // update_mmu_cache_pmd() is empty on arm64 and x86
+    c.k.arch().update_mmu_cache_pmd(c, vma, haddr, pmd);
 }
 
 // mm/huge_memory.c map_anon_folio_pmd_pf(): and the fault's accounting
@@ -224,8 +225,10 @@ bool touch_pmd(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmd, bool write)
     pte_t entry = a.pte_mkyoung(pmdp_get(c, pmd)); // pmd_mkyoung(*pmd)
     if (write)
         entry = a.pte_mkdirty(entry);
-    // update_mmu_cache_pmd() is empty on arm64 and x86
-    return c.k.arch().pmdp_set_access_flags(c, vma, addr & ~(hpage_pmd_size(c) - 1), pmd, entry, write) != 0;
+    if (!c.k.arch().pmdp_set_access_flags(c, vma, addr & ~(hpage_pmd_size(c) - 1), pmd, entry, write))
+        return false;
+    c.k.arch().update_mmu_cache_pmd(c, vma, addr, pmd);
+    return true;
 }
 
 // mm/huge_memory.c zap_deposited_table(): pte_free_defer() frees after an RCU grace period for lockless
@@ -284,6 +287,7 @@ bool is_huge_zero_pmd(const Ctx& c, pte_t pmd)
 // mm/huge_memory.c do_huge_pmd_anonymous_page()
 vm_fault_t do_huge_pmd_anonymous_page(Ctx& c, vm_fault& vmf)
 {
+    const PhaseScope phase(c, "do_huge_pmd_anonymous_page");
     vm_area_struct& vma = *vmf.vma;
     mm_struct& mm = *vma.vm_mm;
     const Addr haddr = vmf.address & ~(hpage_pmd_size(c) - 1);
@@ -302,6 +306,7 @@ vm_fault_t do_huge_pmd_anonymous_page(Ctx& c, vm_fault& vmf)
         vmf.ptl = pmd_lock(c, mm, vmf.pmd);
         if (pmdp_get(c, vmf.pmd).val == 0) { // pmd_none()
             set_huge_zero_folio(c, pgtable, mm, vma, haddr, vmf.pmd, *zero_folio);
+            c.k.arch().update_mmu_cache_pmd(c, vma, vmf.address, vmf.pmd);
             ++c.k.stats().huge_zero_page_faults;
             spin_unlock(c, vmf.ptl);
         } else {
@@ -316,6 +321,7 @@ vm_fault_t do_huge_pmd_anonymous_page(Ctx& c, vm_fault& vmf)
 // mm/huge_memory.c do_huge_pmd_wp_page()
 vm_fault_t do_huge_pmd_wp_page(Ctx& c, vm_fault& vmf)
 {
+    const PhaseScope phase(c, "do_huge_pmd_wp_page");
     Arch& a = c.k.arch();
     const bool unshare = vmf.flags & FAULT_FLAG_UNSHARE;
     vm_area_struct& vma = *vmf.vma;
@@ -372,7 +378,8 @@ vm_fault_t do_huge_pmd_wp_page(Ctx& c, vm_fault& vmf)
     }
     pte_t entry = a.pte_mkyoung(orig_pmd);
     entry = maybe_pmd_mkwrite(c, a.pte_mkdirty(entry), vma);
-    a.pmdp_set_access_flags(c, vma, haddr, vmf.pmd, entry, 1); // update_mmu_cache_pmd() is empty
+    if (a.pmdp_set_access_flags(c, vma, haddr, vmf.pmd, entry, 1))
+        a.update_mmu_cache_pmd(c, vma, vmf.address, vmf.pmd);
     spin_unlock(c, vmf.ptl);
     return 0;
 }
@@ -389,6 +396,7 @@ bool huge_pmd_set_accessed(Ctx& c, vm_fault& vmf)
 // mm/huge_memory.c zap_huge_pmd()
 bool zap_huge_pmd(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr addr)
 {
+    const PhaseScope phase(c, "zap_huge_pmd");
     mm_struct& mm = *tlb.mm;
     // tlb_change_page_size(): only CONFIG_MMU_GATHER_PAGE_SIZE architectures (powerpc) track it
     const PAddr ptl = pmd_lock(c, mm, pmd); // __pmd_trans_huge_lock()
@@ -396,7 +404,7 @@ bool zap_huge_pmd(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr
         spin_unlock(c, ptl);
         return false;
     }
-    // pmdp_huge_get_and_clear_full() is pmdp_huge_get_and_clear() on arm64 and x86
+    // pmdp_huge_get_and_clear_full() is pmdp_huge_get_and_clear() on arm64, x86 and RISC-V
     const pte_t orig_pmd = c.k.arch().pmdp_huge_get_and_clear(c, mm, addr, pmd);
     tlb_flush_pmd_range(tlb, addr, hpage_pmd_size(c)); // tlb_remove_pmd_tlb_entry()
 

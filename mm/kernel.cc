@@ -68,4 +68,22 @@ void Kernel::mm_free(Ctx& c, mm_struct& mm)
     mms_.erase(it);
 }
 
+void Kernel::phase_enter(Ctx& c, const char* name)
+{
+    if (phases_.size() <= c.cpu.id())
+        phases_.resize(c.cpu.id() + 1);
+    phases_[c.cpu.id()].push_back({name, c.cpu.now(), 0});
+}
+
+void Kernel::phase_exit(Ctx& c)
+{
+    auto& stack = phases_[c.cpu.id()];
+    const PhaseFrame f = stack.back();
+    stack.pop_back();
+    const Cycles total = c.cpu.now() - f.start;
+    stats_.phases[f.name] += total - f.children;
+    if (!stack.empty())
+        stack.back().children += total;
+}
+
 } // namespace mmusim::mm

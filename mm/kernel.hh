@@ -30,7 +30,7 @@ struct Ctx {
 class Kernel {
 public:
     // Boots on `platform`: reserves vmemmap for all of memory, picks the architecture's mm operations
-    // (arm64 or x86-64; other formats are an error naming the platform).
+    // (arm64, x86-64 or RISC-V).
     Kernel(hw::Platform& platform, KernelConfig cfg);
     ~Kernel();
 
@@ -74,6 +74,10 @@ public:
     void retire_asid(Asid asid) { retired_asids_.insert(asid); }
     bool asid_retired(Asid asid) const { return retired_asids_.count(asid) != 0; }
 
+    // PhaseScope (mm/phase.hh): a ported function's self time on the running core, into stats().phases.
+    void phase_enter(Ctx& c, const char* name);
+    void phase_exit(Ctx& c);
+
     // Software work that is no memory access (kernel_config.hh SoftwareCosts), charged as Category::Software.
     void charge_sw(Ctx& c, Cycles cycles) const { c.cpu.charge(cycles, hw::Category::Software); }
 
@@ -91,6 +95,12 @@ private:
     unsigned next_mm_id_ = 1; // MM_ID_MIN
     std::set<Asid> retired_asids_;
     MmStats stats_;
+    struct PhaseFrame {
+        const char* name;
+        Cycles start;    // the core's now() at entry
+        Cycles children; // cycles of the phases nested in it
+    };
+    std::vector<std::vector<PhaseFrame>> phases_; // per core: the open phases, innermost last
 };
 
 } // namespace mmusim::mm

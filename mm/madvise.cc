@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/madvise.hh"
+#include "util/ftrace.hh"
 
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
@@ -66,6 +67,7 @@ int madvise_hugepage(Ctx& c, mm_struct& mm, Addr start, Addr end, int behavior)
 // flush over the whole range (madvise_batch_tlb_flush())
 int do_madvise(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len, int behavior)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "madvise asid={} start={:#x} len={:#x} behavior={}", mm.asid, start, len, behavior);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     if (start % c.k.page_size())
         return -EINVAL;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/memory.hh"
+#include "util/ftrace.hh"
 
 #include "hw/core/spinlock.hh"
 #include "hw/pgtable/walk_down.hh"
@@ -184,6 +186,7 @@ Folio alloc_anon_folio(Ctx& c, vm_fault& vmf)
 // mm/memory.c do_anonymous_page()
 vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
 {
+    const PhaseScope phase(c, "do_anonymous_page");
     vm_area_struct& vma = *vmf.vma;
     mm_struct& mm = *vma.vm_mm;
     const Arch& a = c.k.arch();
@@ -194,14 +197,18 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
     if (entry_get(c, vmf.pmd) == 0 && __pte_alloc(c, mm, vmf.pmd)) // pte_alloc()
         return VM_FAULT_OOM;
 
-    // Use the zero-page for reads (mm_forbids_zeropage() is false on arm64 and x86).
+    // Use the zero-page for reads (mm_forbids_zeropage() is false on arm64, x86 and RISC-V).
     if (!(vmf.flags & FAULT_FLAG_WRITE)) {
         const pte_t entry = a.pte_mkspecial(a.pfn_pte(c.k.zero_pfn(), vma.vm_page_prot));
         vmf.pte = pte_offset_map_lock(c, vmf.pmd, vmf.address, &vmf.ptl);
         if (!vmf.pte)
             return 0;
-        if (!vmf_pte_changed(c, vmf)) {
-            set_pte_at(c, mm, vmf.address, vmf.pte, entry); // no need to invalidate: it was non-present
+        if (vmf_pte_changed(c, vmf)) {
+            update_mmu_tlb(c, vma, vmf.address, vmf.pte);
+        } else {
+            set_pte_at(c, mm, vmf.address, vmf.pte, entry);
+            // No need to invalidate - it was non-present before
+            update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
             ++c.k.stats().zero_page_faults;
         }
         spin_unlock(c, vmf.ptl);
@@ -225,7 +232,8 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
         return 0;
     }
     if ((nr_pages == 1 && vmf_pte_changed(c, vmf)) || (nr_pages > 1 && !pte_range_none(c, vmf.pte, nr_pages))) {
-        spin_unlock(c, vmf.ptl); // update_mmu_tlb_range() is empty on arm64 and x86
+        update_mmu_tlb_range(c, vma, addr, vmf.pte, nr_pages);
+        spin_unlock(c, vmf.ptl);
         folio_put(c, folio);
         return 0;
     }
@@ -236,7 +244,8 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
     folio_add_new_anon_rmap(c, folio, vma, addr, RMAP_EXCLUSIVE);
     folio_add_lru_vma(c, folio, vma);
     set_ptes_capped(c, mm, addr, vmf.pte, entry, nr_pages);
-    // No need to invalidate - it was non-present before (update_mmu_cache_range() is empty).
+    // No need to invalidate - it was non-present before
+    update_mmu_cache_range(c, vma, addr, vmf.pte, nr_pages);
     spin_unlock(c, vmf.ptl);
     return 0;
 }
@@ -248,7 +257,8 @@ void wp_page_reuse(Ctx& c, vm_fault& vmf)
     vm_area_struct& vma = *vmf.vma;
     pte_t entry = a.pte_mkyoung(vmf.orig_pte);
     entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
-    ptep_set_access_flags(c, vma, vmf.address, vmf.pte, entry, 1);
+    if (ptep_set_access_flags(c, vma, vmf.address, vmf.pte, entry, 1))
+        update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
     spin_unlock(c, vmf.ptl);
     ++c.k.stats().pages_reused; // count_vm_event(PGREUSE)
 }
@@ -326,12 +336,15 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
         folio_add_new_anon_rmap(c, *new_folio, vma, vmf.address, RMAP_EXCLUSIVE);
         folio_add_lru_vma(c, *new_folio, vma);
         set_pte_at(c, mm, vmf.address, vmf.pte, entry);
+        update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
         // Only after switching the pte to the new page may we remove the mapcount here.
         if (old_folio)
             folio_remove_rmap_pte(c, *old_folio, *vmf.page, vma);
         // Free the old page..
         new_folio = old_folio;
         ++c.k.stats().pages_copied;
+    } else if (vmf.pte) {
+        update_mmu_tlb(c, vma, vmf.address, vmf.pte);
     }
     if (vmf.pte)
         spin_unlock(c, vmf.ptl);
@@ -345,6 +358,7 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
 // mm/memory.c do_wp_page(): a write to a present, write-protected PTE (ptl held)
 vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
 {
+    const PhaseScope phase(c, "do_wp_page");
     vm_area_struct& vma = *vmf.vma;
     vmf.page = vm_normal_page(c, vma, vmf.address, vmf.orig_pte);
     std::optional<Folio> folio;
@@ -397,7 +411,8 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
     spin_lock(c, vmf.ptl);
     pte_t entry = vmf.orig_pte;
     if (ptep_get(c, vmf.pte) != entry) {
-        spin_unlock(c, vmf.ptl); // update_mmu_tlb() is empty
+        update_mmu_tlb(c, *vmf.vma, vmf.address, vmf.pte);
+        spin_unlock(c, vmf.ptl);
         return 0;
     }
     if (vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
@@ -407,8 +422,10 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
             entry = a.pte_mkdirty(entry);
     }
     entry = a.pte_mkyoung(entry);
-    // ptep_set_access_flags(); when nothing changed, fix_spurious_fault() is empty on arm64 and x86
-    ptep_set_access_flags(c, *vmf.vma, vmf.address, vmf.pte, entry, (vmf.flags & FAULT_FLAG_WRITE) ? 1 : 0);
+    // When nothing changed, flush_tlb_fix_spurious_fault() is empty on arm64 and x86; RISC-V without Svvptc
+    // always reports a change, for update_mmu_cache_range() to fence.
+    if (ptep_set_access_flags(c, *vmf.vma, vmf.address, vmf.pte, entry, (vmf.flags & FAULT_FLAG_WRITE) ? 1 : 0))
+        update_mmu_cache_range(c, *vmf.vma, vmf.address, vmf.pte, 1);
     spin_unlock(c, vmf.ptl);
     return 0;
 }
@@ -449,7 +466,7 @@ vm_fault_t __handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned
         } else {
             vmf.ptl = pmd_lockptr(c, *vma.vm_mm, vmf.pmd); // pmd_lock()
             spin_lock(c, vmf.ptl);
-            huge_pmd_set_accessed(c, vmf); // fix_spurious_fault() at PMD level is empty on arm64 and x86
+            huge_pmd_set_accessed(c, vmf); // else fix_spurious_fault(): empty at PMD level on arm64, x86, RISC-V
             spin_unlock(c, vmf.ptl);
             return 0;
         }
@@ -708,6 +725,7 @@ unsigned do_zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr p
 // and frees the batch, then the walk resumes
 Addr zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr addr, Addr end)
 {
+    const PhaseScope phase(c, "zap_pte_range");
     mm_struct& mm = *tlb.mm;
     do { // retry:
         bool force_flush = false, force_break = false;
@@ -927,6 +945,7 @@ vm_fault_t handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned f
 
 vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "page fault asid={} address={:#x} {}", mm.asid, address, kind == AccessKind::Write ? "write" : "read");
     c.cpu.charge(c.k.config().software.fault_entry, Category::FaultEntry);
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // lock_vma_under_rcu()
     const MmapReadGuard lock(c, mm);
@@ -952,6 +971,7 @@ vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
 // dup_mmap()'s flush_tlb_mm())
 int copy_page_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma)
 {
+    const PhaseScope phase(c, "copy_page_range");
     if (!src_vma.anon)
         return 0;
     return copy_level_range(c, dst_vma, src_vma, 0, dst_vma.vm_mm->pgd, src_vma.vm_mm->pgd, src_vma.vm_start,
@@ -1031,6 +1051,7 @@ void free_pgd_range(Ctx& c, mmu_gather& tlb, Addr addr, Addr end, Addr floor, Ad
 // mm/memory.c free_pgtables(): nearby VMAs (within a PMD) gathered into one free_pgd_range()
 void free_pgtables(Ctx& c, mmu_gather& tlb, const std::vector<vm_area_struct*>& vmas, Addr floor, Addr ceiling)
 {
+    const PhaseScope phase(c, "free_pgtables");
     const std::uint64_t pmd_size = level_span(c, leaf_depth(c) - 1);
     for (std::size_t i = 0; i < vmas.size();) {
         vm_area_struct* vma = vmas[i];

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/mmap.hh"
+#include "util/ftrace.hh"
 
 #include "mm/memory.hh"
 #include "mm/mmap_lock.hh"
@@ -84,6 +86,7 @@ Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len)
 // or a new VMA, then VM_SOFTDIRTY (__mmap_complete())
 Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t vm_flags, unsigned folio_order)
 {
+    const PhaseScope phase(c, "mmap_region");
     const Addr end = addr + len;
     // Unmap any existing mapping in the area.
     if (!vmas_in_range(mm, addr, end).empty())
@@ -176,6 +179,7 @@ vm_area_struct& vma_insert_copy(Ctx& c, mm_struct& mm, const vm_area_struct& pro
 // mm/vma.c remove_vma(): vm_area_free() (its anon_vma link dropped if free_pgtables() has not already)
 void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 {
+    const PhaseScope phase(c, "remove_vma");
     unlink_anon_vmas(c, vma);
     c.k.kfree(c, vma.addr, VMA_BYTES);
     mm.vmas.erase(vma.vm_start);
@@ -184,6 +188,7 @@ void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 // mm/vma.c __split_vma(): the new VMA shares the anon_vma (anon_vma_clone())
 vm_area_struct& __split_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr addr, bool new_below)
 {
+    const PhaseScope phase(c, "__split_vma");
     if (addr <= vma.vm_start || addr >= vma.vm_end)
         throw std::logic_error("__split_vma: address outside the VMA");
     vm_area_struct proto = vma;
@@ -264,6 +269,7 @@ Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot,
 // mm/util.c vm_mmap_pgoff()
 Addr vm_mmap_pgoff(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "mmap asid={} addr={:#x} len={:#x} prot={} order={}", mm.asid, addr, len, prot, folio_order);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     const MmapWriteGuard lock(c, mm);
     return do_mmap(c, mm, addr, len, prot, flags, folio_order);
@@ -312,6 +318,7 @@ int do_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 // mm/mmap.c __vm_munmap()
 int __vm_munmap(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "munmap asid={} start={:#x} len={:#x}", mm.asid, start, len);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     const MmapWriteGuard lock(c, mm);
     return do_munmap(c, mm, start, len);

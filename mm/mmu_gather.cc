@@ -2,6 +2,7 @@
 // struct mmu_gather (mm/mmu_gather.c, include/asm-generic/tlb.h): the batches of pages and tables are host
 // vectors (upstream: pages of encoded_page pointers); what they trigger is timed: the architecture's
 // tlb_flush(), the folio reference drops (folios_put_refs()), the frees, the mm's tlb_flush_pending atomics.
+#include "mm/phase.hh"
 #include "mm/mmu_gather.hh"
 
 #include "mm/kernel.hh"
@@ -60,6 +61,7 @@ void __tlb_gather_mmu(Ctx& c, mmu_gather& tlb, mm_struct& mm, bool fullmm)
 // a folio whose count reaches zero leaves the LRU (__page_cache_release()) and goes back to the allocator.
 void free_pages_and_swap_cache(Ctx& c, const std::vector<mmu_gather::Pages>& pages)
 {
+    const PhaseScope phase(c, "free_pages_and_swap_cache");
     for (const mmu_gather::Pages& p : pages) {
         const Folio folio = page_folio(c, p.page);
         if (!folio_ref_sub_and_test(c, folio, static_cast<int>(p.nr)))
@@ -118,6 +120,7 @@ void tlb_gather_mmu_fullmm(Ctx& c, mmu_gather& tlb, mm_struct& mm) { __tlb_gathe
 // include/asm-generic/tlb.h tlb_flush_mmu_tlbonly(): the architecture's tlb_flush(), then the range resets
 void tlb_flush_mmu_tlbonly(Ctx& c, mmu_gather& tlb)
 {
+    const PhaseScope phase(c, "tlb_flush_mmu_tlbonly");
     // Anything calling __tlb_adjust_range() also sets at least one of these bits.
     if (!(tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds || tlb.cleared_p4ds))
         return;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/mprotect.hh"
+#include "util/ftrace.hh"
 
 #include "hw/core/spinlock.hh"
 #include "mm/internal.hh"
@@ -109,6 +111,7 @@ void change_present_ptes(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr addr
 long change_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr addr, Addr end,
                       pgprot_t newprot, unsigned long cp_flags)
 {
+    const PhaseScope phase(c, "change_pte_range");
     const Arch& a = c.k.arch();
     PtePtr pte = pte_offset_map(c, pmd, addr);
     if (!pte)
@@ -224,6 +227,7 @@ int mprotect_fixup(Ctx& c, mmu_gather& tlb, vm_area_struct& vma_in, Addr start, 
 // mm/mprotect.c do_mprotect_pkey()
 int do_mprotect_pkey(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len, unsigned prot)
 {
+    MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "mprotect asid={} start={:#x} len={:#x} prot={}", mm.asid, start, len, prot);
     c.k.charge_sw(c, c.k.config().software.syscall_entry);
     if (start % c.k.page_size())
         return -EINVAL;

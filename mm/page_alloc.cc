@@ -7,6 +7,7 @@
 //
 // Not modelled: the pcp lists' contents (pages go straight back to the buddy; only the list head and count
 // are touched, as a pcp hit would) and the list_del/list_add on the pages' own lru fields.
+#include "mm/phase.hh"
 #include "mm/page_alloc.hh"
 
 #include "hw/core/spinlock.hh"
@@ -150,6 +151,7 @@ void PageAllocator::prep_compound_page(Ctx& c, pfn_t page, unsigned order)
 // mm/mempolicy.c folio_alloc() -> __folio_alloc() -> page_rmappable_folio()
 Folio PageAllocator::folio_alloc(Ctx& c, unsigned order)
 {
+    const PhaseScope phase(c, "folio_alloc");
     const std::uint64_t bytes = k_.page_size() << order;
     const std::uint64_t steps = phys_.steps();
     const PAddr pa = phys_.alloc(bytes, bytes);
@@ -168,6 +170,7 @@ Folio PageAllocator::folio_alloc(Ctx& c, unsigned order)
 // __free_pages_ok() hand it back.
 void PageAllocator::free_folio(Ctx& c, Folio f)
 {
+    const PhaseScope phase(c, "free_folio");
     const unsigned order = folio_order(c, f);
     const unsigned long nr = 1ul << order;
     const PAddr head = page_addr(c, f.pfn);
@@ -205,6 +208,7 @@ void PageAllocator::free_folio(Ctx& c, Folio f)
 // a page (arm64 roots of a short VA range, upstream a kmem_cache object) has no struct page of its own.
 PAddr PageAllocator::pagetable_alloc(Ctx& c, int depth)
 {
+    const PhaseScope phase(c, "pagetable_alloc");
     const std::uint64_t bytes = std::max<std::uint64_t>(k_.format().table_bytes(depth), 64);
     const std::uint64_t steps = phys_.steps();
     const PAddr table = phys_.alloc(bytes, bytes);

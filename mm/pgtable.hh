@@ -74,4 +74,25 @@ inline int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr 
     return c.k.arch().ptep_set_access_flags(c, vma, addr, ptep, entry, dirty);
 }
 
+// asm/pgtable.h update_mmu_cache_range() / update_mmu_cache(): the architecture's work after the fault path
+// installed or relaxed PTEs (a local SFENCE.VMA per page on RISC-V, nothing on arm64 and x86).
+inline void update_mmu_cache_range(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr)
+{
+    c.k.arch().update_mmu_cache_range(c, vma, addr, ptep, nr);
+}
+inline void update_mmu_cache(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep)
+{
+    update_mmu_cache_range(c, vma, addr, ptep, 1);
+}
+
+// include/linux/pgtable.h update_mmu_tlb_range() / update_mmu_tlb(): a fault found the PTEs changed under it.
+inline void update_mmu_tlb_range(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr)
+{
+    c.k.arch().update_mmu_tlb_range(c, vma, addr, ptep, nr);
+}
+inline void update_mmu_tlb(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep)
+{
+    update_mmu_tlb_range(c, vma, addr, ptep, 1);
+}
+
 } // namespace mmusim::mm

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "mm/phase.hh"
 #include "mm/rmap.hh"
 
 #include "hw/core/spinlock.hh"
@@ -183,6 +184,7 @@ void unlink_anon_vmas(Ctx& c, vm_area_struct& vma)
 // mm/rmap.c folio_add_new_anon_rmap()
 void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, rmap_t flags, pgtable_level level)
 {
+    const PhaseScope phase(c, "folio_add_new_anon_rmap");
     const bool exclusive = flags & RMAP_EXCLUSIVE;
     if (!folio_test_flag(c, folio, PG_swapbacked))
         __folio_set_flag(c, folio, PG_swapbacked); // __folio_set_swapbacked() (no VM_DROPPABLE here)
@@ -212,6 +214,7 @@ void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr addr
 // split of a partially mapped folio is not modelled; the timed part is the two mapcount updates.
 void folio_remove_rmap_pmd(Ctx& c, Folio folio, pfn_t, vm_area_struct& vma)
 {
+    const PhaseScope phase(c, "folio_remove_rmap_pmd");
     folio_atomic_add_return(c, folio, FOLIO_OFF_ENTIRE_MAPCOUNT, -1); // atomic_add_negative(-1, &_entire_mapcount)
     folio_sub_return_large_mapcount(c, folio, 1, vma);                // folio_dec_return_large_mapcount()
 }
@@ -229,6 +232,7 @@ void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_
 // mm/rmap.c folio_remove_rmap_ptes() -> __folio_remove_rmap() at PTE level, CONFIG_NO_PAGE_MAPCOUNT
 void folio_remove_rmap_ptes(Ctx& c, Folio folio, pfn_t, int nr_pages, vm_area_struct& vma)
 {
+    const PhaseScope phase(c, "folio_remove_rmap_ptes");
     if (!folio_test_large(c, folio)) {
         folio_atomic_add_return(c, folio, PAGE_OFF_MAPCOUNT, -1); // atomic_add_negative(-1, &_mapcount)
         return;
@@ -256,6 +260,7 @@ bool folio_needs_cow_for_dma(Ctx& c, vm_area_struct& vma, Folio folio)
 int folio_try_dup_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& dst_vma,
                                  vm_area_struct& src_vma)
 {
+    const PhaseScope phase(c, "folio_try_dup_anon_rmap_ptes");
     // If this folio may have been pinned by the parent process, don't allow to duplicate the mappings but
     // instead require to e.g. copy the subpage immediately for the child.
     const bool maybe_pinned = folio_needs_cow_for_dma(c, src_vma, folio);

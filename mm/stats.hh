@@ -37,6 +37,8 @@ struct MmStats {
     std::uint64_t thp_fault_fallback = 0;    // THP_FAULT_FALLBACK: PMD faults that fell back to PTEs
     std::uint64_t zero_page_faults = 0;      // read faults that mapped the shared zero page (a PTE)
     std::uint64_t huge_zero_page_faults = 0; // read faults that mapped the huge zero folio (a PMD)
+    // kernel function -> the running core's self cycles in it (mm/phase.hh)
+    std::map<std::string, std::uint64_t> phases;
 
     void batch(const char* helper, unsigned nr) { ++batches[helper][nr]; }
     // What happened since `before` was taken (a copy of these statistics at an earlier moment).
@@ -82,6 +84,12 @@ inline MmStats MmStats::since(const MmStats& b) const
             was = it->second;
         if (f.calls > was.calls)
             d.flushes[kind] = {f.calls - was.calls, f.pages - was.pages};
+    }
+    for (const auto& [name, cycles] : phases) {
+        const auto it = b.phases.find(name);
+        const std::uint64_t was = it == b.phases.end() ? 0 : it->second;
+        if (cycles > was)
+            d.phases[name] = cycles - was;
     }
     d.contpte_folds = contpte_folds - b.contpte_folds;
     d.contpte_unfolds = contpte_unfolds - b.contpte_unfolds;

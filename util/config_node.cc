@@ -493,11 +493,24 @@ std::uint64_t ConfigNode::size(const std::string& key, std::uint64_t def) const
     return has(key) ? size(key) : (mark(key), def);
 }
 
-std::vector<std::uint64_t> ConfigNode::u64_list(const std::string& key, std::uint64_t min, std::uint64_t max) const
+void ConfigNode::each_item(const std::string& key, const std::function<void(const std::string&)>& one) const
 {
     YAML::Node n = get(key, true);
+    if (n.IsSequence()) {
+        for (const auto& e : n)
+            one(scalar(key, e));
+        return;
+    }
+    // "4K,64K" also works, which is what --set can express.
+    std::stringstream ss(scalar(key, n));
+    for (std::string part; std::getline(ss, part, ',');)
+        one(part);
+}
+
+std::vector<std::uint64_t> ConfigNode::u64_list(const std::string& key, std::uint64_t min, std::uint64_t max) const
+{
     std::vector<std::uint64_t> out;
-    auto one = [&](const std::string& text) {
+    each_item(key, [&](const std::string& text) {
         std::size_t used = 0;
         std::uint64_t v = 0;
         try {
@@ -512,15 +525,7 @@ std::vector<std::uint64_t> ConfigNode::u64_list(const std::string& key, std::uin
         if (v < min || v > max)
             fail(key, std::to_string(v) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
         out.push_back(v);
-    };
-    if (n.IsSequence()) {
-        for (const auto& e : n)
-            one(scalar(key, e));
-    } else {
-        std::stringstream ss(scalar(key, n));
-        for (std::string part; std::getline(ss, part, ',');)
-            one(part);
-    }
+    });
     return out;
 }
 
@@ -537,24 +542,14 @@ std::vector<std::string> ConfigNode::str_list(const std::string& key) const
 
 std::vector<std::uint64_t> ConfigNode::size_list(const std::string& key) const
 {
-    YAML::Node n = get(key, true);
     std::vector<std::uint64_t> out;
-    auto one = [&](const std::string& s) {
+    each_item(key, [&](const std::string& text) {
         try {
-            out.push_back(parse_size(s));
+            out.push_back(parse_size(text));
         } catch (const std::invalid_argument& e) {
             fail(key, e.what());
         }
-    };
-    if (n.IsSequence()) {
-        for (const auto& e : n)
-            one(scalar(key, e));
-    } else {
-        // "4K,64K" also works, which is what --set can express.
-        std::stringstream ss(scalar(key, n));
-        for (std::string part; std::getline(ss, part, ',');)
-            one(part);
-    }
+    });
     if (out.empty())
         fail(key, "expected a non-empty list of sizes");
     return out;

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -71,6 +72,8 @@ private:
     std::string full(const std::string& key) const;
     std::string scalar(const std::string& key, const YAML::Node& n) const;
     void mark(const std::string& key) const;
+    // Calls `one` with each item of a list: a YAML sequence of scalars, or "a,b,c" as --set writes it.
+    void each_item(const std::string& key, const std::function<void(const std::string&)>& one) const;
 
     std::shared_ptr<Shared> shared_;
     YAML::Node node_;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // make_arch(): the architecture's mm operations for the kernel's platform, chosen at boot (upstream at build
-// time). The port covers arm64 and x86-64; any other platform is refused by name.
+// time): arm64, x86-64 or RISC-V.
 #include "mm/arch/arch.hh"
 
 #include "mm/kernel.hh"
@@ -16,9 +16,9 @@ std::unique_ptr<Arch> make_arch(Kernel& k)
     switch (p.arch) {
     case ::mmusim::Arch::Arm64: return make_arm64_arch(k);
     case ::mmusim::Arch::X86_64: return make_x86_arch(k);
-    case ::mmusim::Arch::RiscV: break;
+    case ::mmusim::Arch::RiscV: return make_riscv_arch(k);
     }
-    throw std::invalid_argument("the kernel port runs on arm64 and x86-64; platform " + p.name + " is " +
+    throw std::invalid_argument("the kernel port runs on arm64, x86-64 and RISC-V; platform " + p.name + " is " +
                                 to_string(p.arch));
 }
 

@@ -25,7 +25,7 @@ class Kernel;
 class Arch {
 public:
     virtual ~Arch() = default;
-    virtual const char* name() const = 0; // "arm64", "x86"
+    virtual const char* name() const = 0; // "arm64", "x86", "riscv"
 
     // ---- PTE bits ----
     virtual bool pte_none(pte_t p) const { return p.val == 0; }
@@ -89,6 +89,15 @@ public:
     virtual pte_t pmdp_huge_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp) = 0;
     // pmdp_set_access_flags(): as ptep_set_access_flags() for a PMD leaf; returns whether it changed
     virtual int pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty) = 0;
+    // asm/pgtable.h update_mmu_cache_range(): after the fault path installed or relaxed `nr` PTEs from
+    // `addr`. Empty on arm64 and x86; RISC-V issues a local SFENCE.VMA per page.
+    virtual void update_mmu_cache_range(Ctx&, vm_area_struct&, Addr, PtePtr, unsigned) {}
+    // asm/pgtable.h update_mmu_tlb_range(): after a fault found the PTEs changed under it. Empty unless the
+    // architecture defines it (RISC-V: update_mmu_cache_range()).
+    virtual void update_mmu_tlb_range(Ctx&, vm_area_struct&, Addr, PtePtr, unsigned) {}
+    // include/linux/pgtable.h update_mmu_cache_pmd(): after a PMD leaf was installed or relaxed. Empty on arm64
+    // and x86; RISC-V's is update_mmu_cache() of the entry.
+    virtual void update_mmu_cache_pmd(Ctx&, vm_area_struct&, Addr, PtePtr) {}
 
     // ---- TLB maintenance ----
     virtual void flush_tlb_mm(Ctx& c, mm_struct& mm) = 0;
@@ -102,11 +111,11 @@ public:
     virtual void tlb_flush(Ctx& c, mmu_gather& tlb) = 0;
 };
 
-// The architecture's operations for the kernel's platform (mm/arch/arch.cc): arm64 or x86-64; any other
-// page-table format is an error naming the platform.
+// The architecture's operations for the kernel's platform (mm/arch/arch.cc): arm64, x86-64 or RISC-V.
 std::unique_ptr<Arch> make_arch(Kernel& k);
-// The architectures' own factories, which make_arch() picks from (mm/arch/arm64/, mm/arch/x86/).
+// The architectures' own factories, which make_arch() picks from (mm/arch/arm64/, mm/arch/x86/, mm/arch/riscv/).
 std::unique_ptr<Arch> make_arm64_arch(Kernel& k);
 std::unique_ptr<Arch> make_x86_arch(Kernel& k);
+std::unique_ptr<Arch> make_riscv_arch(Kernel& k);
 
 } // namespace mmusim::mm

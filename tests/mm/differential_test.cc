@@ -211,7 +211,7 @@ std::string name(const ::testing::TestParamInfo<std::tuple<const char*, unsigned
 }
 
 INSTANTIATE_TEST_SUITE_P(Workloads, Differential,
-                         ::testing::Combine(::testing::Values("neoverse-n1", "skylake-sp"), ::testing::Values(1u, 2u, 3u)),
+                         ::testing::Combine(::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), ::testing::Values(1u, 2u, 3u)),
                          name);
 
 } // namespace

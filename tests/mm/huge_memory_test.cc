@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// PMD-mapped anonymous THPs (mm/huge_memory.cc) on arm64 and x86: a write fault in a MADV_HUGEPAGE VMA maps a
+// PMD-mapped anonymous THPs (mm/huge_memory.cc) on arm64, x86 and RISC-V: a write fault in a MADV_HUGEPAGE VMA maps a
 // PMD leaf with the folio state upstream leaves (entire mapcount, one reference, head anon-exclusive, rss,
 // a deposited PTE table) and one walk gives a PMD-sized TLB entry; a read maps the huge zero folio and the next
 // write replaces it with a THP (no stale translation: checked mode); the access flag is set at PMD level;
@@ -129,26 +129,30 @@ TEST_P(HugeMemory, ReadMapsTheHugeZeroFolioAndAWriteReplacesIt)
     EXPECT_EQ(t.k->stats().huge_zero_page_faults, 2u);
 }
 
-TEST(HugeMemoryArm64, AccessFlagIsSetAtPmdLevel)
+TEST(HugeMemoryNoHardwareAccessFlag, AccessFlagIsSetAtPmdLevel)
 {
-    // Without a hardware access flag (arm64 HAFDBS none) an old PMD leaf faults; huge_pmd_set_accessed()
-    // makes it young. (x86 always sets A in hardware.)
-    TestKernel t = make_kernel("neoverse-n1", {"cores=1", "features.hafdbs=none"});
-    t.run([&](Ctx& c) {
-        mm_struct& mm = thp_process(c, kPmd);
-        user_access(c, mm, kBase, AccessKind::Write);
-        // Age the leaf as reclaim would (pmdp_test_and_clear_young()) and drop its TLB entry.
-        const PtePtr pmd = pmd_offset_lookup(c, mm, kBase);
-        const pte_t old = c.k.arch().pte_mkold(pte_t{c.cpu.load(pmd, 8)});
-        c.cpu.store(pmd, old.val, 8);
-        c.k.arch().flush_tlb_mm(c, mm);
-        const std::uint64_t faults = c.k.stats().faults;
-        EXPECT_EQ(c.cpu.translate(kBase + 4096, AccessKind::Read).fault, hw::Fault::Permission) << "access flag fault";
-        user_access(c, mm, kBase + 4096, AccessKind::Read);
-        EXPECT_EQ(c.k.stats().faults, faults + 1);
-        EXPECT_TRUE(c.k.arch().pte_young(pte_t{c.cpu.load(pmd, 8)}));
-        EXPECT_EQ(c.k.stats().thp_fault_alloc, 1u) << "no new folio";
-    });
+    // Without a hardware access flag (arm64 HAFDBS none, RISC-V without Svadu) an old PMD leaf faults;
+    // huge_pmd_set_accessed() makes it young. (x86 always sets A in hardware.)
+    const std::pair<const char*, const char*> cases[] = {{"neoverse-n1", "features.hafdbs=none"},
+                                                         {"riscv-sv39", "features.svadu=false"}};
+    for (const auto& [platform, no_hw_af] : cases) {
+        TestKernel t = make_kernel(platform, {"cores=1", no_hw_af});
+        t.run([&](Ctx& c) {
+            mm_struct& mm = thp_process(c, kPmd);
+            user_access(c, mm, kBase, AccessKind::Write);
+            // Age the leaf as reclaim would (pmdp_test_and_clear_young()) and drop its TLB entry.
+            const PtePtr pmd = pmd_offset_lookup(c, mm, kBase);
+            const pte_t old = c.k.arch().pte_mkold(pte_t{c.cpu.load(pmd, 8)});
+            c.cpu.store(pmd, old.val, 8);
+            c.k.arch().flush_tlb_mm(c, mm);
+            const std::uint64_t faults = c.k.stats().faults;
+            EXPECT_NE(c.cpu.translate(kBase + 4096, AccessKind::Read).fault, hw::Fault::None) << platform;
+            user_access(c, mm, kBase + 4096, AccessKind::Read);
+            EXPECT_EQ(c.k.stats().faults, faults + 1) << platform;
+            EXPECT_TRUE(c.k.arch().pte_young(pte_t{c.cpu.load(pmd, 8)})) << platform;
+            EXPECT_EQ(c.k.stats().thp_fault_alloc, 1u) << platform << ": no new folio";
+        });
+    }
 }
 
 TEST_P(HugeMemory, MunmapAndExitGiveEveryThpAndDepositedTableBack)
@@ -225,4 +229,4 @@ TEST_P(HugeMemory, WithoutMadvHugepageAPmdSizedFolioIsPteMapped)
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(Arch, HugeMemory, ::testing::Values("neoverse-n1", "skylake-sp"), name);
+INSTANTIATE_TEST_SUITE_P(Arch, HugeMemory, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);

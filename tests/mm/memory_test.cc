@@ -385,6 +385,6 @@ TEST_P(MmCore, OneCoreFaultsWhileTheOtherUnmapsAndRemaps)
     EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, MmCore, ::testing::Values("neoverse-n1", "skylake-sp"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, MmCore, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);
 
 } // namespace

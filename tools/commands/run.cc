@@ -28,6 +28,7 @@ struct RunArgs {
     bool quiet = false;
     bool no_progress = false;
     bool check = false;
+    bool host_times = false;
 };
 
 int run_experiment(const RunArgs& a)
@@ -59,13 +60,30 @@ int run_experiment(const RunArgs& a)
 
     Progress progress(!a.no_progress && stderr_is_terminal(), 0);
     std::vector<VariantResult> results;
+    // Host time per operation (--host-times), kept out of the reports: they hold simulated quantities only.
+    std::vector<std::vector<double>> host(selected.size());
     const auto t0 = std::chrono::steady_clock::now();
-    for (const Variant& v : selected) {
+    for (std::size_t vi = 0; vi < selected.size(); ++vi) {
+        const Variant& v = selected[vi];
+        auto last = std::chrono::steady_clock::now();
         results.push_back(run_variant(e, v, a.sets, a.check, [&](std::size_t done, std::size_t total) {
+            const auto now = std::chrono::steady_clock::now();
+            host[vi].push_back(std::chrono::duration<double>(now - last).count());
+            last = now;
             progress.status(v.name + ": operation " + std::to_string(done) + "/" + std::to_string(total));
         }));
     }
     progress.finish();
+    if (a.host_times) {
+        std::cerr << "host time per operation (variant index op process ptes seconds ns/pte):\n";
+        for (std::size_t vi = 0; vi < results.size(); ++vi)
+            for (std::size_t i = 0; i < results[vi].ops.size() && i < host[vi].size(); ++i) {
+                const OpResult& op = results[vi].ops[i];
+                std::cerr << "host " << results[vi].name << " " << i << " " << to_string(op.spec.kind) << " "
+                          << op.spec.process << " " << op.ptes << " " << host[vi][i] << " "
+                          << (op.ptes ? host[vi][i] * 1e9 / double(op.ptes) : 0.0) << "\n";
+            }
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const auto report = experiment_report(e, results);
@@ -111,6 +129,9 @@ CommandFn add_run(CLI::App& app)
     cmd->add_option("--csv", args->csv_out, "Write a CSV (one row per variant, operation and core) here")->check(non_empty());
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
+    cmd->add_flag("--host-times", args->host_times,
+                  "Print the host (wall-clock) time of every operation on stderr, with ns per PTE (not in the reports, "
+                  "which hold simulated quantities only)");
     cmd->add_flag("--check", args->check,
                   "Checked mode: the TLB oracle is asked wherever the kernel relies on a flush having completed "
                   "(before a frame is freed, when a flush returns); a stale translation is an error (exit 1). Slower");

@@ -4,7 +4,9 @@
 #include "hw/platform/platform_config.hh"
 #include "tools/report/report.hh"
 
+#include <functional>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 namespace mmusim::tools {
@@ -60,6 +62,10 @@ ordered_json kernel_stats(const mm::MmStats& s)
     j["pages_reused"] = s.pages_reused;
     j["page_tables_allocated"] = s.pgtables_allocated;
     j["page_tables_freed"] = s.pgtables_freed;
+    ordered_json phases = ordered_json::object();
+    for (const auto& [name, cycles] : s.phases)
+        phases[name] = cycles;
+    j["phases"] = phases;
     return j;
 }
 
@@ -111,6 +117,12 @@ ordered_json op_json(std::size_t index, const OpResult& r)
     }
     j["cores"] = cores;
     j["kernel"] = kernel_stats(r.kernel);
+    // The running core's cycles outside every phase: the operation's own loop, user accesses (touch), ...
+    std::uint64_t in_phases = 0;
+    for (const auto& [name, cycles] : r.kernel.phases)
+        in_phases += cycles;
+    const std::uint64_t own = r.spec.core < r.cores.size() ? sum(r.cores[r.spec.core].counters.cycles) : 0;
+    j["kernel"]["phases_other"] = own > in_phases ? own - in_phases : 0;
     j["dram_accesses"] = r.dram_accesses;
     return j;
 }
@@ -245,6 +257,32 @@ void print_experiment_table(const ordered_json& report, std::ostream& out)
         for (const auto& v : vs)
             out << std::setw(14) << fmt(v["operations"][i]["cycles_per_pte"].get<double>());
         out << "\n";
+        // Where the running core's time went by kernel function (self time per PTE), per variant.
+        std::map<std::string, bool> names;
+        for (const auto& v : vs)
+            for (const auto& [name, c] : v["operations"][i]["kernel"]["phases"].items())
+                names[name] = true;
+        if (!names.empty()) {
+            out << std::left << std::setw(30) << "kernel function (self)" << std::right;
+            for (const auto& v : vs)
+                out << std::setw(14) << v["name"].get<std::string>();
+            out << "\n";
+            const auto row = [&](const std::string& label, const std::function<std::uint64_t(const ordered_json&)>& get) {
+                out << std::left << std::setw(30) << label << std::right;
+                for (const auto& v : vs) {
+                    const auto& o = v["operations"][i];
+                    const std::uint64_t ptes = o["ptes"].get<std::uint64_t>();
+                    out << std::setw(14) << fmt(ptes ? double(get(o)) / double(ptes) : 0.0);
+                }
+                out << "\n";
+            };
+            for (const auto& [name, _] : names)
+                row(name, [&](const ordered_json& o) {
+                    const auto& ph = o["kernel"]["phases"];
+                    return ph.contains(name) ? ph[name].get<std::uint64_t>() : std::uint64_t{0};
+                });
+            row("(elsewhere on its core)", [](const ordered_json& o) { return o["kernel"]["phases_other"].get<std::uint64_t>(); });
+        }
         // The batch sizes the helpers ran with, per variant.
         for (const auto& v : vs) {
             const auto& b = v["operations"][i]["kernel"]["batches"];

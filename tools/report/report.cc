@@ -140,6 +140,7 @@ ordered_json mm_json(const hw::Platform& p, const Replayer& r)
     j["batches"] = batches;
     j["contpte"] = {{"folds", s.contpte_folds}, {"unfolds", s.contpte_unfolds}, {"converts", s.contpte_converts}};
     j["flushes"] = flushes;
+    j["phases"] = s.phases;
     j["rss_anon"] = static_cast<std::uint64_t>(static_cast<std::int64_t>(look.read64(mm.rss_addr(mm::MM_ANONPAGES))));
     j["page_table_bytes"] = mm.pgtables_bytes;
     return j;

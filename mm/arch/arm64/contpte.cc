@@ -5,6 +5,7 @@
 // when its last entry is set one at a time, written contiguous directly by a batched set_ptes(), and
 // unfolded before any change to part of it. Folding and unfolding repaint the whole block (contpte_convert()),
 // with break-before-make unless the CPU has BBML2 without conflict aborts.
+#include "mm/phase.hh"
 #include "mm/arch/arm64/pgtable.hh"
 
 #include "mm/kernel.hh"
@@ -78,6 +79,7 @@ void Arm64::contpte_try_unfold_partial(Ctx& c, mm_struct& mm, Addr addr, PtePtr 
 // flush removes both the stale and the new ones; stale non-contiguous entries otherwise age out.
 void Arm64::contpte_convert(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte)
 {
+    const PhaseScope phase(c, "contpte_convert");
     ++c.k.stats().contpte_converts;
     const PtePtr start_ptep = ptep = contpte_align_down(ptep);
     const Addr start_addr = addr = addr & cont_pte_mask();

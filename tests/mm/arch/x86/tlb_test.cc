@@ -542,12 +542,6 @@ TEST(X86Arch, MakeArchPicksByPlatform)
     }
     const hw::PlatformConfig pc = platform_config("riscv-sv39", {"cores=1"});
     hw::Platform p(pc);
-    const mm::KernelConfig kc =
-        mm::load_kernel_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/kernels/default.yaml", {}, pc);
-    try {
-        mm::Kernel k(p, kc);
-        FAIL() << "a RISC-V kernel booted";
-    } catch (const std::invalid_argument& e) {
-        EXPECT_EQ(std::string(e.what()), "the kernel port runs on arm64 and x86-64; platform " + pc.name + " is riscv");
-    }
+    mm::Kernel k(p, mm::load_kernel_file(std::string(MMUSIM_SOURCE_DIR) + "/configs/kernels/default.yaml", {}, pc));
+    EXPECT_STREQ(k.arch().name(), "riscv");
 }

@@ -255,9 +255,19 @@ TEST(Replay, CheckedModeIsCleanOnEveryShippedPlatform)
     // Reads then writes over 64 pages, then writes to 64 untouched ones: zero-page faults and their copies on
     // write (flushing the read-only entries), new folios with contiguous runs (64K), PMD leaves and the huge
     // zero folio replaced (2M), with the dirty state managed by hardware or software: all checked by the TLB
-    // oracle after each fault and at the end.
+    // oracle after each fault and at the end. Then two cores: core 1 reads pages core 0 then writes, so the
+    // copies on write must reach core 1's TLB (broadcast TLBI, IPIs, SFENCE.VMA by IPI).
     const std::string trace = write_temp("checked.trace", cyclic_trace(kBase, 64, 4096, 2) + cyclic_trace(kBase, 64, 4096, 1, 'W') +
                                                           cyclic_trace(kBase + 4 * MiB, 64, 4096, 1, 'W'));
+    std::string two;
+    for (int pass = 0; pass < 2; ++pass)
+        for (int i = 0; i < 32; ++i) {
+            const Addr va = kBase + 8 * MiB + Addr(i) * 4096;
+            two += "R " + std::to_string(va) + " 8 @1\n";
+            if (pass == 0)
+                two += "W " + std::to_string(va) + " 8 @0\n";
+        }
+    const std::string two_cores = write_temp("checked2.trace", two);
     for (const char* p : {"neoverse-n1", "neoverse-v2", "skylake-sp", "zen4", "riscv-sv39"})
         for (const char* dirty : {"hardware", "software"})
             for (const char* folio : {"kernel.folio_size=4K", "kernel.folio_size=64K", "kernel.folio_size=2M"}) {
@@ -269,10 +279,21 @@ TEST(Replay, CheckedModeIsCleanOnEveryShippedPlatform)
                     sets.push_back("features.svadu=false");
                 const auto r = replay(p, trace, "native", sets);
                 EXPECT_EQ(r["check"]["enabled"], true);
-                EXPECT_GT(u(r["check"]["queries"]), 1u) << p << " " << dirty << " " << folio;
+                EXPECT_EQ(u(r["check"]["queries"]), u(r["totals"]["page_faults"]) + 1 + u(r["mm"]["folios_freed"]) +
+                                                        u(r["mm"]["page_tables_freed"]))
+                    << p << " " << dirty << " " << folio << ": one query after each fault, one at the end, one per free";
+                EXPECT_GT(u(r["totals"]["permission_faults"]), 0u) << p << " " << dirty << " " << folio;
                 EXPECT_EQ(u(r["check"]["violations"]), 0u) << p << " " << dirty << " " << folio;
                 EXPECT_EQ(u(r["totals"]["tlb_conflicts"]["misprogrammed_runs"]), 0u);
                 EXPECT_EQ(u(r["totals"]["tlb_conflicts"]["multiple_sizes"]), 0u);
+                sets.push_back("cores=2");
+                const auto r2 = replay(p, two_cores, "native", sets);
+                // Racing faults free what lost the race (a folio, a table), and each free is checked too.
+                EXPECT_EQ(u(r2["check"]["queries"]), u(r2["totals"]["page_faults"]) + 1 + u(r2["mm"]["folios_freed"]) +
+                                                         u(r2["mm"]["page_tables_freed"]))
+                    << p << " " << dirty << " " << folio;
+                EXPECT_GT(u(r2["mm"]["pages_copied"]) + u(r2["mm"]["thp_fault_alloc"]), 0u) << p << " " << dirty << " " << folio;
+                EXPECT_EQ(u(r2["check"]["violations"]), 0u) << p << " " << dirty << " " << folio;
             }
     const auto unchecked = replay("neoverse-n1", trace, "native");
     EXPECT_EQ(unchecked["check"], nlohmann::ordered_json({{"enabled", false}}));

@@ -28,6 +28,9 @@ struct MmStats {
     std::uint64_t pages_copied = 0;      // COW copies
     std::uint64_t pages_reused = 0;      // write faults that reused an exclusive page
     std::uint64_t pgtables_allocated = 0, pgtables_freed = 0;
+    // FOLL_PIN references taken and dropped, in pages (the vmstat counters nr_foll_pin_acquired and
+    // nr_foll_pin_released); the shared zero page is never pinned and not counted
+    std::uint64_t pins = 0, unpins = 0;
     // kernel function -> the running core's self cycles in it (mm/phase.hh)
     std::map<std::string, std::uint64_t> phases;
 
@@ -77,6 +80,8 @@ inline MmStats MmStats::since(const MmStats& b) const
     d.pages_reused = pages_reused - b.pages_reused;
     d.pgtables_allocated = pgtables_allocated - b.pgtables_allocated;
     d.pgtables_freed = pgtables_freed - b.pgtables_freed;
+    d.pins = pins - b.pins;
+    d.unpins = unpins - b.unpins;
     return d;
 }
 

@@ -28,7 +28,7 @@ namespace mmusim::mm {
 // an estimate unless configs/kernels/default.yaml cites a source beside it.
 struct SoftwareCosts {
     Cycles fault_entry = 0;   // exception entry + handler dispatch + return, per page fault
-    Cycles syscall_entry = 0; // system call entry and return (mmap, munmap, mprotect, madvise, fork)
+    Cycles syscall_entry = 0; // system call entry and return (mmap, munmap, mprotect, madvise, mremap, fork)
     Cycles vma_lookup = 0;    // one maple-tree walk (find_vma, vma_lookup)
     Cycles vma_modify = 0;    // inserting, splitting, merging or removing one VMA (maple-tree store)
     Cycles pte_loop = 0;      // bookkeeping per iteration of a PTE loop (zap, copy, change_pte_range)

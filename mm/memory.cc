@@ -329,7 +329,12 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
         if (!old_folio)
             inc_mm_counter(c, mm, MM_ANONPAGES);
         pte_t entry = a.pfn_pte(folio_pfn(*new_folio), vma.vm_page_prot); // folio_mk_pte(), pte_sw_mkyoung()
-        entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
+        if (vmf.flags & FAULT_FLAG_UNSHARE) { // an unshare (GUP pin) leaves the new page read-only
+            if (a.pte_soft_dirty(vmf.orig_pte))
+                entry = a.pte_mksoft_dirty(entry);
+        } else {
+            entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
+        }
         // Clear the pte entry and flush it first, before updating the pte with the new entry, to keep TLBs
         // on different CPUs in sync.
         ptep_clear_flush(c, vma, vmf.address, vmf.pte);
@@ -355,7 +360,8 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
     return 0;
 }
 
-// mm/memory.c do_wp_page(): a write to a present, write-protected PTE (ptl held)
+// mm/memory.c do_wp_page(): a write to a present, write-protected PTE, or an unshare (FAULT_FLAG_UNSHARE,
+// from GUP pinning a shared anonymous page read-only) (ptl held)
 vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
 {
     const PhaseScope phase(c, "do_wp_page");
@@ -376,6 +382,10 @@ vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
         (PageAnonExclusive(c, *vmf.page) || wp_can_reuse_anon_folio(c, *folio, vma))) {
         if (!PageAnonExclusive(c, *vmf.page))
             SetPageAnonExclusive(c, *vmf.page);
+        if (vmf.flags & FAULT_FLAG_UNSHARE) { // exclusive now, which is all an unshare asks
+            spin_unlock(c, vmf.ptl);
+            return 0;
+        }
         wp_page_reuse(c, vmf);
         return 0;
     }
@@ -495,6 +505,7 @@ int copy_present_page(Ctx& c, vm_area_struct& dst_vma, PtePtr dst_pte, Addr addr
     pte_t pte = a.pfn_pte(folio_pfn(new_folio), dst_vma.vm_page_prot);
     pte = maybe_mkwrite(c, a.pte_mkdirty(pte), dst_vma);
     set_pte_at(c, *dst_vma.vm_mm, addr, dst_pte, pte);
+    ++c.k.stats().pages_copied; // (no vm event upstream: counted here with the COW copies)
     return 0;
 }
 
@@ -974,8 +985,22 @@ int copy_page_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma)
     const PhaseScope phase(c, "copy_page_range");
     if (!src_vma.anon)
         return 0;
-    return copy_level_range(c, dst_vma, src_vma, 0, dst_vma.vm_mm->pgd, src_vma.vm_mm->pgd, src_vma.vm_start,
-                            src_vma.vm_end);
+    mm_struct& src_mm = *src_vma.vm_mm;
+    const bool is_cow = is_cow_mapping(src_vma.vm_flags);
+    // raw_write_seqcount_begin(&src_mm->write_protect_seq): GUP-fast pinning (mm/gup.cc) backs off while
+    // the parent's PTEs are being write-protected
+    const PAddr seq = src_mm.addr + MM_OFF_WRITE_PROTECT_SEQ;
+    if (is_cow) {
+        c.cpu.store(seq, (c.cpu.load(seq, 4) + 1) & 0xffffffff, 4);
+        smp_wmb(c);
+    }
+    const int ret = copy_level_range(c, dst_vma, src_vma, 0, dst_vma.vm_mm->pgd, src_mm.pgd, src_vma.vm_start,
+                                     src_vma.vm_end);
+    if (is_cow) { // raw_write_seqcount_end()
+        smp_wmb(c);
+        c.cpu.store(seq, (c.cpu.load(seq, 4) + 1) & 0xffffffff, 4);
+    }
+    return ret;
 }
 
 // mm/memory.c __zap_vma_range()

@@ -14,7 +14,6 @@ namespace {
 constexpr Category kCat = Category::StructPage;
 constexpr std::uint64_t LOCK_BIT = std::uint64_t{1} << FOLIO_MM_IDS_LOCK_BITNUM;
 constexpr std::uint64_t SHARED_BIT = std::uint64_t{1} << FOLIO_MM_IDS_SHARED_BITNUM;
-constexpr unsigned MMF_HAS_PINNED = 27; // include/linux/mm_types.h
 
 PAddr mm_ids_addr(const Ctx& c, Folio f) { return page_addr(c, f.pfn) + FOLIO_OFF_MM_IDS; }
 PAddr mm_id_mapcount_addr(const Ctx& c, Folio f, int idx) { return page_addr(c, f.pfn) + FOLIO_OFF_MM_ID_MAPCOUNT + 4 * idx; }

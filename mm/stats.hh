@@ -37,6 +37,9 @@ struct MmStats {
     std::uint64_t thp_fault_fallback = 0;    // THP_FAULT_FALLBACK: PMD faults that fell back to PTEs
     std::uint64_t zero_page_faults = 0;      // read faults that mapped the shared zero page (a PTE)
     std::uint64_t huge_zero_page_faults = 0; // read faults that mapped the huge zero folio (a PMD)
+    // FOLL_PIN references taken and dropped, in pages (the vmstat counters nr_foll_pin_acquired and
+    // nr_foll_pin_released); the shared zero page is never pinned and not counted
+    std::uint64_t pins = 0, unpins = 0;
     // kernel function -> the running core's self cycles in it (mm/phase.hh)
     std::map<std::string, std::uint64_t> phases;
 
@@ -101,6 +104,8 @@ inline MmStats MmStats::since(const MmStats& b) const
     d.pages_reused = pages_reused - b.pages_reused;
     d.pgtables_allocated = pgtables_allocated - b.pgtables_allocated;
     d.pgtables_freed = pgtables_freed - b.pgtables_freed;
+    d.pins = pins - b.pins;
+    d.unpins = unpins - b.unpins;
     return d;
 }
 

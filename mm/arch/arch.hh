@@ -43,6 +43,8 @@ public:
     virtual pte_t pte_mkyoung(pte_t p) const = 0;
     virtual pte_t pte_mkold(pte_t p) const = 0;
     virtual pte_t pte_clear_soft_dirty(pte_t p) const { return p; }
+    // pte_mksoft_dirty(): only architectures with CONFIG_MEM_SOFT_DIRTY have the bit (x86 here)
+    virtual pte_t pte_mksoft_dirty(pte_t p) const { return p; }
     // pte_mkspecial(): the special bit (PTE_SPECIAL, _PAGE_SPECIAL) of mappings without a refcounted page,
     // such as the shared zero page. An architecture that does not set one leaves the PTE as it is, as upstream
     // without CONFIG_ARCH_HAS_PTE_SPECIAL; vm_normal_page() then recognises the zero page by its pfn.

@@ -80,6 +80,7 @@ pte_t X86::pte_mkclean(pte_t p) const { return pte_clear_flags(p, _PAGE_DIRTY_BI
 pte_t X86::pte_mkyoung(pte_t p) const { return pte_set_flags(p, _PAGE_ACCESSED); }     // asm/pgtable.h pte_mkyoung()
 pte_t X86::pte_mkold(pte_t p) const { return pte_clear_flags(p, _PAGE_ACCESSED); }     // asm/pgtable.h pte_mkold()
 pte_t X86::pte_clear_soft_dirty(pte_t p) const { return pte_clear_flags(p, _PAGE_SOFT_DIRTY); } // asm/pgtable.h
+pte_t X86::pte_mksoft_dirty(pte_t p) const { return pte_set_flags(p, _PAGE_SOFT_DIRTY); }       // asm/pgtable.h
 
 // asm/pgtable.h pte_pfn()
 pfn_t X86::pte_pfn(pte_t p) const

@@ -43,6 +43,7 @@ public:
     pte_t pte_mkyoung(pte_t p) const override;
     pte_t pte_mkold(pte_t p) const override;
     pte_t pte_clear_soft_dirty(pte_t p) const override;
+    pte_t pte_mksoft_dirty(pte_t p) const override;
     pfn_t pte_pfn(pte_t p) const override;
     pte_t pfn_pte(pfn_t pfn, pgprot_t prot) const override;
     pte_t pte_modify(pte_t p, pgprot_t newprot) const override;

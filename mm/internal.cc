@@ -120,4 +120,10 @@ void smp_wmb(Ctx& c)
         smp_mb(c);
 }
 
+void smp_rmb(Ctx& c)
+{
+    if (c.k.platform().config().arch != mmusim::Arch::X86_64)
+        smp_mb(c);
+}
+
 } // namespace mmusim::mm

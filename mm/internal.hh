@@ -46,6 +46,9 @@ unsigned page_anon_exclusive_sub_batch(Ctx& c, unsigned start, unsigned max_len,
 void smp_mb(Ctx& c);
 // smp_mb__after_atomic(): arm64's relaxed atomics need smp_mb(); x86's locked instructions are full barriers.
 void smp_mb__after_atomic(Ctx& c);
+// smp_rmb(): arm64 dmb ishld (modelled as the platform's dmb ish, as smp_wmb()); a compiler barrier on x86
+// (loads are ordered); RISC-V fence r,r as a full fence.
+void smp_rmb(Ctx& c);
 // smp_wmb(): arm64 dmb ishst (modelled as the platform's dmb ish: the hardware model has no store-only DMB);
 // nothing on x86 (stores are ordered); RISC-V fence w,w as a full fence.
 void smp_wmb(Ctx& c);

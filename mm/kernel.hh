@@ -14,6 +14,7 @@
 #include "mm/stats.hh"
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -52,6 +53,14 @@ public:
     // The shared zero page (mm/memory.c my_zero_pfn()): a reserved, zeroed frame read faults map.
     pfn_t zero_pfn() const { return zero_pfn_; }
     bool is_zero_pfn(pfn_t pfn) const { return pfn == zero_pfn_; }
+    // mm/huge_memory.c huge_zero_folio (so huge_zero_pfn) once get_huge_zero_folio() has allocated it, and
+    // huge_zero_refcount (host-side: it changes once per mm, MMF_HUGE_ZERO_FOLIO). mm/huge_memory.cc.
+    struct HugeZero {
+        std::optional<Folio> folio;
+        long refcount = 0;
+    };
+    HugeZero& huge_zero() { return huge_zero_; }
+    bool is_huge_zero_pfn(pfn_t pfn) const { return huge_zero_.folio && huge_zero_.folio->pfn == pfn; }
 
     // Kernel objects (mm_struct, vma, anon_vma) in simulated memory: a 64-byte aligned block from the buddy,
     // zeroed by the running core (kzalloc()).
@@ -82,6 +91,7 @@ private:
     PhysAllocator phys_;
     PAddr vmemmap_ = 0;
     pfn_t zero_pfn_ = 0;
+    HugeZero huge_zero_;
     std::unique_ptr<Arch> arch_;
     std::unique_ptr<PageAllocator> page_alloc_;
     std::unique_ptr<Swap> swap_;

@@ -23,6 +23,14 @@ void check_platform(const ConfigNode& n, const KernelConfig& k, const hw::Platfo
     if (k.folio_size < fmt->page_size())
         n.fail("folio_size", "folio_size " + format_size(k.folio_size) + " is smaller than the page size " +
                                  format_size(fmt->page_size()) + " of platform " + p.name);
+    // Anonymous memory is mapped by PTEs (mTHP) or at most one PMD leaf (a PMD-sized THP): Linux has no
+    // anonymous PUD-sized THP (1G pages are hugetlbfs, not ported).
+    const std::uint64_t pmd_size = std::uint64_t{1} << fmt->level(fmt->levels() - 2).shift;
+    if (k.folio_size > pmd_size)
+        n.fail("folio_size", "folio_size " + format_size(k.folio_size) + " is larger than the PMD size " +
+                                 format_size(pmd_size) + " of platform " + p.name + " (" + fmt->name() + " " + fmt->variant() +
+                                 "): Linux maps anonymous folios with at most a PMD (no anonymous PUD-sized THP; "
+                                 "1G pages are hugetlbfs, not ported)");
     // A switch that needs a feature is only an error when set explicitly: its default follows the platform.
     const auto needs = [&](const char* key, bool on, bool have, const char* feature) {
         if (on && !have && n.has(key))

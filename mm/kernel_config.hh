@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The kernel configuration: what the simulated Linux does on a platform, as opposed to what the hardware is
 // (hw/platform/platform_config.hh). One YAML map `kernel:` (configs/kernels/*.yaml, default.yaml unless
-// `--kernel` names another; docs/CONFIG.md). Today it holds the replay fault handler's folio size and its
-// software costs; the port's switches (kernel.pte_batch, kernel.max_pte_batch, kernel.contpte,
-// kernel.use_tlbi_range, ...) join here as fields, each read in load_kernel() and, when it needs a hardware
-// feature, checked against the platform in check_platform() (kernel_config.cc).
+// `--kernel` names another; docs/CONFIG.md): the anonymous folio size faults map, the software costs, and the
+// port's switches (kernel.pte_batch, kernel.max_pte_batch, kernel.contpte, kernel.use_tlbi_range, ...), each
+// read in load_kernel() and, when it needs a hardware feature, checked against the platform in check_platform()
+// (kernel_config.cc).
 #pragma once
 
 #include "hw/common/types.hh"
@@ -28,7 +28,7 @@ namespace mmusim::mm {
 // an estimate unless configs/kernels/default.yaml cites a source beside it.
 struct SoftwareCosts {
     Cycles fault_entry = 0;   // exception entry + handler dispatch + return, per page fault
-    Cycles syscall_entry = 0; // system call entry and return (mmap, munmap, mprotect, madvise, fork)
+    Cycles syscall_entry = 0; // system call entry and return (mmap, munmap, mprotect, madvise, mremap, fork)
     Cycles vma_lookup = 0;    // one maple-tree walk (find_vma, vma_lookup)
     Cycles vma_modify = 0;    // inserting, splitting, merging or removing one VMA (maple-tree store)
     Cycles pte_loop = 0;      // bookkeeping per iteration of a PTE loop (zap, copy, change_pte_range)
@@ -52,7 +52,7 @@ struct KernelSwitches {
 struct KernelConfig {
     std::string name;
     std::string source;                 // file it came from
-    std::uint64_t folio_size = 4 * KiB; // replay demand paging: bytes mapped per fault
+    std::uint64_t folio_size = 4 * KiB; // the mTHP (up to the PMD size: a PMD THP) a write fault maps
     std::uint64_t swap_size = 1 * GiB;  // the swap device (mm/swapfile.hh); 0: no swap
     SoftwareCosts software;
     KernelSwitches switches;

@@ -5,6 +5,7 @@
 
 #include "hw/core/spinlock.hh"
 #include "hw/pgtable/walk_down.hh"
+#include "mm/huge_memory.hh"
 #include "mm/internal.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
@@ -57,15 +58,6 @@ PAddr entry_table(const Ctx& c, int d, std::uint64_t v)
     return desc.oa;
 }
 
-// include/linux/mm.h pmd_lockptr(): the split PMD lock in the PMD table page's struct page
-// (USE_SPLIT_PMD_PTLOCKS), mm->page_table_lock for a table smaller than a page.
-PAddr pmd_lockptr(const Ctx& c, mm_struct& mm, PtePtr pmd)
-{
-    if (table_bytes(c, leaf_depth(c) - 1) < c.k.page_size())
-        return mm.page_table_lock();
-    return c.k.page_alloc().ptlock(c, pmd);
-}
-
 void spin_lock(Ctx& c, PAddr lock) { hw::SpinLock(lock).lock(c.cpu); }
 void spin_unlock(Ctx& c, PAddr lock) { hw::SpinLock(lock).unlock(c.cpu); }
 
@@ -105,18 +97,6 @@ pte_t maybe_mkwrite(const Ctx& c, pte_t pte, const vm_area_struct& vma)
         pte = c.k.arch().pte_mkwrite(pte);
     return pte;
 }
-
-// include/linux/page-flags.h __folio_mark_uptodate(): smp_wmb() so the folio's contents are visible before
-// the PTE that maps it, then __folio_set_uptodate()
-void __folio_mark_uptodate(Ctx& c, Folio folio)
-{
-    smp_wmb(c);
-    __folio_set_flag(c, folio, PG_uptodate);
-}
-
-// mm/swap.c folio_add_lru_vma() -> folio_add_lru(): the folio goes on the LRU (PG_lru). The per-CPU lru_add
-// batch, its temporary reference and the lruvec lists are not modelled.
-void folio_add_lru_vma(Ctx& c, Folio folio, vm_area_struct&) { folio_set_flag(c, folio, PG_lru); }
 
 // mm/memory.c folio_prealloc(): an order-0 folio, zeroed when asked (vma_alloc_zeroed_movable_folio())
 Folio folio_prealloc(Ctx& c, bool need_zero)
@@ -180,7 +160,8 @@ void set_ptes_capped(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, u
 // are none, else an order-0 folio. The folio is zeroed (folio_zero_user()). The PMD order is allowed too and is
 // mapped by PTEs: upstream reaches PTE-mapped PMD-sized folios only by splitting a PMD mapping (or by fork or
 // mremap of part of one), but their batched paths are the same, and experiments fault them in directly
-// (docs/EXPERIMENTS.md). PMD mappings (do_huge_pmd_anonymous_page()) are not ported.
+// (docs/EXPERIMENTS.md). A VMA that maps PMD-sized THPs with a PMD (VM_HUGEPAGE, mm/huge_memory.cc) gets here
+// only when that fell back.
 Folio alloc_anon_folio(Ctx& c, vm_fault& vmf)
 {
     vm_area_struct& vma = *vmf.vma;
@@ -198,6 +179,7 @@ Folio alloc_anon_folio(Ctx& c, vm_fault& vmf)
                     return folio;
                 } catch (const OutOfMemory&) {
                     // count_mthp_stat(order, MTHP_STAT_ANON_FAULT_FALLBACK): next order, here order 0
+                    ++c.k.stats().anon_fault_fallback[order];
                 }
             }
         }
@@ -231,6 +213,7 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
             set_pte_at(c, mm, vmf.address, vmf.pte, entry);
             // No need to invalidate - it was non-present before
             update_mmu_cache_range(c, vma, vmf.address, vmf.pte, 1);
+            ++c.k.stats().zero_page_faults;
         }
         spin_unlock(c, vmf.ptl);
         return 0;
@@ -261,6 +244,7 @@ vm_fault_t do_anonymous_page(Ctx& c, vm_fault& vmf)
 
     folio_ref_add(c, folio, static_cast<int>(nr_pages) - 1);
     add_mm_counter(c, mm, MM_ANONPAGES, nr_pages);
+    ++c.k.stats().anon_fault_alloc[folio_order(c, folio)]; // count_mthp_stat(MTHP_STAT_ANON_FAULT_ALLOC)
     folio_add_new_anon_rmap(c, folio, vma, addr, RMAP_EXCLUSIVE);
     folio_add_lru_vma(c, folio, vma);
     set_ptes_capped(c, mm, addr, vmf.pte, entry, nr_pages);
@@ -353,7 +337,12 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
         if (!old_folio)
             inc_mm_counter(c, mm, MM_ANONPAGES);
         pte_t entry = a.pfn_pte(folio_pfn(*new_folio), vma.vm_page_prot); // folio_mk_pte(), pte_sw_mkyoung()
-        entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
+        if (vmf.flags & FAULT_FLAG_UNSHARE) { // an unshare (GUP pin) leaves the new page read-only
+            if (a.pte_soft_dirty(vmf.orig_pte))
+                entry = a.pte_mksoft_dirty(entry);
+        } else {
+            entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
+        }
         // Clear the pte entry and flush it first, before updating the pte with the new entry, to keep TLBs
         // on different CPUs in sync.
         ptep_clear_flush(c, vma, vmf.address, vmf.pte);
@@ -383,7 +372,8 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
     return 0;
 }
 
-// mm/memory.c do_wp_page(): a write to a present, write-protected PTE (ptl held)
+// mm/memory.c do_wp_page(): a write to a present, write-protected PTE, or an unshare (FAULT_FLAG_UNSHARE,
+// from GUP pinning a shared anonymous page read-only) (ptl held)
 vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
 {
     const PhaseScope phase(c, "do_wp_page");
@@ -404,6 +394,10 @@ vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
         (PageAnonExclusive(c, *vmf.page) || wp_can_reuse_anon_folio(c, *folio, vma))) {
         if (!PageAnonExclusive(c, *vmf.page))
             SetPageAnonExclusive(c, *vmf.page);
+        if (vmf.flags & FAULT_FLAG_UNSHARE) { // exclusive now, which is all an unshare asks
+            spin_unlock(c, vmf.ptl);
+            return 0;
+        }
         wp_page_reuse(c, vmf);
         return 0;
     }
@@ -691,7 +685,10 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
     const Arch& a = c.k.arch();
     const std::uint64_t pmdval = entry_get(c, vmf.pmd);
     if (pmdval != 0) {
-        // pte_offset_map_rw_nolock(), ptep_get_lockless()
+        // pte_offset_map_rw_nolock() fails on a PMD leaf (a huge PMD raced in): the fault is retried
+        if (a.pmd_trans_huge(pte_t{pmdval}))
+            return 0;
+        // ptep_get_lockless()
         vmf.pte = entry_offset(c, entry_table(c, leaf_depth(c) - 1, pmdval), vmf.address, leaf_depth(c));
         vmf.orig_pte = ptep_get(c, vmf.pte);
         vmf.flags |= FAULT_FLAG_ORIG_PTE_VALID;
@@ -726,10 +723,18 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
     return 0;
 }
 
-// mm/memory.c __handle_mm_fault(): the levels above the PTE table allocated (p4d_alloc() ... pmd_alloc());
-// no huge PUD/PMD faults (create_huge_pmd() is not ported)
+// mm/memory.c create_huge_pmd(): every VMA here is anonymous
+vm_fault_t create_huge_pmd(Ctx& c, vm_fault& vmf) { return do_huge_pmd_anonymous_page(c, vmf); }
+
+// mm/memory.c wp_huge_pmd(): an anonymous VMA without userfaultfd
+vm_fault_t wp_huge_pmd(Ctx& c, vm_fault& vmf) { return do_huge_pmd_wp_page(c, vmf); }
+
+// mm/memory.c __handle_mm_fault(): the levels above the PTE table allocated (p4d_alloc() ... pmd_alloc()); a
+// none PMD of a VMA that may map PMD-sized THPs gets one (create_huge_pmd()), a PMD leaf takes write and
+// access-flag faults at PMD level; otherwise the PTE level. No anonymous PUD THPs (none upstream either).
 vm_fault_t __handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned flags)
 {
+    const Arch& a = c.k.arch();
     vm_fault vmf;
     vmf.vma = &vma;
     vmf.address = address & ~(c.k.page_size() - 1);
@@ -738,7 +743,28 @@ vm_fault_t __handle_mm_fault(Ctx& c, vm_area_struct& vma, Addr address, unsigned
     vmf.pmd = walk_to_pmd(c, *vma.vm_mm, address);
     if (!vmf.pmd)
         return VM_FAULT_OOM;
-    return handle_pte_fault(c, vmf);
+
+    if (entry_get(c, vmf.pmd) == 0 && thp_vma_allowable_pmd(vma)) {
+        const vm_fault_t ret = create_huge_pmd(c, vmf);
+        if (!(ret & VM_FAULT_FALLBACK))
+            return ret;
+        return handle_pte_fault(c, vmf); // fallback
+    }
+    vmf.orig_pmd = pte_t{entry_get(c, vmf.pmd)}; // pmdp_get_lockless()
+    if (vmf.orig_pmd.val != 0 && a.pmd_trans_huge(vmf.orig_pmd)) {
+        if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !a.pte_write(vmf.orig_pmd)) { // !pmd_write()
+            const vm_fault_t ret = wp_huge_pmd(c, vmf);
+            if (!(ret & VM_FAULT_FALLBACK))
+                return ret;
+        } else {
+            vmf.ptl = pmd_lockptr(c, *vma.vm_mm, vmf.pmd); // pmd_lock()
+            spin_lock(c, vmf.ptl);
+            huge_pmd_set_accessed(c, vmf); // else fix_spurious_fault(): empty at PMD level on arm64, x86, RISC-V
+            spin_unlock(c, vmf.ptl);
+            return 0;
+        }
+    }
+    return handle_pte_fault(c, vmf); // fallback:
 }
 
 // ---- fork ----
@@ -762,6 +788,7 @@ int copy_present_page(Ctx& c, vm_area_struct& dst_vma, PtePtr dst_pte, Addr addr
     pte_t pte = a.pfn_pte(folio_pfn(new_folio), dst_vma.vm_page_prot);
     pte = maybe_mkwrite(c, a.pte_mkdirty(pte), dst_vma);
     set_pte_at(c, *dst_vma.vm_mm, addr, dst_pte, pte);
+    ++c.k.stats().pages_copied; // (no vm event upstream: counted here with the COW copies)
     return 0;
 }
 
@@ -925,6 +952,8 @@ int copy_level_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, i
         if (v != 0) {
             const PtePtr dst_entry = entry_offset(c, dst_table, addr, d);
             if (d == leaf_depth(c) - 1) {
+                if (c.k.arch().pmd_trans_huge(pte_t{v})) // copy_pmd_range(): copy_huge_pmd()
+                    throw std::logic_error("fork of a PMD-mapped transparent huge page: copy_huge_pmd() is not ported");
                 if (copy_pte_range(c, dst_vma, src_vma, dst_entry, src_entry, addr, next))
                     return -ENOMEM;
             } else {
@@ -1082,10 +1111,20 @@ void zap_level_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, int d, PAddr 
         const PtePtr entry = entry_offset(c, table, addr, d);
         const std::uint64_t v = entry_get(c, entry);
         if (v != 0) {
-            if (d == leaf_depth(c) - 1)
+            if (d == leaf_depth(c) - 1) {
+                // zap_pmd_range(): a PMD leaf goes whole or is split first (not ported)
+                if (c.k.arch().pmd_trans_huge(pte_t{v})) {
+                    if (next - addr != level_span(c, d))
+                        __split_huge_pmd(c, vma, entry, addr);
+                    if (zap_huge_pmd(c, tlb, vma, entry, addr)) {
+                        addr = next;
+                        continue;
+                    }
+                }
                 zap_pte_range(c, tlb, vma, entry, addr, next);
-            else
+            } else {
                 zap_level_range(c, tlb, vma, d + 1, entry_table(c, d, v), addr, next);
+            }
         }
         addr = next;
     } while (addr != end);
@@ -1139,6 +1178,26 @@ void free_level_range(Ctx& c, mmu_gather& tlb, int d, PtePtr parent, PAddr table
 }
 
 } // namespace
+
+PAddr pmd_lockptr(const Ctx& c, mm_struct& mm, PtePtr pmd)
+{
+    if (table_bytes(c, leaf_depth(c) - 1) < c.k.page_size())
+        return mm.page_table_lock();
+    return c.k.page_alloc().ptlock(c, pmd);
+}
+
+void mm_inc_nr_ptes(const Ctx& c, mm_struct& mm) { mm.pgtables_bytes += table_bytes(c, leaf_depth(c)); }
+void mm_dec_nr_ptes(const Ctx& c, mm_struct& mm) { mm.pgtables_bytes -= table_bytes(c, leaf_depth(c)); }
+
+void __folio_mark_uptodate(Ctx& c, Folio folio)
+{
+    smp_wmb(c);
+    __folio_set_flag(c, folio, PG_uptodate);
+}
+
+// mm/swap.c folio_add_lru_vma() -> folio_add_lru(): the folio goes on the LRU (PG_lru). The per-CPU lru_add
+// batch, its temporary reference and the lruvec lists are not modelled.
+void folio_add_lru_vma(Ctx& c, Folio folio, vm_area_struct&) { folio_set_flag(c, folio, PG_lru); }
 
 // include/linux/mm.h add_mm_counter(): percpu_counter_add() on mm->rss_stat[member], one atomic here
 void add_mm_counter(Ctx& c, mm_struct& mm, MmCounter member, long value)
@@ -1214,7 +1273,7 @@ int __pte_alloc(Ctx& c, mm_struct& mm, PtePtr pmd) { return alloc_level(c, mm, p
 PtePtr pte_offset_map(Ctx& c, PtePtr pmd, Addr addr)
 {
     const std::uint64_t v = entry_get(c, pmd); // pmdp_get_lockless()
-    if (v == 0)
+    if (v == 0 || c.k.arch().pmd_trans_huge(pte_t{v})) // __pte_offset_map(): no PTE table under a leaf
         return 0;
     return entry_offset(c, entry_table(c, leaf_depth(c) - 1, v), addr, leaf_depth(c));
 }
@@ -1261,8 +1320,22 @@ int copy_page_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma)
     const PhaseScope phase(c, "copy_page_range");
     if (!src_vma.anon)
         return 0;
-    return copy_level_range(c, dst_vma, src_vma, 0, dst_vma.vm_mm->pgd, src_vma.vm_mm->pgd, src_vma.vm_start,
-                            src_vma.vm_end);
+    mm_struct& src_mm = *src_vma.vm_mm;
+    const bool is_cow = is_cow_mapping(src_vma.vm_flags);
+    // raw_write_seqcount_begin(&src_mm->write_protect_seq): GUP-fast pinning (mm/gup.cc) backs off while
+    // the parent's PTEs are being write-protected
+    const PAddr seq = src_mm.addr + MM_OFF_WRITE_PROTECT_SEQ;
+    if (is_cow) {
+        c.cpu.store(seq, (c.cpu.load(seq, 4) + 1) & 0xffffffff, 4);
+        smp_wmb(c);
+    }
+    const int ret = copy_level_range(c, dst_vma, src_vma, 0, dst_vma.vm_mm->pgd, src_mm.pgd, src_vma.vm_start,
+                                     src_vma.vm_end);
+    if (is_cow) { // raw_write_seqcount_end()
+        smp_wmb(c);
+        c.cpu.store(seq, (c.cpu.load(seq, 4) + 1) & 0xffffffff, 4);
+    }
+    return ret;
 }
 
 // mm/memory.c __zap_vma_range()

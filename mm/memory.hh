@@ -9,12 +9,16 @@
 // read or write is a timed access by the running core; the locks are the kernel's (mm->page_table_lock, the
 // split PTE/PMD ptlocks in the table pages' struct pages).
 //
+// PMD-mapped transparent huge pages are mm/huge_memory.cc's: __handle_mm_fault() hands a fault there when the
+// VMA may have them (create_huge_pmd(), wp_huge_pmd(), huge_pmd_set_accessed()), and zap_pmd_range() calls
+// zap_huge_pmd() for a PMD leaf; fork and mprotect of a PMD leaf are refused (std::logic_error).
+//
 // Swap PTEs (mm/swapfile.hh) are zapped (zap_nonpresent_ptes()), copied at fork (copy_nonpresent_pte()) and
 // faulted in (do_swap_page()).
 //
 // Not ported: file and shmem mappings (MAP_SHARED anonymous memory is shmem upstream), other non-present
-// entries (migration, device, markers), THP at
-// PMD level, userfaultfd, NUMA hinting, KSM, mlock, the zap_details variants other than "zap everything".
+// entries (migration, device, markers), userfaultfd, NUMA hinting, KSM, mlock, the zap_details variants other
+// than "zap everything".
 #pragma once
 
 #include "mm/kernel.hh"
@@ -42,6 +46,7 @@ enum : vm_fault_t {
     VM_FAULT_SIGSEGV = 0x000040,
     VM_FAULT_NOPAGE = 0x000100,
     VM_FAULT_RETRY = 0x000400,
+    VM_FAULT_FALLBACK = 0x000800,
 };
 
 // include/linux/mm.h struct vm_fault, the fields the anonymous paths use
@@ -51,6 +56,7 @@ struct vm_fault {
     Addr real_address = 0; // as faulted
     unsigned flags = 0;
     PtePtr pmd = 0;        // the entry pointing at the PTE table (upstream pmd_t *pmd)
+    pte_t orig_pmd;        // *pmd when the fault began (a PMD leaf's value; arch.hh holds PMD leaves in pte_t)
     PtePtr pte = 0;        // the PTE, 0 when none is mapped (upstream vmf->pte == NULL)
     pte_t orig_pte;
     PAddr ptl = 0;         // the PTE table's lock while held
@@ -78,8 +84,22 @@ PtePtr walk_to_pmd(Ctx& c, mm_struct& mm, Addr addr);
 PtePtr pmd_offset_lookup(Ctx& c, mm_struct& mm, Addr addr);
 // mm/memory.c __pte_alloc(): a PTE table installed under pmd (pmd_install() under the pmd lock)
 int __pte_alloc(Ctx& c, mm_struct& mm, PtePtr pmd);
-// include/linux/mm.h pte_offset_map(): the PTE for addr in the table *pmd points at, 0 if *pmd is none
+// include/linux/mm.h pte_offset_map(): the PTE for addr in the table *pmd points at, 0 if *pmd is none or a
+// PMD leaf
 PtePtr pte_offset_map(Ctx& c, PtePtr pmd, Addr addr);
+// include/linux/mm.h pmd_lockptr(): the split PMD lock in the PMD table page's struct page
+// (USE_SPLIT_PMD_PTLOCKS), mm->page_table_lock for a table smaller than a page
+PAddr pmd_lockptr(const Ctx& c, mm_struct& mm, PtePtr pmd);
+// include/linux/mm.h mm_inc_nr_ptes() / mm_dec_nr_ptes()
+void mm_inc_nr_ptes(const Ctx& c, mm_struct& mm);
+void mm_dec_nr_ptes(const Ctx& c, mm_struct& mm);
+
+// ---- folios of the fault path ----
+// include/linux/page-flags.h __folio_mark_uptodate(): smp_wmb() so the folio's contents are visible before
+// the entry that maps it, then __folio_set_uptodate()
+void __folio_mark_uptodate(Ctx& c, Folio folio);
+// mm/swap.c folio_add_lru_vma()
+void folio_add_lru_vma(Ctx& c, Folio folio, vm_area_struct& vma);
 
 // ---- the fault ----
 // mm/memory.c handle_mm_fault()

@@ -60,28 +60,6 @@ vm_area_struct* vma_starting_at(mm_struct& mm, Addr addr)
     return it == mm.vmas.end() ? nullptr : &it->second;
 }
 
-// mm/mmap.c unmapped_area() bottom-up from MMAP_SEARCH_BASE; PMD-aligned for lengths of a PMD or more
-// (thp_get_unmapped_area())
-Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len)
-{
-    c.k.charge_sw(c, c.k.config().software.vma_lookup);
-    const hw::PageTableFormat& fmt = c.k.format();
-    const std::uint64_t pmd_size = std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift;
-    const std::uint64_t align = len >= pmd_size ? pmd_size : c.k.page_size();
-    const auto up = [align](Addr a) { return (a + align - 1) & ~(align - 1); };
-    Addr candidate = up(MMAP_SEARCH_BASE);
-    for (const auto& [start, vma] : mm.vmas) {
-        if (vma.vm_end <= candidate)
-            continue;
-        if (start >= candidate + len)
-            break;
-        candidate = up(vma.vm_end);
-    }
-    if (candidate + len - 1 > fmt.user_va_last())
-        throw std::invalid_argument("do_mmap: no free address range of the length asked for");
-    return candidate;
-}
-
 // mm/vma.c __mmap_region() for an anonymous private mapping: merge with the neighbours (vma_merge_new_range())
 // or a new VMA, then VM_SOFTDIRTY (__mmap_complete())
 Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t vm_flags, unsigned folio_order)
@@ -136,6 +114,28 @@ Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t
 }
 
 } // namespace
+
+// mm/mmap.c get_unmapped_area(): unmapped_area() bottom-up from MMAP_SEARCH_BASE; PMD-aligned for lengths of a
+// PMD or more (thp_get_unmapped_area())
+Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len)
+{
+    c.k.charge_sw(c, c.k.config().software.vma_lookup);
+    const hw::PageTableFormat& fmt = c.k.format();
+    const std::uint64_t pmd_size = std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift;
+    const std::uint64_t align = len >= pmd_size ? pmd_size : c.k.page_size();
+    const auto up = [align](Addr a) { return (a + align - 1) & ~(align - 1); };
+    Addr candidate = up(MMAP_SEARCH_BASE);
+    for (const auto& [start, vma] : mm.vmas) {
+        if (vma.vm_end <= candidate)
+            continue;
+        if (start >= candidate + len)
+            break;
+        candidate = up(vma.vm_end);
+    }
+    if (candidate + len - 1 > fmt.user_va_last())
+        throw std::invalid_argument("do_mmap: no free address range of the length asked for");
+    return candidate;
+}
 
 // include/linux/mman.h calc_vm_prot_bits()
 vm_flags_t calc_vm_prot_bits(unsigned prot)
@@ -237,6 +237,15 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
         return *prev;
     }
     return vma;
+}
+
+// mm/vma.c vma_merge_extend(): the in-place growth of mremap() (the merge is vma_merge_neighbours()'s)
+vm_area_struct& vma_merge_extend(Ctx& c, mm_struct& mm, vm_area_struct& vma, std::uint64_t delta)
+{
+    c.k.charge_sw(c, c.k.config().software.vma_modify); // vma_expand(): the maple-tree store
+    vma.vm_end += delta;
+    vma_write_fields(c, vma);
+    return vma_merge_neighbours(c, mm, vma);
 }
 
 Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)

@@ -31,6 +31,10 @@ vm_flags_t calc_vm_prot_bits(unsigned prot);
 // folio_order: the mTHP order the VMA faults in; -1 takes the kernel's folio_size. Throws
 // std::invalid_argument for what is not ported or not valid.
 Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order = -1);
+// mm/mmap.c get_unmapped_area() for anonymous memory: unmapped_area() bottom-up from MMAP_SEARCH_BASE,
+// PMD-aligned for lengths of a PMD or more (thp_get_unmapped_area()); throws std::invalid_argument when no
+// range is free
+Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len);
 // mm/util.c vm_mmap_pgoff(): the system call (software.syscall_entry) around do_mmap()
 Addr vm_mmap_pgoff(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags,
                    int folio_order = -1);
@@ -51,6 +55,9 @@ vm_area_struct& vma_split_to(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr st
 // mm/vma.c vma_merge_existing_range() as far as the port needs it: vma merged with its neighbours when
 // their flags, mTHP order and anon_vma allow; returns the VMA that now covers vma's range
 vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma);
+// mm/vma.c vma_merge_extend(): vma grows by delta at its end (the caller checked the space is free), merged
+// with the next VMA when it becomes adjacent and compatible; returns the VMA that now covers the range
+vm_area_struct& vma_merge_extend(Ctx& c, mm_struct& mm, vm_area_struct& vma, std::uint64_t delta);
 // A vm_area_struct copy with its own simulated object (vm_area_dup()), inserted into mm (vma_iter_store())
 vm_area_struct& vma_insert_copy(Ctx& c, mm_struct& mm, const vm_area_struct& proto);
 // mm/vma.c remove_vma(): the object freed and the VMA out of the tree

@@ -144,7 +144,7 @@ long change_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, 
 }
 
 // mm/mprotect.c change_pmd_range() / change_pud_range() / change_p4d_range() and change_protection_range()'s
-// pgd loop: present entries only (no huge PMDs)
+// pgd loop: present entries only (a PMD leaf is refused: change_huge_pmd() is not ported)
 long change_level_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, int d, PAddr table, Addr addr, Addr end,
                         pgprot_t newprot, unsigned long cp_flags)
 {
@@ -158,6 +158,8 @@ long change_level_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, int d, PAd
         const PtePtr entry = table + PtePtr(fmt.index(addr, d)) * kPteBytes;
         const std::uint64_t v = c.cpu.load(entry, kPteBytes, hw::Category::PteLoad);
         if (v != 0) {
+            if (d == leaf - 1 && c.k.arch().pmd_trans_huge(pte_t{v})) // change_pmd_range(): change_huge_pmd()
+                throw std::logic_error("mprotect of a PMD-mapped transparent huge page: change_huge_pmd() is not ported");
             if (d == leaf - 1)
                 pages += change_pte_range(c, tlb, vma, entry, addr, next, newprot, cp_flags);
             else

@@ -23,6 +23,9 @@ constexpr unsigned kStructPageBytes = 64;
 // struct page field offsets
 constexpr unsigned PAGE_OFF_FLAGS = 0, PAGE_OFF_COMPOUND_HEAD = 8, PAGE_OFF_MAPPING = 24, PAGE_OFF_INDEX = 32,
                    PAGE_OFF_PRIVATE = 40, PAGE_OFF_MAPCOUNT = 48, PAGE_OFF_REFCOUNT = 52;
+// page->lru (next, prev) shares the words of compound_head; a page table's struct ptdesc keeps pmd_huge_pte (the
+// PTE tables deposited under a PMD table, mm/huge_memory.cc) in lru.prev's word
+constexpr unsigned PAGE_OFF_LRU = 8, PTDESC_OFF_PMD_HUGE_PTE = 16;
 // struct folio fields that live in page[1]
 constexpr unsigned FOLIO_OFF_FLAGS_1 = 64, FOLIO_OFF_LARGE_MAPCOUNT = 80, FOLIO_OFF_NR_PAGES_MAPPED = 84,
                    FOLIO_OFF_ENTIRE_MAPCOUNT = 88, FOLIO_OFF_PINCOUNT = 92, FOLIO_OFF_MM_ID_MAPCOUNT = 96,

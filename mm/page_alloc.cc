@@ -221,6 +221,9 @@ PAddr PageAllocator::pagetable_alloc(Ctx& c, int depth)
         const PAddr page = page_addr(c, table >> k_.page_shift());
         c.cpu.store(page + PAGE_OFF_REFCOUNT, 1, 4, kCat);       // set_page_refcounted()
         c.cpu.store(ptlock(c, table), 0, 4, Category::Lock);     // ptlock_init(): spin_lock_init()
+        // pagetable_pmd_ctor() -> pmd_ptlock_init(): ptdesc->pmd_huge_pte = NULL (no deposited PTE tables)
+        if (depth == k_.format().levels() - 2)
+            c.cpu.store(page + PTDESC_OFF_PMD_HUGE_PTE, 0, 8, kCat);
     }
     ++k_.stats().pgtables_allocated;
     return table;

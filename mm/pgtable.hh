@@ -32,6 +32,13 @@ inline pte_t get_and_clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr pt
     return c.k.arch().get_and_clear_full_ptes(c, mm, addr, ptep, nr, full);
 }
 
+// include/linux/pgtable.h get_and_clear_ptes(): get_and_clear_full_ptes() outside a full-mm teardown (its
+// batches are recorded under that name)
+inline pte_t get_and_clear_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr)
+{
+    return get_and_clear_full_ptes(c, mm, addr, ptep, nr, 0);
+}
+
 inline void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full)
 {
     MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "clear_full_ptes addr={:#x} nr={}", addr, nr);

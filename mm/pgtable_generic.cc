@@ -125,4 +125,26 @@ int GenericPgtable::ptep_set_access_flags(Ctx& c, vm_area_struct&, Addr, PtePtr 
     return changed;
 }
 
+// include/linux/pgtable.h set_pmd_at() as the architectures define it: the leaf written like a PTE
+void GenericPgtable::set_pmd_at(Ctx& c, mm_struct&, Addr, PtePtr pmdp, pte_t pmd) { __set_pte(c, pmdp, pmd); }
+
+// include/linux/pgtable.h pmdp_huge_get_and_clear()
+pte_t GenericPgtable::pmdp_huge_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp)
+{
+    return __ptep_get_and_clear(c, mm, addr, pmdp);
+}
+
+// mm/pgtable-generic.c pmdp_set_access_flags(): written and flushed if it changed
+int GenericPgtable::pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int)
+{
+    const bool changed = __ptep_get(c, pmdp) != entry;
+    if (changed) {
+        const hw::PageTableFormat& fmt = c.k.format();
+        const std::uint64_t pmd_size = std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift; // HPAGE_PMD_SIZE
+        set_pmd_at(c, *vma.vm_mm, addr, pmdp, entry);
+        flush_pmd_tlb_range(c, vma, addr, addr + pmd_size);
+    }
+    return changed;
+}
+
 } // namespace mmusim::mm

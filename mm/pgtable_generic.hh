@@ -35,6 +35,13 @@ public:
     void modify_prot_commit_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t old_pte, pte_t pte,
                                  unsigned nr) override;
     int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty) override;
+
+    // ---- PMD leaves (transparent huge pages) ----
+    // set_pmd_at(): one store of the leaf (arm64 __set_ptes_anysz(PMD_SIZE), x86 native_set_pmd())
+    void set_pmd_at(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp, pte_t pmd) override;
+    // pmdp_huge_get_and_clear(): xchg with 0 (arm64 __ptep_get_and_clear_anysz(), x86 native_pmdp_get_and_clear())
+    pte_t pmdp_huge_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp) override;
+    int pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty) override;
 };
 
 } // namespace mmusim::mm

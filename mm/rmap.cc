@@ -14,7 +14,6 @@ namespace {
 constexpr Category kCat = Category::StructPage;
 constexpr std::uint64_t LOCK_BIT = std::uint64_t{1} << FOLIO_MM_IDS_LOCK_BITNUM;
 constexpr std::uint64_t SHARED_BIT = std::uint64_t{1} << FOLIO_MM_IDS_SHARED_BITNUM;
-constexpr unsigned MMF_HAS_PINNED = 27; // include/linux/mm_types.h
 
 PAddr mm_ids_addr(const Ctx& c, Folio f) { return page_addr(c, f.pfn) + FOLIO_OFF_MM_IDS; }
 PAddr mm_id_mapcount_addr(const Ctx& c, Folio f, int idx) { return page_addr(c, f.pfn) + FOLIO_OFF_MM_ID_MAPCOUNT + 4 * idx; }
@@ -182,7 +181,7 @@ void unlink_anon_vmas(Ctx& c, vm_area_struct& vma)
 }
 
 // mm/rmap.c folio_add_new_anon_rmap()
-void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, rmap_t flags)
+void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, rmap_t flags, pgtable_level level)
 {
     const PhaseScope phase(c, "folio_add_new_anon_rmap");
     const bool exclusive = flags & RMAP_EXCLUSIVE;
@@ -194,14 +193,29 @@ void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr addr
         folio_atomic_set(c, folio, PAGE_OFF_MAPCOUNT, 0); // increment count (starts at -1)
         if (exclusive)
             SetPageAnonExclusive(c, folio.pfn);
-    } else {
-        // !folio_test_pmd_mappable(): PTE-mapped large folios only in this port
+    } else if (level == pgtable_level::PTE) { // !folio_test_pmd_mappable() upstream
         const int nr = static_cast<int>(folio_nr_pages(c, folio));
         for (int i = 0; i < nr; ++i)
             if (exclusive)
                 SetPageAnonExclusive(c, folio_page(folio, i));
         folio_set_large_mapcount(c, folio, nr, vma);
+    } else {
+        // A PMD mapping: one entire mapping, one large mapcount; only the head page's flag counts.
+        folio_atomic_set(c, folio, FOLIO_OFF_ENTIRE_MAPCOUNT, 0); // increment count (starts at -1)
+        folio_set_large_mapcount(c, folio, 1, vma);
+        if (exclusive)
+            SetPageAnonExclusive(c, folio.pfn);
     }
+}
+
+// mm/rmap.c folio_remove_rmap_pmd() -> __folio_remove_rmap() at PMD level, CONFIG_NO_PAGE_MAPCOUNT: the
+// NR_ANON_THPS/NR_ANON_MAPPED deltas it computes feed statistics the port does not keep, and the deferred
+// split of a partially mapped folio is not modelled; the timed part is the two mapcount updates.
+void folio_remove_rmap_pmd(Ctx& c, Folio folio, pfn_t, vm_area_struct& vma)
+{
+    const PhaseScope phase(c, "folio_remove_rmap_pmd");
+    folio_atomic_add_return(c, folio, FOLIO_OFF_ENTIRE_MAPCOUNT, -1); // atomic_add_negative(-1, &_entire_mapcount)
+    folio_sub_return_large_mapcount(c, folio, 1, vma);                // folio_dec_return_large_mapcount()
 }
 
 // mm/rmap.c folio_add_anon_rmap_ptes() -> __folio_add_anon_rmap()

@@ -40,8 +40,11 @@ void anon_vma_prepare(Ctx& c, vm_area_struct& vma);
 // mm/rmap.c unlink_anon_vmas(): the VMA lets go of its anon_vma; the last user frees it.
 void unlink_anon_vmas(Ctx& c, vm_area_struct& vma);
 
-// mm/rmap.c folio_add_new_anon_rmap(): a new folio mapped entirely by PTEs of `vma` from `address`
-void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, rmap_t flags);
+// mm/rmap.c folio_add_new_anon_rmap(): a new folio mapped entirely by `vma` from `address`, by PTEs or, at
+// pgtable_level::PMD, by one PMD leaf. Upstream infers the level from folio_test_pmd_mappable(); the port also
+// PTE-maps PMD-sized folios at fault time (mm/memory.cc alloc_anon_folio()), so the caller says which.
+void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, rmap_t flags,
+                             pgtable_level level = pgtable_level::PTE);
 // mm/rmap.c folio_add_anon_rmap_ptes()
 void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma, Addr address,
                               rmap_t flags);
@@ -51,6 +54,8 @@ inline void folio_remove_rmap_pte(Ctx& c, Folio folio, pfn_t page, vm_area_struc
 {
     folio_remove_rmap_ptes(c, folio, page, 1, vma);
 }
+// mm/rmap.c folio_remove_rmap_pmd(): the folio's PMD mapping goes (_entire_mapcount and _large_mapcount)
+void folio_remove_rmap_pmd(Ctx& c, Folio folio, pfn_t page, vm_area_struct& vma);
 
 // include/linux/rmap.h __folio_try_dup_anon_rmap() at PTE level via folio_try_dup_anon_rmap_ptes(): 0, or
 // -EBUSY when the folio may be pinned and a page is exclusive (the caller copies instead)

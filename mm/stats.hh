@@ -28,6 +28,18 @@ struct MmStats {
     std::uint64_t pages_copied = 0;      // COW copies
     std::uint64_t pages_reused = 0;      // write faults that reused an exclusive page
     std::uint64_t pgtables_allocated = 0, pgtables_freed = 0;
+    // What anonymous faults mapped (the mTHP and THP event counters of mm/huge_memory.c):
+    std::map<unsigned, std::uint64_t> anon_fault_alloc;    // folio order -> new folios faults mapped
+                                                           // (MTHP_STAT_ANON_FAULT_ALLOC; order 0 counted too)
+    std::map<unsigned, std::uint64_t> anon_fault_fallback; // order -> allocations that fell back to order 0
+                                                           // (MTHP_STAT_ANON_FAULT_FALLBACK)
+    std::uint64_t thp_fault_alloc = 0;       // THP_FAULT_ALLOC: PMD-mapped THPs faults mapped
+    std::uint64_t thp_fault_fallback = 0;    // THP_FAULT_FALLBACK: PMD faults that fell back to PTEs
+    std::uint64_t zero_page_faults = 0;      // read faults that mapped the shared zero page (a PTE)
+    std::uint64_t huge_zero_page_faults = 0; // read faults that mapped the huge zero folio (a PMD)
+    // FOLL_PIN references taken and dropped, in pages (the vmstat counters nr_foll_pin_acquired and
+    // nr_foll_pin_released); the shared zero page is never pinned and not counted
+    std::uint64_t pins = 0, unpins = 0;
     // kernel function -> the running core's self cycles in it (mm/phase.hh)
     std::map<std::string, std::uint64_t> phases;
 
@@ -45,6 +57,21 @@ struct MmStats {
 inline MmStats MmStats::since(const MmStats& b) const
 {
     MmStats d;
+    const auto by_order = [](const std::map<unsigned, std::uint64_t>& now, const std::map<unsigned, std::uint64_t>& was,
+                             std::map<unsigned, std::uint64_t>& out) {
+        for (const auto& [order, n] : now) {
+            const auto it = was.find(order);
+            const std::uint64_t w = it == was.end() ? 0 : it->second;
+            if (n > w)
+                out[order] = n - w;
+        }
+    };
+    by_order(anon_fault_alloc, b.anon_fault_alloc, d.anon_fault_alloc);
+    by_order(anon_fault_fallback, b.anon_fault_fallback, d.anon_fault_fallback);
+    d.thp_fault_alloc = thp_fault_alloc - b.thp_fault_alloc;
+    d.thp_fault_fallback = thp_fault_fallback - b.thp_fault_fallback;
+    d.zero_page_faults = zero_page_faults - b.zero_page_faults;
+    d.huge_zero_page_faults = huge_zero_page_faults - b.huge_zero_page_faults;
     for (const auto& [helper, hist] : batches)
         for (const auto& [nr, calls] : hist) {
             std::uint64_t was = 0;
@@ -77,6 +104,8 @@ inline MmStats MmStats::since(const MmStats& b) const
     d.pages_reused = pages_reused - b.pages_reused;
     d.pgtables_allocated = pgtables_allocated - b.pgtables_allocated;
     d.pgtables_freed = pgtables_freed - b.pgtables_freed;
+    d.pins = pins - b.pins;
+    d.unpins = unpins - b.unpins;
     return d;
 }
 

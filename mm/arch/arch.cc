@@ -22,4 +22,13 @@ std::unique_ptr<Arch> make_arch(Kernel& k)
                                 to_string(p.arch));
 }
 
+// The defaults of an architecture whose PMD leaves are not ported: making one is refused by name.
+pte_t Arch::pfn_pmd_huge(pfn_t, pgprot_t) const
+{
+    throw std::logic_error(std::string("PMD leaves (transparent huge pages) are not ported for ") + name());
+}
+
+// With pfn_pmd_huge() refusing, no PMD leaf can exist: every present PMD entry links a PTE table.
+bool Arch::pmd_trans_huge(pte_t) const { return false; }
+
 } // namespace mmusim::mm

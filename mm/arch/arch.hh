@@ -78,6 +78,16 @@ public:
     virtual bool pte_swp_soft_dirty(pte_t) const { return false; }
     virtual pte_t pte_swp_mksoft_dirty(pte_t p) const { return p; }
     virtual pte_t pte_swp_clear_soft_dirty(pte_t p) const { return p; }
+    // ---- PMD leaves: transparent huge pages (asm/pgtable.h pmd_* helpers) ----
+    // A PMD leaf is held in a pte_t: the PTE bit helpers above apply to it, as arm64's pmd_pte()/pte_pmd()
+    // make them and as x86's pmd_* helpers use the same bits as its pte_* ones. An architecture without PMD
+    // leaves in the port keeps these defaults, which refuse by name.
+    // pmd_mkhuge(pfn_pmd(pfn, prot)): the leaf descriptor mapping the PMD-sized block at pfn (folio_mk_pmd())
+    virtual pte_t pfn_pmd_huge(pfn_t pfn, pgprot_t prot) const;
+    // pmd_trans_huge(): a present entry at PMD level that is a leaf, not a table
+    virtual bool pmd_trans_huge(pte_t pmd) const;
+    // pmd_pfn()
+    virtual pfn_t pmd_pfn(pte_t pmd) const { return pte_pfn(pmd); }
 
     // ---- page-table helpers (include/linux/pgtable.h) ----
     virtual pte_t ptep_get(Ctx& c, PtePtr ptep) = 0;
@@ -93,18 +103,30 @@ public:
                                          pte_t pte, unsigned nr) = 0;
     // Returns whether the entry changed (include/linux/pgtable.h ptep_set_access_flags()).
     virtual int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty) = 0;
+    // set_pmd_at(): a PMD leaf written where there was none (or a huge PMD replaced)
+    virtual void set_pmd_at(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp, pte_t pmd) = 0;
+    // pmdp_huge_get_and_clear(): the PMD leaf read and cleared atomically
+    virtual pte_t pmdp_huge_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp) = 0;
+    // pmdp_set_access_flags(): as ptep_set_access_flags() for a PMD leaf; returns whether it changed
+    virtual int pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty) = 0;
     // asm/pgtable.h update_mmu_cache_range(): after the fault path installed or relaxed `nr` PTEs from
     // `addr`. Empty on arm64 and x86; RISC-V issues a local SFENCE.VMA per page.
     virtual void update_mmu_cache_range(Ctx&, vm_area_struct&, Addr, PtePtr, unsigned) {}
     // asm/pgtable.h update_mmu_tlb_range(): after a fault found the PTEs changed under it. Empty unless the
     // architecture defines it (RISC-V: update_mmu_cache_range()).
     virtual void update_mmu_tlb_range(Ctx&, vm_area_struct&, Addr, PtePtr, unsigned) {}
+    // include/linux/pgtable.h update_mmu_cache_pmd(): after a PMD leaf was installed or relaxed. Empty on arm64
+    // and x86; RISC-V's is update_mmu_cache() of the entry.
+    virtual void update_mmu_cache_pmd(Ctx&, vm_area_struct&, Addr, PtePtr) {}
 
     // ---- TLB maintenance ----
     virtual void flush_tlb_mm(Ctx& c, mm_struct& mm) = 0;
     // flush_tlb_range(vma, start, end) as the architecture's tlbflush.h defines it.
     virtual void flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) = 0;
     virtual void flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr) = 0;
+    // flush_pmd_tlb_range(): the TLB entries of PMD leaves in [start, end) (include/linux/pgtable.h: the
+    // architecture's flush_tlb_range() unless it defines __HAVE_ARCH_FLUSH_PMD_TLB_RANGE, as arm64 does)
+    virtual void flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) { flush_tlb_range(c, vma, start, end); }
     // asm/tlb.h tlb_flush(): the flush at the end of an mmu_gather.
     virtual void tlb_flush(Ctx& c, mmu_gather& tlb) = 0;
 };

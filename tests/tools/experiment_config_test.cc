@@ -41,7 +41,7 @@ const std::string kHead = "experiment: {name: t, platform: neoverse-n1}\n"
 
 TEST(ExperimentConfig, ShippedExperimentsLoad)
 {
-    for (const char* op : {"fault-in", "fork", "munmap", "mprotect"})
+    for (const char* op : {"fault-in", "fork", "munmap", "mprotect", "mremap"})
         for (const char* arch : {"arm64", "x86"}) {
             const Experiment e = load_experiment(resolve_experiment(std::string(op) + "-" + arch));
             EXPECT_EQ(e.name, std::string(op) + "-" + arch);
@@ -76,6 +76,56 @@ TEST(ExperimentConfig, DefaultsAndOperations)
     EXPECT_EQ(e.workload[4].length, 128 * KiB);
     EXPECT_EQ(e.workload[5].line, 10);
     EXPECT_EQ(e.kernel, "default");
+}
+
+TEST(ExperimentConfig, PinUnpinAndMremap)
+{
+    Experiment e;
+    ASSERT_EQ(load_error(kHead + "workload:\n"
+                                 "  - {op: mmap, region: r, size: 1M}\n"
+                                 "  - {op: pin, region: r, offset: 64K, length: 8K}\n"
+                                 "  - {op: pin, region: r, access: read}\n"
+                                 "  - {op: munmap, region: r}\n"
+                                 "  - {op: unpin, region: r}\n"
+                                 "  - {op: mmap, region: s, size: 1M}\n"
+                                 "  - {op: mremap, region: s}\n"
+                                 "  - {op: mremap, region: s, new_size: 512K, move: false}\n",
+                         &e),
+              "");
+    ASSERT_EQ(e.workload.size(), 8u);
+    EXPECT_EQ(e.workload[1].kind, OpKind::Pin);
+    EXPECT_TRUE(e.workload[1].write) << "a pin is for writing unless it says read";
+    EXPECT_EQ(e.workload[1].offset, 64 * KiB);
+    EXPECT_EQ(e.workload[1].length, 8 * KiB);
+    EXPECT_FALSE(e.workload[2].write);
+    EXPECT_EQ(e.workload[4].kind, OpKind::Unpin) << "an unmapped region can still be unpinned";
+    EXPECT_EQ(e.workload[6].kind, OpKind::Mremap);
+    EXPECT_EQ(e.workload[6].new_size, 0u) << "the same size";
+    EXPECT_TRUE(e.workload[6].move);
+    EXPECT_EQ(e.workload[7].new_size, 512 * KiB);
+    EXPECT_FALSE(e.workload[7].move);
+    EXPECT_STREQ(to_string(OpKind::Mremap), "mremap");
+
+    const auto has = [](const std::string& err, const std::string& what) {
+        return err.find(what) != std::string::npos;
+    };
+    const std::string mmap = kHead + "workload:\n  - {op: mmap, region: r, size: 1M}\n";
+    std::string err = load_error(mmap + "  - {op: unpin, region: r}\n");
+    EXPECT_TRUE(has(err, ":6: workload.1.region: process 'a' has nothing pinned in region 'r'")) << err;
+    err = load_error(mmap + "  - {op: pin, region: r}\n  - {op: unpin, region: r}\n  - {op: unpin, region: r}\n");
+    EXPECT_TRUE(has(err, ":8: workload.3.region: process 'a' has nothing pinned")) << err << " (unpinned already)";
+    err = load_error(mmap + "  - {op: pin, region: q}\n");
+    EXPECT_TRUE(has(err, "workload.1.region: process 'a' has no region 'q'")) << err;
+    err = load_error(mmap + "  - {op: pin, region: r, access: poke}\n");
+    EXPECT_TRUE(has(err, ":6: workload.1.access")) << err;
+    err = load_error(mmap + "  - {op: mremap, region: r, new_size: 2T}\n");
+    EXPECT_TRUE(has(err, "workload.1.new_size: must be at most 1T")) << err;
+    err = load_error(mmap + "  - {op: mremap, region: r, offset: 4K}\n");
+    EXPECT_TRUE(has(err, "workload.1.offset")) << err << " (mremap takes the whole region)";
+    err = load_error(mmap + "  - {op: mremap, region: r, move: maybe}\n");
+    EXPECT_TRUE(has(err, "workload.1.move")) << err;
+    err = load_error(mmap + "  - {op: fork, child: b}\n  - {op: pin, process: a, region: r}\n  - {op: unpin, process: b, region: r}\n");
+    EXPECT_TRUE(has(err, "workload.3.region: process 'b' has nothing pinned")) << err << " (pins are not inherited)";
 }
 
 TEST(ExperimentConfig, MistakesNameFileLineAndKey)

@@ -174,7 +174,7 @@ TEST(Output, ASymbolicLinkIsFollowedAndSurvives)
     EXPECT_EQ(file_type(d.path("link.json")), S_IFLNK);
     EXPECT_EQ(file_type(d.path("link2.json")), S_IFLNK);
     EXPECT_EQ(file_type(d.path("dangling.csv")), S_IFLNK);
-    EXPECT_TRUE(contains(slurp(d.path("sub/real.json")), "\"schema\": \"mmusim-report/2\""));
+    EXPECT_TRUE(contains(slurp(d.path("sub/real.json")), "\"schema\": \"mmusim-report/3\""));
     EXPECT_EQ(slurp(d.path("sub/new.csv")).rfind("core,", 0), 0u);
     struct stat st;
     ASSERT_EQ(::stat(d.path("sub/real.json").c_str(), &st), 0);
@@ -193,7 +193,7 @@ TEST(Output, AFifoIsWrittenThrough)
                                   " --json " + fifo + " 2>&1; rc=$?; wait; exit $rc");
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_EQ(file_type(fifo), S_IFIFO);
-    EXPECT_TRUE(contains(slurp(got), "\"schema\": \"mmusim-report/2\"")) << slurp(got);
+    EXPECT_TRUE(contains(slurp(got), "\"schema\": \"mmusim-report/3\"")) << slurp(got);
 }
 
 TEST(Output, ACharacterDeviceIsWrittenThroughNotReplaced)

@@ -28,19 +28,24 @@ std::string trace_error(const std::string& platform, const std::string& name, co
 
 TEST(ReplayInput, UnrelatedAccessDoesNotChangeWhichTlbEntryHits)
 {
-    // Skylake-SP with an L2 that holds only 4K and 2M folios: the L1D gets a 4K piece from the L2 and later the
-    // whole 2M entry from a walk. Only one of them may stay, so the last write hits the dirty 2M entry whether
-    // or not 0xa02000 was read in between (this gave 6 walks against 5).
+    // Skylake-SP with an L2 that holds only 4K and 2M folios (PMD-mapped THPs): the L1D gets a 4K piece from the
+    // L2 and later the whole 2M entry from a walk. Only one of them may stay, so the last write hits the dirty
+    // 2M entry whether or not 0xa02000 was read in between (this gave 6 walks against 5). The first write maps
+    // the THP at 0x800000 (a read would map the huge zero folio, and the later write's copy on write would
+    // flush the TLBs); the write to 0xc01000 evicts its 2M entry from the 2-set, direct-mapped 2M L1D array,
+    // so the L1D next gets the 4K piece the L2 kept; 0xa02000 is fetched (the huge zero folio) and only read.
     const std::vector<std::string> sets{"kernel.folio_size=2M", "mmu.l2.arrays.0.page_sizes=[4K]",
                                         "mmu.l1d.arrays.0.entries=4", "mmu.l1d.arrays.0.ways=2",
                                         "mmu.l1d.arrays.1.entries=2", "mmu.l1d.arrays.1.ways=1"};
-    const std::string head = "X 0x801000\nX 0xa02000\nR 0x801000\nW 0x802000\n";
+    const std::string head = "W 0x801000\nW 0xc01000\nX 0xa02000\nR 0x801000\nW 0x802000\n";
     const auto a = replay("skylake-sp", write_temp("ovl-a.trace", head + "W 0x801000\n"), "native", sets);
     const auto b = replay("skylake-sp", write_temp("ovl-b.trace", head + "R 0xa02000\nW 0x801000\n"), "native", sets);
     // 2 walks per first touch of each 2M region (fault, then retry) and one for the write to 0x802000.
-    EXPECT_EQ(u(a["totals"]["walks"]), 5u);
-    EXPECT_EQ(u(b["totals"]["walks"]), 5u);
+    EXPECT_EQ(u(a["totals"]["walks"]), 7u);
+    EXPECT_EQ(u(b["totals"]["walks"]), 7u);
     EXPECT_EQ(u(a["totals"]["tlb"]["l1d"]["replaced"]), 1u) << "the 2M fill replaced the 4K piece of it";
+    EXPECT_EQ(u(a["mm"]["thp_fault_alloc"]), 2u);
+    EXPECT_EQ(u(a["mm"]["huge_zero_page_faults"]), 1u);
 }
 
 TEST(ReplayInput, AddressWiderThanTheFormatIsAnErrorNotAnAlias)
@@ -84,13 +89,15 @@ TEST(ReplayInput, TopUserPageIsTranslatedOnce)
 
 TEST(ReplayInput, PhysicalMemoryIsUsedWhole)
 {
-    // 17 2M folios, each in its own 1G region (so each needs a new page-table page): 34M + tables of 63M.
+    // 17 2M THPs, each in its own 1G region (so each needs new page-table pages): 34M + tables of 63M. They are
+    // written: a read would map the one huge zero folio.
     std::ostringstream t;
     for (int i = 0; i < 17; ++i)
-        t << "R 0x" << std::hex << (Addr(i + 1) << 30) << "\n";
+        t << "W 0x" << std::hex << (Addr(i + 1) << 30) << "\n";
     const auto r = replay("neoverse-n1", write_temp("spread.trace", t.str()), "native",
                           {"kernel.folio_size=2M", "memory.size=64M"});
     EXPECT_EQ(u(r["totals"]["page_faults"]), 17u);
+    EXPECT_EQ(u(r["mm"]["thp_fault_alloc"]), 17u) << "none fell back to 4K pages";
 }
 
 TEST(ReplayInput, CoreBeyondThePlatformCapSaysSo)

@@ -17,6 +17,9 @@ const char* to_string(OpKind k)
     case OpKind::Munmap: return "munmap";
     case OpKind::Madvise: return "madvise";
     case OpKind::Mprotect: return "mprotect";
+    case OpKind::Pin: return "pin";
+    case OpKind::Unpin: return "unpin";
+    case OpKind::Mremap: return "mremap";
     }
     return "?";
 }
@@ -56,6 +59,7 @@ struct Loader {
     Experiment e;
     std::map<std::string, const ProcessSpec*> processes;
     std::set<std::pair<std::string, std::string>> regions; // (process, region), as mapped so far
+    std::set<std::pair<std::string, std::string>> pinned;  // (process, region) with pins not yet unpinned
 
     ProcessSpec* process(const std::string& name)
     {
@@ -106,10 +110,12 @@ struct Loader {
     {
         OpSpec op;
         op.line = line_of(n);
-        const std::string kind = n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect"});
-        const std::map<std::string, OpKind> kinds{{"mmap", OpKind::Mmap},     {"touch", OpKind::Touch},
-                                                  {"fork", OpKind::Fork},     {"munmap", OpKind::Munmap},
-                                                  {"madvise", OpKind::Madvise}, {"mprotect", OpKind::Mprotect}};
+        const std::string kind =
+            n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect", "pin", "unpin", "mremap"});
+        const std::map<std::string, OpKind> kinds{
+            {"mmap", OpKind::Mmap},         {"touch", OpKind::Touch}, {"fork", OpKind::Fork},
+            {"munmap", OpKind::Munmap},     {"madvise", OpKind::Madvise}, {"mprotect", OpKind::Mprotect},
+            {"pin", OpKind::Pin},           {"unpin", OpKind::Unpin}, {"mremap", OpKind::Mremap}};
         op.kind = kinds.at(kind);
         const std::string first = e.processes.front().name;
         op.process = n.str("process", e.processes.size() == 1 ? first : "");
@@ -174,6 +180,26 @@ struct Loader {
             region_ref(n, op);
             range(n, op);
             op.prot = n.choice("prot", {"none", "r", "rw"});
+            break;
+        case OpKind::Pin:
+            region_ref(n, op);
+            range(n, op);
+            op.write = n.choice("access", {"read", "write"}, "write") == "write";
+            pinned.insert({op.process, op.region});
+            break;
+        case OpKind::Unpin:
+            // The region may be unmapped by now: the pins keep its pages.
+            op.region = n.str("region");
+            if (!pinned.erase({op.process, op.region}))
+                n.fail("region", "process '" + op.process + "' has nothing pinned in region '" + op.region +
+                                     "' at this point of the workload (pin it first)");
+            break;
+        case OpKind::Mremap:
+            region_ref(n, op);
+            op.new_size = n.size("new_size", 0);
+            if (op.new_size > kMaxRegion)
+                n.fail("new_size", "must be at most 1T");
+            op.move = n.boolean("move", true);
             break;
         }
         e.workload.push_back(std::move(op));

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // An experiment (docs/EXPERIMENTS.md): a platform, a kernel configuration, the processes and the cores that run
-// them, and a workload of operations (mmap, touch, fork, munmap, madvise, mprotect) that the ported kernel
-// executes on the simulated cores, run once per kernel variant (by default the batched kernel and the one that
-// updates one PTE at a time). Loaded from YAML with every key checked; errors name file, line and key.
+// them, and a workload of operations (mmap, touch, fork, munmap, madvise, mprotect, pin, unpin, mremap) that
+// the ported kernel executes on the simulated cores, run once per kernel variant (by default the batched kernel
+// and the one that updates one PTE at a time). Loaded from YAML with every key checked; errors name file, line and key.
 #pragma once
 
 #include "hw/common/types.hh"
@@ -19,7 +19,7 @@ struct ProcessSpec {
     std::vector<unsigned> tlb_only; // cores that only hold its mm in their TLBs (x86 lazy TLB; in mm_cpumask)
 };
 
-enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect };
+enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect, Pin, Unpin, Mremap };
 const char* to_string(OpKind k);
 
 struct OpSpec {
@@ -27,13 +27,13 @@ struct OpSpec {
     std::string process;           // whose address space
     unsigned core = 0;             // which core runs it (default: the process's first thread)
     std::string region;            // mmap names it; the others refer to it
-    std::uint64_t offset = 0;      // within the region (touch, munmap, madvise, mprotect)
+    std::uint64_t offset = 0;      // within the region (touch, munmap, madvise, mprotect, pin)
     std::uint64_t length = 0;      // 0 = to the region's end
     // mmap
     std::uint64_t size = 0;
     std::uint64_t folio = 0;       // mTHP size the VMA faults in; 0 = the kernel configuration's folio_size
     std::string prot = "rw";       // "none", "r", "rw"
-    // touch
+    // touch, pin
     bool write = false;
     std::uint64_t stride = 0;      // 0 = the page size
     // fork
@@ -41,6 +41,9 @@ struct OpSpec {
     std::vector<unsigned> child_threads;
     // madvise
     std::string advice = "dontneed";
+    // mremap
+    std::uint64_t new_size = 0;    // 0 = the region's size
+    bool move = true;              // MREMAP_MAYMOVE | MREMAP_FIXED to a new address; false: resize in place
     int line = 0;                  // for messages
 };
 

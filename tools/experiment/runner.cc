@@ -3,17 +3,21 @@
 
 #include "hw/platform/platform.hh"
 #include "mm/fork.hh"
+#include "mm/gup.hh"
 #include "mm/kernel.hh"
 #include "mm/madvise.hh"
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
 #include "mm/mprotect.hh"
+#include "mm/mremap.hh"
 #include "util/config_error.hh"
 #include "util/config_node.hh"
 #include "util/ftrace.hh"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 namespace mmusim::tools {
 
@@ -146,6 +150,29 @@ private:
         mm.lazy.reset(c.cpu.id());
     }
 
+    std::string where(const OpSpec& op) const
+    {
+        return e_.source + ":" + std::to_string(op.line) + ": " + to_string(op.kind) + ": ";
+    }
+
+    // Where user space asks mremap() to move a region (MREMAP_FIXED): above every mapping of the process,
+    // with the old address's offset in a PMD shifted by half a PMD. Source and destination are then not
+    // mutually PMD-aligned, so upstream too moves PTEs (move_ptes()) rather than whole PTE tables
+    // (move_normal_pmd(), not ported); mTHP folios up to half a PMD stay naturally aligned.
+    Addr mremap_destination(const mm::mm_struct& mm, Addr old, std::uint64_t len) const
+    {
+        const hw::PageTableFormat& fmt = platform_.format();
+        const std::uint64_t pmd = std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift;
+        Addr top = mm::MMAP_SEARCH_BASE;
+        for (const auto& [start, vma] : mm.vmas)
+            top = std::max(top, vma.vm_end);
+        const Addr base = ((top + pmd - 1) & ~(pmd - 1)) + pmd; // a PMD of gap: no neighbour to merge with
+        const Addr to = base + ((old + pmd / 2) & (pmd - 1));
+        if (to + len - 1 > fmt.user_va_last())
+            throw std::runtime_error("mremap: no room above the process's mappings to move the region to");
+        return to;
+    }
+
     std::pair<Addr, std::uint64_t> range_of(const OpSpec& op) const
     {
         const auto& [start, size] = regions_.at({op.process, op.region});
@@ -239,6 +266,53 @@ private:
             r.ptes = (len + page - 1) / page;
             break;
         }
+        case OpKind::Pin: {
+            // A driver's ioctl() (RDMA memory registration, VFIO DMA map, io_uring fixed buffers) pinning the
+            // calling process's memory: pin_user_pages_fast() on the core that runs it.
+            switch_to(c, mm);
+            const auto [start, len] = range_of(op);
+            const unsigned long nr = static_cast<unsigned long>((start + len + page - 1) / page - start / page);
+            kernel_.charge_sw(c, kernel_.config().software.syscall_entry);
+            std::vector<mm::pfn_t> pages;
+            const long got = mm::pin_user_pages_fast(c, mm, start, nr, op.write ? mm::FOLL_WRITE : 0u, pages);
+            if (got != static_cast<long>(nr)) {
+                mm::unpin_user_pages(c, pages); // what callers do with a short pin
+                throw ConfigError(where(op) + (got < 0 ? "error " + std::to_string(-got) + " (errno)"
+                                                       : std::to_string(got) + " of " + std::to_string(nr) + " pages") +
+                                  " pinning region '" + op.region + "' (its protection forbids the access?)");
+            }
+            std::vector<mm::pfn_t>& held = pins_[{op.process, op.region}];
+            held.insert(held.end(), pages.begin(), pages.end());
+            r.ptes = nr;
+            break;
+        }
+        case OpKind::Unpin: {
+            auto it = pins_.find({op.process, op.region});
+            if (it == pins_.end())
+                throw ConfigError(where(op) + "nothing is pinned in region '" + op.region + "'");
+            kernel_.charge_sw(c, kernel_.config().software.syscall_entry);
+            mm::unpin_user_pages(c, it->second);
+            r.ptes = it->second.size();
+            pins_.erase(it);
+            break;
+        }
+        case OpKind::Mremap: {
+            const auto [start, size] = regions_.at({op.process, op.region});
+            const std::uint64_t new_size = op.new_size ? op.new_size : size;
+            Addr to = 0;
+            unsigned flags = mm::MREMAP_MAYMOVE;
+            if (op.move) {
+                to = mremap_destination(mm, start, new_size);
+                flags |= mm::MREMAP_FIXED;
+            }
+            const long res = mm::do_mremap(c, mm, start, size, new_size, flags, to);
+            if (res < 0)
+                throw ConfigError(where(op) + "mremap() of region '" + op.region + "' failed with error " +
+                                  std::to_string(-res) + " (errno; is all of it still mapped?)");
+            regions_[{op.process, op.region}] = {static_cast<Addr>(res), new_size};
+            r.ptes = (size + page - 1) / page;
+            break;
+        }
         }
         c.cpu.sync_now(); // everything the operation caused elsewhere (IPI handlers) has been charged by now
         for (unsigned i = 0; i < platform_.cores(); ++i) {
@@ -273,6 +347,7 @@ private:
     OpProgress progress_;
     std::map<std::string, mm::mm_struct*> mms_;
     std::map<std::pair<std::string, std::string>, std::pair<Addr, std::uint64_t>> regions_; // (process, region)
+    std::map<std::pair<std::string, std::string>, std::vector<mm::pfn_t>> pins_;          // pinned pages
     std::size_t next_ = 0;
     bool ready_ = false;
     sc_core::sc_event advanced_;

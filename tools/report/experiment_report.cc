@@ -60,6 +60,8 @@ ordered_json kernel_stats(const mm::MmStats& s)
     j["folios_freed"] = s.folios_freed;
     j["pages_copied"] = s.pages_copied;
     j["pages_reused"] = s.pages_reused;
+    j["pins"] = s.pins;
+    j["unpins"] = s.unpins;
     j["page_tables_allocated"] = s.pgtables_allocated;
     j["page_tables_freed"] = s.pgtables_freed;
     ordered_json phases = ordered_json::object();

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tools/report/report.hh"
 
+#include "util/config_node.hh"
+
 #include <iomanip>
+#include <map>
 #include <string_view>
 #include <sstream>
 #include <stdexcept>
@@ -33,7 +36,6 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     const hw::Mmu& m = c.mmu();
     const hw::MmuStats& s = m.stats();
     const ReplayCounters& rc = r.counters(i);
-    const mm::FaultStats& f = r.faults().stats(i);
     ordered_json j;
     j["id"] = i;
     j["records"] = rc.records();
@@ -61,13 +63,10 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["tlb_permission_faults"] = s.tlb_permission_faults;
     j["tlb_conflicts"] = {{"misprogrammed_runs", s.misprogrammed_runs}, {"multiple_sizes", s.size_conflicts}};
     j["bbml2_size_changes"] = s.bbml2_size_changes;
-    j["page_faults"] = f.faults;
-    j["access_faults"] = f.access_faults;
-    j["fault_cycles"] = f.cycles;
-    j["pages_mapped"] = f.pages_mapped;
-    j["contiguous_runs_mapped"] = f.contiguous_runs;
-    j["blocks_mapped"] = f.blocks;
-    j["page_tables_allocated"] = f.tables_allocated;
+    j["page_faults"] = rc.page_faults;
+    j["permission_faults"] = rc.permission_faults;
+    j["fault_cycles"] = rc.fault_cycles;
+    j["startup_cycles"] = rc.startup_cycles;
     const hw::CoreCounters& k = c.counters();
     j["maintenance"] = {{"tlbi_issued", k.tlbi_issued},       {"tlbi_received", k.tlbi_received},
                         {"entries_invalidated", k.tlb_entries_invalidated}, {"barriers", k.barriers},
@@ -95,6 +94,55 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
                       {"remote_dirty", co.remote_dirty},
                       {"invalidations_sent", co.invalidations_sent},
                       {"far_atomics", co.far_atomics}};
+    return j;
+}
+
+// Folio orders as sizes ("4K", "64K", "2M") for a page of `page` bytes.
+ordered_json by_size(const std::map<unsigned, std::uint64_t>& by_order, std::uint64_t page)
+{
+    ordered_json j = ordered_json::object();
+    for (const auto& [order, n] : by_order)
+        j[format_size(page << order)] = n;
+    return j;
+}
+
+// The kernel's statistics over the run and what the process holds at its end.
+ordered_json mm_json(const hw::Platform& p, const Replayer& r)
+{
+    const mm::MmStats& s = r.kernel().stats();
+    const std::uint64_t page = p.format().page_size();
+    ordered_json batches = ordered_json::object();
+    for (const auto& [helper, hist] : s.batches) {
+        ordered_json h = ordered_json::object();
+        for (const auto& [nr, calls] : hist)
+            h[std::to_string(nr)] = calls;
+        batches[helper] = h;
+    }
+    ordered_json flushes = ordered_json::object();
+    for (const auto& [kind, f] : s.flushes)
+        flushes[kind] = {{"calls", f.calls}, {"pages", f.pages}};
+    const mm::mm_struct& mm = r.mm();
+    const hw::PhysInspector look = p.inspect();
+    ordered_json j;
+    j["faults"] = s.faults;
+    j["anon_fault_alloc"] = by_size(s.anon_fault_alloc, page);
+    j["anon_fault_fallback"] = by_size(s.anon_fault_fallback, page);
+    j["thp_fault_alloc"] = s.thp_fault_alloc;
+    j["thp_fault_fallback"] = s.thp_fault_fallback;
+    j["zero_page_faults"] = s.zero_page_faults;
+    j["huge_zero_page_faults"] = s.huge_zero_page_faults;
+    j["pages_copied"] = s.pages_copied;
+    j["pages_reused"] = s.pages_reused;
+    j["folios_allocated"] = s.folios_allocated;
+    j["folios_freed"] = s.folios_freed;
+    j["page_tables_allocated"] = s.pgtables_allocated;
+    j["page_tables_freed"] = s.pgtables_freed;
+    j["batches"] = batches;
+    j["contpte"] = {{"folds", s.contpte_folds}, {"unfolds", s.contpte_unfolds}, {"converts", s.contpte_converts}};
+    j["flushes"] = flushes;
+    j["phases"] = s.phases;
+    j["rss_anon"] = static_cast<std::uint64_t>(static_cast<std::int64_t>(look.read64(mm.rss_addr(mm::MM_ANONPAGES))));
+    j["page_table_bytes"] = mm.pgtables_bytes;
     return j;
 }
 
@@ -197,7 +245,7 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     j["trace"] = {{"path", info.trace_path}, {"format", info.trace_format}, {"records", t.records()},
                   {"translations", t.translations}, {"page_splits", t.page_splits}};
     j["platform"] = hw::to_json(p.config());
-    j["kernel"] = mm::to_json(r.kernel());
+    j["kernel"] = mm::to_json(r.kernel_config());
     ordered_json cores = ordered_json::array();
     ordered_json totals = ordered_json::object();
     for (unsigned i = 0; i < p.cores(); ++i) {
@@ -209,13 +257,15 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     for (const auto& c : cores)
         makespan = std::max(makespan, c["cycles"].get<std::uint64_t>());
     totals["makespan_cycles"] = makespan;
-    totals["page_table_pages"] = r.address_space().table_pages();
+    const mm::MmStats& ks = r.kernel().stats();
+    totals["page_table_pages"] = ks.pgtables_allocated - ks.pgtables_freed; // the process's, root included
     const auto& ic = p.interconnect().stats();
     totals["broadcast_maintenance_ops"] = ic.broadcast_ops;
     totals["local_maintenance_ops"] = ic.local_ops;
     totals["ipis"] = ic.ipis;
     j["cores"] = cores;
     j["totals"] = totals;
+    j["mm"] = mm_json(p, r);
     ordered_json shared = ordered_json::object();
     const auto& levels = p.memory().levels();
     for (std::size_t l = 0; l < levels.size(); ++l) {
@@ -282,7 +332,16 @@ void print_table(const ordered_json& report, std::ostream& out)
         << u(wc, "hits") << std::setw(16) << (u(wc, "lookups") - u(wc, "hits")) << std::setw(10)
         << pct(u(wc, "lookups") - u(wc, "hits"), u(wc, "lookups")) << "\n\n";
     out << "walks " << u(t, "walks") << " (" << u(t, "walk_loads") << " descriptor loads, " << u(t, "walk_cycles")
-        << " cycles), page faults " << u(t, "page_faults") << " (" << u(t, "fault_cycles") << " cycles)\n";
+        << " cycles), page faults " << u(t, "page_faults") << " (" << u(t, "permission_faults") << " on present pages, "
+        << u(t, "fault_cycles") << " cycles)\n";
+    const auto& m = report["mm"];
+    out << "faults mapped: zero page " << u(m, "zero_page_faults") << ", huge zero page " << u(m, "huge_zero_page_faults")
+        << ", new folios";
+    if (m["anon_fault_alloc"].empty())
+        out << " none";
+    for (auto it = m["anon_fault_alloc"].begin(); it != m["anon_fault_alloc"].end(); ++it)
+        out << " " << it.key() << " x" << it->get<std::uint64_t>();
+    out << " (" << u(m, "thp_fault_alloc") << " PMD-mapped), copies on write " << u(m, "pages_copied") << "\n";
     out << "cycles: translation " << u(t, "translation_cycles") << " (stalled " << u(t, "stall_cycles") << "), makespan "
         << u(t, "makespan_cycles") << "\n\n";
     const std::uint64_t total = u(t, "cycles");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Replay reports: JSON with a versioned schema (docs/REPORT.md, "mmusim-report/2"), CSV (one row per core
+// Replay reports: JSON with a versioned schema (docs/REPORT.md, "mmusim-report/3"), CSV (one row per core
 // plus a total row), and a human table. Reports hold only simulated quantities, so the same inputs give a
 // byte-identical report. Strings that are not valid UTF-8 (a file name, say) have each bad byte written as
 // the text \xNN, so the JSON always dumps. Written to files through OutputSet (output_file.hh).
@@ -14,7 +14,7 @@
 
 namespace mmusim::tools {
 
-inline constexpr const char* kReportSchema = "mmusim-report/2";
+inline constexpr const char* kReportSchema = "mmusim-report/3";
 
 struct ReplayInfo {
     std::string trace_path;

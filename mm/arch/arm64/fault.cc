@@ -3,16 +3,18 @@
 #include "mm/arch/arm64/pgtable.hh"
 
 #include "mm/kernel.hh"
+#include "mm/mmu_gather.hh"
 
 namespace mmusim::mm {
 
 using hw::Category;
 using namespace arm64;
 
-// arch/arm64/mm/fault.c __ptep_set_access_flags_anysz() for PAGE_SIZE: sets AF, dirty and write permission,
-// only ever to a more permissive value, atomically against the hardware's own AF/DBM updates. Returns whether
-// the PTE changed.
-int Arm64::__ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty)
+// arch/arm64/mm/fault.c __ptep_set_access_flags_anysz(): sets AF, dirty and write permission, only ever to a
+// more permissive value, atomically against the hardware's own AF/DBM updates, for an entry mapping pgsize
+// (a page, or a PMD leaf). Returns whether the entry changed.
+int Arm64::__ptep_set_access_flags_anysz(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty,
+                                         std::uint64_t pgsize)
 {
     const pte_t pte = __ptep_get(c, ptep);
     if (pte == entry)
@@ -34,10 +36,29 @@ int Arm64::__ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePt
     } while (pteval != old_pteval);
 
     // Invalidate the local stale read-only entry; remote stale entries may still fault and are then fixed by
-    // flush_tlb_fix_spurious_fault().
-    if (dirty)
-        __flush_tlb_range(c, *vma.vm_mm, addr, addr + page_size(), page_size(), 3, TLBF_NOWALKCACHE | TLBF_NOBROADCAST);
+    // flush_tlb_fix_spurious_fault(). The TTL level is the one whose entries map pgsize (3 for a page, 2 for
+    // a PMD leaf).
+    if (dirty) {
+        const hw::PageTableFormat& fmt = c.k.format();
+        int level = TLBI_TTL_UNKNOWN;
+        for (int d = 0; d < fmt.levels(); ++d)
+            if ((std::uint64_t{1} << fmt.level(d).shift) == pgsize)
+                level = fmt.level(d).arch_level;
+        __flush_tlb_range(c, *vma.vm_mm, addr, addr + pgsize, pgsize, level, TLBF_NOWALKCACHE | TLBF_NOBROADCAST);
+    }
     return 1;
+}
+
+// arch/arm64/mm/fault.c __ptep_set_access_flags(): the PAGE_SIZE case
+int Arm64::__ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty)
+{
+    return __ptep_set_access_flags_anysz(c, vma, addr, ptep, entry, dirty, page_size());
+}
+
+// asm/pgtable.h pmdp_set_access_flags(): __ptep_set_access_flags_anysz() of the PMD leaf
+int Arm64::pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty)
+{
+    return __ptep_set_access_flags_anysz(c, vma, addr, pmdp, entry, dirty, pmd_size(c));
 }
 
 } // namespace mmusim::mm

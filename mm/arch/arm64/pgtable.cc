@@ -108,6 +108,25 @@ bool Arm64::pte_needs_flush(pte_t oldpte, pte_t newpte) const
     return diff != 0;
 }
 
+// asm/pgtable.h pmd_mkhuge(pfn_pmd(pfn, prot)): a block descriptor (type 0b01 instead of 0b11; a present-invalid
+// entry keeps its VALID bit clear)
+pte_t Arm64::pfn_pmd_huge(pfn_t pfn, pgprot_t prot) const
+{
+    const std::uint64_t pmd = (pfn << page_shift_) | prot.val; // pfn_pmd()
+    const std::uint64_t mask = PMD_TYPE_MASK & ~PTE_VALID;
+    const std::uint64_t val = PMD_TYPE_SECT & ~PTE_VALID;
+    return pte_t{(pmd & ~mask) | val};
+}
+
+// asm/pgtable.h pmd_trans_huge(): present and not a table
+bool Arm64::pmd_trans_huge(pte_t pmd) const { return pmd.val && pte_present(pmd) && !(pmd.val & PMD_TABLE_BIT); }
+
+std::uint64_t Arm64::pmd_size(const Ctx& c)
+{
+    const hw::PageTableFormat& fmt = c.k.format();
+    return std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift;
+}
+
 // ---- single-entry primitives ----
 
 // asm/pgtable.h __set_pte(): __set_pte_nosync() (WRITE_ONCE) then __set_pte_complete().

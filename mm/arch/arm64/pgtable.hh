@@ -51,6 +51,9 @@ constexpr std::uint64_t PMD_TYPE_TABLE = std::uint64_t{3} << 0;
 constexpr std::uint64_t PMD_TABLE_AF = std::uint64_t{1} << 10; // ignored without FEAT_HAFT
 constexpr std::uint64_t PMD_TABLE_PXN = std::uint64_t{1} << 59;
 constexpr std::uint64_t PMD_TABLE_UXN = std::uint64_t{1} << 60;
+constexpr std::uint64_t PMD_TABLE_BIT = std::uint64_t{1} << 1; // clear in a block (section) descriptor
+constexpr std::uint64_t PMD_TYPE_MASK = std::uint64_t{3} << 0;
+constexpr std::uint64_t PMD_TYPE_SECT = std::uint64_t{1} << 0;
 
 // ---- arch/arm64/include/asm/pgtable-prot.h ----
 constexpr std::uint64_t PTE_WRITE = PTE_DBM; // software write permission, the same bit as DBM
@@ -161,6 +164,11 @@ public:
     bool pte_swp_exclusive(pte_t p) const override { return p.val & arm64::PTE_SWP_EXCLUSIVE; }
     pte_t pte_swp_mkexclusive(pte_t p) const override { return pte_t{p.val | arm64::PTE_SWP_EXCLUSIVE}; }
     pte_t pte_swp_clear_exclusive(pte_t p) const override { return pte_t{p.val & ~arm64::PTE_SWP_EXCLUSIVE}; }
+    // ---- PMD leaves (asm/pgtable.h; pmd_pte()/pte_pmd() are the identity here) ----
+    pte_t pfn_pmd_huge(pfn_t pfn, pgprot_t prot) const override; // pmd_mkhuge(pfn_pmd())
+    bool pmd_trans_huge(pte_t pmd) const override;
+    // PMD_SIZE: the span of one entry at the level above the PTEs
+    static std::uint64_t pmd_size(const Ctx& c);
 
     bool pte_valid(pte_t p) const { return p.val & arm64::PTE_VALID; }
     bool pte_present_invalid(pte_t p) const
@@ -193,8 +201,11 @@ public:
     void ___ptep_set_wrprotect(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte);
     bool __ptep_test_and_clear_young(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep);
     bool __ptep_clear_flush_young(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep);
-    // arch/arm64/mm/fault.c __ptep_set_access_flags_anysz() for PAGE_SIZE
+    // arch/arm64/mm/fault.c __ptep_set_access_flags_anysz(), and its PAGE_SIZE case
+    int __ptep_set_access_flags_anysz(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty,
+                                      std::uint64_t pgsize);
     int __ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty);
+    int pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty) override;
     // The raw batched helpers (asm/pgtable.h): no contpte handling.
     void __set_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, unsigned nr);
     void __clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full)
@@ -257,6 +268,7 @@ public:
     void flush_tlb_mm(Ctx& c, mm_struct& mm) override;
     void flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) override;
     void flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr) override;
+    void flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) override;
     void tlb_flush(Ctx& c, mmu_gather& tlb) override;
     // Upstream takes a vma and uses only vma->vm_mm (callers build one with TLB_FLUSH_VMA(mm, 0)).
     void __flush_tlb_range(Ctx& c, mm_struct& mm, Addr start, Addr end, std::uint64_t stride, int tlb_level,

@@ -149,6 +149,12 @@ void Arm64::flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end)
     __flush_tlb_range(c, *vma.vm_mm, start, end, page_size(), TLBI_TTL_UNKNOWN, TLBF_NONE);
 }
 
+// asm/tlbflush.h flush_pmd_tlb_range(): stride PMD_SIZE, level 2 hint, walk caches included (not last level)
+void Arm64::flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end)
+{
+    __flush_tlb_range(c, *vma.vm_mm, start, end, pmd_size(c), 2, TLBF_NONE);
+}
+
 // asm/tlbflush.h __flush_tlb_page(): one level-3 entry, walk caches untouched.
 void Arm64::__flush_tlb_page(Ctx& c, mm_struct& mm, Addr uaddr, tlbf_t flags)
 {

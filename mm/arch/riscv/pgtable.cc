@@ -119,6 +119,22 @@ void Riscv::update_mmu_cache_range(Ctx& c, vm_area_struct&, Addr address, PtePtr
     c.k.stats().flush("sfence_vma", pages);
 }
 
+// asm/pgtable.h pmd_mkhuge(pfn_pmd(pfn, prot)): a PMD leaf is a PTE with R/W/X at the PMD level
+pte_t Riscv::pfn_pmd_huge(pfn_t pfn, pgprot_t prot) const { return pte_t{(pfn << _PAGE_PFN_SHIFT) | prot.val}; }
+
+// asm/pgtable.h pmd_trans_huge() -> pmd_leaf(): present, with any of R/W/X
+bool Riscv::pmd_trans_huge(pte_t pmd) const
+{
+    return (pmd.val & (_PAGE_PRESENT | _PAGE_PROT_NONE | _PAGE_LEAF)) && (pmd.val & _PAGE_LEAF);
+}
+
+// asm/pgtable.h pmd_pfn(): the frame of the PMD-sized block
+pfn_t Riscv::pmd_pfn(pte_t pmd) const
+{
+    const std::uint64_t phys = ((pmd.val & _PAGE_PFN_MASK) >> _PAGE_PFN_SHIFT) << PAGE_SHIFT; // __pmd_to_phys()
+    return (phys & ~((std::uint64_t{1} << PMD_SHIFT) - 1)) >> PAGE_SHIFT;
+}
+
 // The RISC-V operations, for make_arch() (mm/arch/arch.cc).
 std::unique_ptr<Arch> make_riscv_arch(Kernel& k) { return std::make_unique<Riscv>(k); }
 

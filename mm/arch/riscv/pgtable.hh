@@ -173,21 +173,36 @@ public:
     bool pte_swp_exclusive(pte_t p) const override { return p.val & riscv::_PAGE_SWP_EXCLUSIVE; }
     pte_t pte_swp_mkexclusive(pte_t p) const override { return pte_t{p.val | riscv::_PAGE_SWP_EXCLUSIVE}; }
     pte_t pte_swp_clear_exclusive(pte_t p) const override { return pte_t{p.val & ~riscv::_PAGE_SWP_EXCLUSIVE}; }
+    // ---- PMD leaves (asm/pgtable.h; pmd_pte()/pte_pmd() are the identity) ----
+    pte_t pfn_pmd_huge(pfn_t pfn, pgprot_t prot) const override; // pmd_mkhuge(pfn_pmd()): pmd_mkhuge() is the identity
+    bool pmd_trans_huge(pte_t pmd) const override;
+    pfn_t pmd_pfn(pte_t pmd) const override;
 
     // ---- the page-table helpers RISC-V defines (asm/pgtable.h, arch/riscv/mm/pgtable.c) ----
     // ptep_set_wrprotect(): atomic_long_and(~_PAGE_WRITE).
     void __ptep_set_wrprotect(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep) override;
     int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty) override;
+    // asm/pgtable.h pmdp_set_access_flags(): ptep_set_access_flags() of the PMD leaf
+    int pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty) override
+    {
+        return ptep_set_access_flags(c, vma, addr, pmdp, entry, dirty);
+    }
     bool ptep_test_and_clear_young(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep);
     void update_mmu_cache_range(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr) override;
     void update_mmu_tlb_range(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, unsigned nr) override
     {
         update_mmu_cache_range(c, vma, addr, ptep, nr);
     }
+    // asm/pgtable.h update_mmu_cache_pmd(): update_mmu_cache() of the leaf (a local SFENCE.VMA of the address)
+    void update_mmu_cache_pmd(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp) override
+    {
+        update_mmu_cache_range(c, vma, addr, pmdp, 1);
+    }
 
     // ---- TLB maintenance (tlbflush.cc) ----
     void flush_tlb_mm(Ctx& c, mm_struct& mm) override;
     void flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) override;
+    void flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) override;
     void flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr) override;
     void tlb_flush(Ctx& c, mmu_gather& tlb) override;
     void flush_tlb_mm_range(Ctx& c, mm_struct& mm, Addr start, Addr end, std::uint64_t page_size);

@@ -241,6 +241,13 @@ void Riscv::flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end)
     __flush_tlb_range(c, vma.vm_mm, read_mm_cpumask(c, *vma.vm_mm), start, end - start, PAGE_SIZE);
 }
 
+// arch/riscv/mm/tlbflush.c flush_pmd_tlb_range(): the stride is PMD_SIZE
+void Riscv::flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end)
+{
+    c.k.stats().flush("flush_pmd_tlb_range", (end - start) >> PAGE_SHIFT);
+    __flush_tlb_range(c, vma.vm_mm, read_mm_cpumask(c, *vma.vm_mm), start, end - start, std::uint64_t{1} << PMD_SHIFT);
+}
+
 // include/asm-generic/tlb.h tlb_get_unmap_size(): the stride of the gathered range, by the lowest level whose
 // entries were cleared (PAGE_SHIFT, PMD_SHIFT, PUD_SHIFT, P4D_SHIFT: the format's level shifts, so that Sv39's
 // folded P4D is PUD-sized as upstream's P4D_SHIFT_L3).

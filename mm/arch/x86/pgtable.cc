@@ -225,6 +225,33 @@ int X86::ptep_set_access_flags(Ctx& c, vm_area_struct&, Addr, PtePtr ptep, pte_t
     return changed;
 }
 
+// arch/x86/mm/pgtable.c pmdp_set_access_flags(): as ptep_set_access_flags(), no flush (the #PF dropped the
+// translation)
+int X86::pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty)
+{
+    return ptep_set_access_flags(c, vma, addr, pmdp, entry, dirty);
+}
+
+// asm/pgtable.h pmd_mkhuge(pfn_pmd(page_nr, pgprot)): _PAGE_PSE set, the pfn masked to a 2M frame
+pte_t X86::pfn_pmd_huge(pfn_t page_nr, pgprot_t pgprot) const
+{
+    std::uint64_t pfn = page_nr << PAGE_SHIFT;
+    pfn ^= protnone_mask(pgprot.val);
+    pfn &= PHYSICAL_PMD_PAGE_MASK;
+    return pte_t{pfn | pgprot.val | _PAGE_PSE};
+}
+
+// asm/pgtable.h pmd_trans_huge()
+bool X86::pmd_trans_huge(pte_t pmd) const { return (pmd.val & _PAGE_PSE) == _PAGE_PSE; }
+
+// asm/pgtable.h pmd_pfn(): pmd_pfn_mask() of a leaf is PHYSICAL_PMD_PAGE_MASK
+pfn_t X86::pmd_pfn(pte_t pmd) const
+{
+    std::uint64_t pfn = pmd.val;
+    pfn ^= protnone_mask(pfn);
+    return (pfn & PHYSICAL_PMD_PAGE_MASK) >> PAGE_SHIFT;
+}
+
 // The x86-64 operations, for make_arch() (mm/arch/arch.cc).
 std::unique_ptr<Arch> make_x86_arch(Kernel&) { return std::make_unique<X86>(); }
 

@@ -59,6 +59,10 @@ public:
     bool pte_swp_soft_dirty(pte_t p) const override;
     pte_t pte_swp_mksoft_dirty(pte_t p) const override;
     pte_t pte_swp_clear_soft_dirty(pte_t p) const override;
+    // ---- PMD leaves (asm/pgtable.h) ----
+    pte_t pfn_pmd_huge(pfn_t pfn, pgprot_t prot) const override; // pmd_mkhuge(pfn_pmd())
+    bool pmd_trans_huge(pte_t pmd) const override;
+    pfn_t pmd_pfn(pte_t pmd) const override;
 
     // ---- page-table primitives and the helpers x86 defines itself ----
     void __ptep_set_wrprotect(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep) override;
@@ -70,6 +74,7 @@ public:
     pte_t get_and_clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full) override;
     void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int full) override;
     int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty) override;
+    int pmdp_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr pmdp, pte_t entry, int dirty) override;
 
     // ---- TLB maintenance (tlb.cc) ----
     void flush_tlb_mm(Ctx& c, mm_struct& mm) override;

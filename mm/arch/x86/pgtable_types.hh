@@ -90,6 +90,8 @@ constexpr unsigned SWP_OFFSET_SHIFT = SWP_OFFSET_FIRST_BIT + SWP_TYPE_BITS;
 constexpr unsigned __PHYSICAL_MASK_SHIFT = 52;
 constexpr pteval_t PTE_PFN_MASK = ((pteval_t{1} << __PHYSICAL_MASK_SHIFT) - 1) & ~(PAGE_SIZE - 1);
 constexpr pteval_t PTE_FLAGS_MASK = ~PTE_PFN_MASK;
+// PHYSICAL_PMD_PAGE_MASK: the pfn of a 2M leaf, bits 51:21 (bit 12 is its PAT bit)
+constexpr pteval_t PHYSICAL_PMD_PAGE_MASK = ((pteval_t{1} << __PHYSICAL_MASK_SHIFT) - 1) & ~((pteval_t{1} << PMD_SHIFT) - 1);
 
 // Bits pte_modify() keeps (_PAGE_CC is 0 without memory encryption).
 constexpr pteval_t _COMMON_PAGE_CHG_MASK = PTE_PFN_MASK | _PAGE_PCD | _PAGE_PWT | _PAGE_SPECIAL | _PAGE_ACCESSED |

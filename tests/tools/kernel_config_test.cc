@@ -55,6 +55,20 @@ TEST(KernelConfig, SetKernelKeysGoToTheKernel)
               std::string::npos);
 }
 
+TEST(KernelConfig, SwapDevice)
+{
+    const auto c = tools::load_run_configs("neoverse-n1", "", {});
+    EXPECT_EQ(c.kernel.swap_size, 1 * GiB) << "default.yaml switches on a 1G device";
+    EXPECT_GT(c.kernel.software.swap_submit, 0u);
+    EXPECT_GT(c.kernel.software.swap_read, 0u);
+    EXPECT_EQ(tools::load_run_configs("neoverse-n1", "", {"kernel.swap_size=0"}).kernel.swap_size, 0u) << "no swap";
+    EXPECT_EQ(tools::load_run_configs("skylake-sp", "", {"kernel.swap_size=64M"}).kernel.swap_size, 64 * MiB);
+    EXPECT_NE(error_of("neoverse-n1", {"page_table.granule=64K", "kernel.swap_size=64K"}).find("less than two pages"),
+              std::string::npos)
+        << "the header and one slot";
+    EXPECT_NE(error_of("neoverse-n1", {"kernel.swap_size=2T"}).find("at most 1T"), std::string::npos);
+}
+
 TEST(KernelConfig, KernelIsCheckedAgainstThePlatform)
 {
     const std::string m = error_of("neoverse-n1", {"page_table.granule=64K", "kernel.folio_size=16K"});

@@ -654,6 +654,23 @@ TEST_P(Swap, PinnedPageIsNotSwappedOutAndTheSwapCacheGoesAtExit)
     EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
 }
 
+// arm64's larger granules: a cluster is HPAGE_PMD_NR slots (2048 with 16K pages, 8192 with 64K), its table
+// still one page; swap-out and a large swap-in work the same.
+TEST(SwapGranules, Arm64SixteenAndSixtyFourK)
+{
+    for (const std::string size : {"16K", "64K"}) {
+        const std::string granule = "page_table.granule=" + size;
+        for (const unsigned order : {0u, 4u}) {
+            TestKernel t = make_kernel("neoverse-n1", {"cores=2", granule}, {"kernel.folio_size=" + size});
+            const std::uint64_t ps = t.k->page_size();
+            EXPECT_EQ(t.k->swap().swapfile_cluster(), ps / 8) << granule;
+            swap_out_and_in(t, order);
+            EXPECT_EQ(t.k->swap().events.pswpin, 1u << order) << granule;
+            EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed) << granule;
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, Swap, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "tools/report/experiment_report.hh"
 
 #include "hw/platform/platform_config.hh"
+#include "tools/report/kernel_stats_json.hh"
 #include "tools/report/report.hh"
 
 #include <functional>
@@ -39,39 +40,7 @@ std::uint64_t sum(const hw::CategoryCycles& c)
     return t;
 }
 
-ordered_json kernel_stats(const mm::MmStats& s)
-{
-    ordered_json batches = ordered_json::object();
-    for (const auto& [helper, hist] : s.batches) {
-        ordered_json h = ordered_json::object();
-        for (const auto& [nr, calls] : hist)
-            h[std::to_string(nr)] = calls;
-        batches[helper] = h;
-    }
-    ordered_json flushes = ordered_json::object();
-    for (const auto& [kind, f] : s.flushes)
-        flushes[kind] = {{"calls", f.calls}, {"pages", f.pages}};
-    ordered_json j;
-    j["batches"] = batches;
-    j["contpte"] = {{"folds", s.contpte_folds}, {"unfolds", s.contpte_unfolds}, {"converts", s.contpte_converts}};
-    j["flushes"] = flushes;
-    j["faults"] = s.faults;
-    j["folios_allocated"] = s.folios_allocated;
-    j["folios_freed"] = s.folios_freed;
-    j["pages_copied"] = s.pages_copied;
-    j["pages_reused"] = s.pages_reused;
-    j["pins"] = s.pins;
-    j["unpins"] = s.unpins;
-    j["page_tables_allocated"] = s.pgtables_allocated;
-    j["page_tables_freed"] = s.pgtables_freed;
-    ordered_json phases = ordered_json::object();
-    for (const auto& [name, cycles] : s.phases)
-        phases[name] = cycles;
-    j["phases"] = phases;
-    return j;
-}
-
-ordered_json op_json(std::size_t index, const OpResult& r)
+ordered_json op_json(std::size_t index, const OpResult& r, std::uint64_t page_size)
 {
     ordered_json j;
     j["index"] = index;
@@ -118,7 +87,7 @@ ordered_json op_json(std::size_t index, const OpResult& r)
                          {"l1d_misses", d.l1d_misses}});
     }
     j["cores"] = cores;
-    j["kernel"] = kernel_stats(r.kernel);
+    j["kernel"] = kernel_stats_json(r.kernel, page_size);
     // The running core's cycles outside every phase: the operation's own loop, user accesses (touch), ...
     std::uint64_t in_phases = 0;
     for (const auto& [name, cycles] : r.kernel.phases)
@@ -147,7 +116,7 @@ ordered_json experiment_report(const Experiment& e, const std::vector<VariantRes
         vj["page_size"] = v.page_size;
         ordered_json ops = ordered_json::array();
         for (std::size_t i = 0; i < v.ops.size(); ++i)
-            ops.push_back(op_json(i, v.ops[i]));
+            ops.push_back(op_json(i, v.ops[i], v.page_size));
         vj["operations"] = ops;
         ordered_json procs = ordered_json::array();
         for (const ProcessState& p : v.processes)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tools/report/report.hh"
 
+#include "tools/report/kernel_stats_json.hh"
+
 #include "util/config_node.hh"
 
 #include <iomanip>
@@ -97,50 +99,12 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     return j;
 }
 
-// Folio orders as sizes ("4K", "64K", "2M") for a page of `page` bytes.
-ordered_json by_size(const std::map<unsigned, std::uint64_t>& by_order, std::uint64_t page)
-{
-    ordered_json j = ordered_json::object();
-    for (const auto& [order, n] : by_order)
-        j[format_size(page << order)] = n;
-    return j;
-}
-
 // The kernel's statistics over the run and what the process holds at its end.
 ordered_json mm_json(const hw::Platform& p, const Replayer& r)
 {
-    const mm::MmStats& s = r.kernel().stats();
-    const std::uint64_t page = p.format().page_size();
-    ordered_json batches = ordered_json::object();
-    for (const auto& [helper, hist] : s.batches) {
-        ordered_json h = ordered_json::object();
-        for (const auto& [nr, calls] : hist)
-            h[std::to_string(nr)] = calls;
-        batches[helper] = h;
-    }
-    ordered_json flushes = ordered_json::object();
-    for (const auto& [kind, f] : s.flushes)
-        flushes[kind] = {{"calls", f.calls}, {"pages", f.pages}};
     const mm::mm_struct& mm = r.mm();
     const hw::PhysInspector look = p.inspect();
-    ordered_json j;
-    j["faults"] = s.faults;
-    j["anon_fault_alloc"] = by_size(s.anon_fault_alloc, page);
-    j["anon_fault_fallback"] = by_size(s.anon_fault_fallback, page);
-    j["thp_fault_alloc"] = s.thp_fault_alloc;
-    j["thp_fault_fallback"] = s.thp_fault_fallback;
-    j["zero_page_faults"] = s.zero_page_faults;
-    j["huge_zero_page_faults"] = s.huge_zero_page_faults;
-    j["pages_copied"] = s.pages_copied;
-    j["pages_reused"] = s.pages_reused;
-    j["folios_allocated"] = s.folios_allocated;
-    j["folios_freed"] = s.folios_freed;
-    j["page_tables_allocated"] = s.pgtables_allocated;
-    j["page_tables_freed"] = s.pgtables_freed;
-    j["batches"] = batches;
-    j["contpte"] = {{"folds", s.contpte_folds}, {"unfolds", s.contpte_unfolds}, {"converts", s.contpte_converts}};
-    j["flushes"] = flushes;
-    j["phases"] = s.phases;
+    ordered_json j = kernel_stats_json(r.kernel().stats(), p.format().page_size());
     j["rss_anon"] = static_cast<std::uint64_t>(static_cast<std::int64_t>(look.read64(mm.rss_addr(mm::MM_ANONPAGES))));
     j["page_table_bytes"] = mm.pgtables_bytes;
     return j;

@@ -18,8 +18,8 @@ void check_platform(const ConfigNode& n, const KernelConfig& k, const hw::Platfo
 {
     const auto fmt = hw::FormatRegistry::instance().create(p.format, p.format_options);
     if (k.swap_size && k.swap_size < 2 * fmt->page_size())
-        n.fail("swap_size", "swap_size " + format_size(k.swap_size) + " is less than two pages (the header and one slot) of platform " +
-                                 p.name);
+        n.fail("swap_size", "swap_size " + format_size(k.swap_size) +
+                                " is less than two pages (the header and one slot) of platform " + p.name);
     if (k.folio_size < fmt->page_size())
         n.fail("folio_size", "folio_size " + format_size(k.folio_size) + " is smaller than the page size " +
                                  format_size(fmt->page_size()) + " of platform " + p.name);

@@ -120,7 +120,8 @@ bool swap_read_folio_zeromap(Ctx& c, Folio folio)
     if (!is_zeromap)
         return false;
     c.k.swap().events.swpin_zero += nr_pages; // count_vm_events(SWPIN_ZERO, nr_pages)
-    c.cpu.clear_page(folio_pfn(folio) << c.k.page_shift(), c.k.page_size() * nr_pages, Category::ClearPage); // folio_zero_range()
+    // folio_zero_range()
+    c.cpu.clear_page(folio_pfn(folio) << c.k.page_shift(), c.k.page_size() * nr_pages, Category::ClearPage);
     folio_mark_uptodate(c, folio);
     return true;
 }

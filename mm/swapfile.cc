@@ -80,7 +80,10 @@ unsigned extend_get(Ctx& c, PAddr ci, unsigned off)
 {
     return static_cast<unsigned>(c.cpu.load(ci_extend_table(c, ci) + 4 * off, 4, kCat));
 }
-void extend_set(Ctx& c, PAddr ci, unsigned off, unsigned v) { c.cpu.store(ci_extend_table(c, ci) + 4 * off, v, 4, kCat); }
+void extend_set(Ctx& c, PAddr ci, unsigned off, unsigned v)
+{
+    c.cpu.store(ci_extend_table(c, ci) + 4 * off, v, 4, kCat);
+}
 
 unsigned cluster_bytes_extend(Ctx& c) { return 4 * swp(c).swapfile_cluster(); }
 
@@ -693,12 +696,15 @@ void swap_put_entries_cluster(Ctx& c, swap_info_struct& si, pgoff_t offset, unsi
         // pending batch.
         __swap_cluster_put_entry(c, ci, ci_off);
         if (ci_batch != -1) {
-            __swap_cluster_free_entries(c, si, ci, static_cast<unsigned>(ci_batch), ci_off - static_cast<unsigned>(ci_batch));
+            const unsigned batch = static_cast<unsigned>(ci_batch);
+            __swap_cluster_free_entries(c, si, ci, batch, ci_off - batch);
             ci_batch = -1;
         }
     } while (++ci_off < ci_end);
-    if (ci_batch != -1)
-        __swap_cluster_free_entries(c, si, ci, static_cast<unsigned>(ci_batch), ci_off - static_cast<unsigned>(ci_batch));
+    if (ci_batch != -1) {
+        const unsigned batch = static_cast<unsigned>(ci_batch);
+        __swap_cluster_free_entries(c, si, ci, batch, ci_off - batch);
+    }
     swap_cluster_unlock(c, ci);
 
     if (!need_reclaim || !reclaim_cache)
@@ -797,7 +803,9 @@ Swap::Swap(Kernel& k, PhysAllocator& phys, std::uint64_t bytes)
     si_.flags = SWP_USED | SWP_WRITEOK | SWP_SOLIDSTATE | SWP_BLKDEV | SWP_SYNCHRONOUS_IO;
     si_.nr_clusters = (si_.max + swapfile_cluster_ - 1) / swapfile_cluster_;
 
-    const auto alloc = [&](std::uint64_t n) { return phys.alloc(std::max<std::uint64_t>((n + 63) & ~std::uint64_t{63}, 64), 64); };
+    const auto alloc = [&](std::uint64_t n) {
+        return phys.alloc(std::max<std::uint64_t>((n + 63) & ~std::uint64_t{63}, 64), 64);
+    };
     si_.addr = alloc(si_.bytes());
     si_.cluster_info = alloc(std::uint64_t{si_.nr_clusters} * SWAP_CLUSTER_INFO_BYTES);
     globals_ = alloc(128);
@@ -920,7 +928,10 @@ std::uint64_t __swap_table_xchg(Ctx& c, PAddr ci, unsigned off, std::uint64_t sw
 }
 
 // mm/swap_table.h __swap_table_get()
-std::uint64_t __swap_table_get(Ctx& c, PAddr ci, unsigned off) { return c.cpu.load(ci_table(c, ci) + 8 * off, 8, kCat); }
+std::uint64_t __swap_table_get(Ctx& c, PAddr ci, unsigned off)
+{
+    return c.cpu.load(ci_table(c, ci) + 8 * off, 8, kCat);
+}
 
 // mm/swap_table.h swap_table_get()
 std::uint64_t swap_table_get(Ctx& c, PAddr ci, unsigned off)

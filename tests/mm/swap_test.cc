@@ -116,7 +116,8 @@ TEST_P(Swap, SwapPtesRoundTripAndAreInvalidToTheHardware)
         // Slots 100..104, a gap, 106 and 107, then 108 not exclusive.
         for (unsigned i = 0; i < 7; ++i)
             c.cpu.store(table + 8 * i, pte_move_swp_offset(c, p, i < 5 ? i : i + 1).val, 8, hw::Category::PteStore);
-        c.cpu.store(table + 8 * 7, a.pte_swp_clear_exclusive(pte_move_swp_offset(c, p, 8)).val, 8, hw::Category::PteStore);
+        const pte_t shared108 = a.pte_swp_clear_exclusive(pte_move_swp_offset(c, p, 8));
+        c.cpu.store(table + 8 * 7, shared108.val, 8, hw::Category::PteStore);
         EXPECT_EQ(swap_pte_batch(c, table, 8, p), 5u) << "up to the gap";
         EXPECT_EQ(swap_pte_batch(c, table, 3, p), 3u) << "up to max_nr";
         EXPECT_EQ(swap_pte_batch(c, table + 8 * 5, 3, pte_move_swp_offset(c, p, 6)), 2u)

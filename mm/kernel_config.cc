@@ -75,6 +75,8 @@ KernelConfig load_kernel(const ConfigNode& root, const hw::PlatformConfig& platf
     s.use_bbml2 = n.boolean("use_bbml2", platform.features.arm64.bbml2_noabort);
     s.tlb_single_page_flush_ceiling = static_cast<unsigned>(n.u64("tlb_single_page_flush_ceiling", 33, 0, 1u << 30));
     s.use_invlpgb = n.boolean("use_invlpgb", platform.features.x86.invlpgb);
+    s.defer_flush = n.boolean("defer_flush", true);
+    s.anon_unmap_batch = n.boolean("anon_unmap_batch", true);
     if (sw.has("clear_bytes_per_cycle"))
         sw.fail("clear_bytes_per_cycle", "page clearing is done by the hardware: memory.clear_bytes_per_cycle in the platform");
     check_platform(n, k, platform);
@@ -111,7 +113,9 @@ nlohmann::ordered_json to_json(const KernelConfig& k)
                      {"use_tlbi_range", s.use_tlbi_range},
                      {"use_bbml2", s.use_bbml2},
                      {"tlb_single_page_flush_ceiling", s.tlb_single_page_flush_ceiling},
-                     {"use_invlpgb", s.use_invlpgb}};
+                     {"use_invlpgb", s.use_invlpgb},
+                     {"defer_flush", s.defer_flush},
+                     {"anon_unmap_batch", s.anon_unmap_batch}};
     return j;
 }
 

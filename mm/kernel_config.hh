@@ -47,6 +47,8 @@ struct KernelSwitches {
     bool use_bbml2 = true;           // arm64 system_supports_bbml2_noabort() (needs BBML2_NOABORT)
     unsigned tlb_single_page_flush_ceiling = 33; // x86 arch/x86/mm/tlb.c
     bool use_invlpgb = true;         // x86 CONFIG_BROADCAST_TLB_FLUSH (needs INVLPGB)
+    bool defer_flush = true;         // CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH: TTU_BATCH_FLUSH defers the flush
+    bool anon_unmap_batch = true;    // the batched anon unmap series (try_to_unmap_one batches swap-backed anon)
 };
 
 struct KernelConfig {

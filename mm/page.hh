@@ -100,6 +100,16 @@ void folio_clear_flag(Ctx& c, Folio f, PageFlag b);         // atomic clear_bit
 void __folio_set_flag(Ctx& c, Folio f, PageFlag b);         // non-atomic __set_bit (folio not yet visible)
 void SetPageAnonExclusive(Ctx& c, pfn_t page);              // include/linux/page-flags.h
 void ClearPageAnonExclusive(Ctx& c, pfn_t page);
+// include/linux/page-flags.h ClearPagesAnonExclusive() (the batched anon unmap series, patch 8/9): nr != 0
+inline void ClearPagesAnonExclusive(Ctx& c, pfn_t page, unsigned nr)
+{
+    for (;;) {
+        ClearPageAnonExclusive(c, page);
+        if (--nr == 0)
+            break;
+        ++page;
+    }
+}
 // Adds `delta` to an atomic_t field at `off` from the folio's head struct page; returns the new value.
 int folio_atomic_add_return(Ctx& c, Folio f, unsigned off, int delta);
 void folio_atomic_set(Ctx& c, Folio f, unsigned off, int v);

@@ -77,6 +77,42 @@ inline int folio_try_share_anon_rmap_pte(Ctx& c, Folio folio, pfn_t page)
     return __folio_try_share_anon_rmap(c, folio, page, 1, pgtable_level::PTE);
 }
 
+// include/linux/rmap.h folio_try_share_anon_rmap_ptes() (the batched anon unmap series, patch 8/9): one
+// barrier pair and one pin check for a batch of exclusive pages, then ClearPagesAnonExclusive() on all nr.
+inline int folio_try_share_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr)
+{
+    return __folio_try_share_anon_rmap(c, folio, page, nr, pgtable_level::PTE);
+}
+
+// include/linux/rmap.h enum ttu_flags
+enum ttu_flags : unsigned {
+    TTU_NONE = 0,
+    TTU_USE_SHARED_ZEROPAGE = 0x2, // zero-filled subpages to the shared zero page (not modelled)
+    TTU_SPLIT_HUGE_PMD = 0x4,      // split a PMD mapping first
+    TTU_IGNORE_MLOCK = 0x8,        // unmap from VM_LOCKED VMAs too
+    TTU_SYNC = 0x10,               // PVMW_SYNC: never skip a busy page table
+    TTU_HWPOISON = 0x20,           // not modelled
+    TTU_BATCH_FLUSH = 0x40,        // defer the TLB flush to try_to_unmap_flush()
+    TTU_RMAP_LOCKED = 0x80,        // the caller holds the anon_vma lock
+};
+constexpr ttu_flags operator|(ttu_flags a, ttu_flags b)
+{
+    return static_cast<ttu_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+
+// include/linux/mm.h folio_mapped()
+inline bool folio_mapped(Ctx& c, Folio folio) { return folio_mapcount(c, folio) >= 1; }
+
+// mm/rmap.c try_to_unmap(): unmaps the locked folio from every VMA that maps it (rmap_walk_anon over its
+// anon_vma, try_to_unmap_one per VMA). The caller (reclaim) holds the folio lock and a reference, and for a
+// swap-backed anon folio has added it to the swap cache (folio_alloc_swap()). Success is folio_mapped()
+// false afterwards, as upstream.
+void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags);
+// mm/rmap.c try_to_unmap_flush(): the TLB flush deferred by TTU_BATCH_FLUSH on the running core's task
+void try_to_unmap_flush(Ctx& c);
+// mm/rmap.c try_to_unmap_flush_dirty(): the same, only if a deferred PTE was writable/dirty (before pageout())
+void try_to_unmap_flush_dirty(Ctx& c);
+
 // include/linux/mm.h folio_maybe_mapped_shared()
 bool folio_maybe_mapped_shared(Ctx& c, Folio folio);
 // include/linux/mm.h folio_needs_cow_for_dma(): MMF_HAS_PINNED and folio_maybe_dma_pinned()

@@ -47,6 +47,7 @@ enum : vm_flags_t {
     VM_NOHUGEPAGE = 0x40000000,
     VM_HUGEPAGE = 0x20000000,
     VM_SOFTDIRTY = 0x8000000,
+    VM_DROPPABLE = vm_flags_t{1} << 40, // 64-bit VM_DROPPABLE_BIT (MAP_DROPPABLE: lazyfree folios discarded even if dirty)
 };
 // include/linux/mm.h is_cow_mapping(): private and may be written.
 inline bool is_cow_mapping(vm_flags_t f) { return (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE; }

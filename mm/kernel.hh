@@ -78,6 +78,15 @@ public:
     void retire_asid(Asid asid) { retired_asids_.insert(asid); }
     bool asid_retired(Asid asid) const { return retired_asids_.count(asid) != 0; }
 
+    // The node's struct lruvec (mm/swap.hh): its lru_lock and list heads in simulated memory, allocated on
+    // first use (kzalloc()); one node.
+    PAddr lruvec(Ctx& c)
+    {
+        if (!lruvec_)
+            lruvec_ = kmalloc(c, 128);
+        return lruvec_;
+    }
+
     // PhaseScope (mm/phase.hh): a ported function's self time on the running core, into stats().phases.
     void phase_enter(Ctx& c, const char* name);
     void phase_exit(Ctx& c);
@@ -95,6 +104,7 @@ private:
     std::unique_ptr<Arch> arch_;
     std::unique_ptr<PageAllocator> page_alloc_;
     std::unique_ptr<Swap> swap_;
+    PAddr lruvec_ = 0;
     std::vector<std::unique_ptr<mm_struct>> mms_;
     Asid next_asid_ = 1;
     unsigned next_mm_id_ = 1; // MM_ID_MIN

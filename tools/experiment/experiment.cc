@@ -144,6 +144,9 @@ struct Loader {
             range(n, op);
             op.write = n.choice("access", {"read", "write"}) == "write";
             op.stride = n.size("stride", 0);
+            op.data = n.boolean("data", false);
+            if (op.data && !op.write)
+                n.fail("data", "needs access: write");
             break;
         case OpKind::Fork: {
             op.child = n.str("child");
@@ -174,7 +177,7 @@ struct Loader {
         case OpKind::Madvise:
             region_ref(n, op);
             range(n, op);
-            op.advice = n.choice("advice", {"dontneed"});
+            op.advice = n.choice("advice", {"dontneed", "free", "cold"});
             break;
         case OpKind::Mprotect:
             region_ref(n, op);

@@ -36,11 +36,12 @@ struct OpSpec {
     // touch, pin
     bool write = false;
     std::uint64_t stride = 0;      // 0 = the page size
+    bool data = false;             // touch: each access stores 8 bytes of non-zero data (so pageout does I/O)
     // fork
     std::string child;
     std::vector<unsigned> child_threads;
     // madvise
-    std::string advice = "dontneed";
+    std::string advice = "dontneed"; // "dontneed", "free", "cold", "pageout"
     // mremap
     std::uint64_t new_size = 0;    // 0 = the region's size
     bool move = true;              // MREMAP_MAYMOVE | MREMAP_FIXED to a new address; false: resize in place

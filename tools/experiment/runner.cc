@@ -221,8 +221,12 @@ private:
                 // A fault is handled and the access retried, as the hardware retries the instruction.
                 for (int attempt = 0;; ++attempt) {
                     const hw::Translation t = c.cpu.translate(va, kind);
-                    if (t.fault == hw::Fault::None)
+                    if (t.fault == hw::Fault::None) {
+                        // data: true stores the access's 8 bytes (the address, never zero) at the PA
+                        if (op.data)
+                            c.cpu.store(t.pa, va | 1, 8, hw::Category::KernelMemory); // (no user-data category)
                         break;
+                    }
                     if (attempt == 3)
                         throw std::runtime_error("touch: the access at " + std::to_string(va) + " still faults after the kernel handled it");
                     if (mm::do_page_fault(c, mm, va, kind) & mm::VM_FAULT_SIGSEGV)
@@ -256,7 +260,11 @@ private:
         }
         case OpKind::Madvise: {
             const auto [start, len] = range_of(op);
-            mm::do_madvise(c, mm, start, len, mm::MADV_DONTNEED);
+            const int advice = op.advice == "free"      ? mm::MADV_FREE
+                               : op.advice == "cold"    ? mm::MADV_COLD
+                               : op.advice == "pageout" ? mm::MADV_PAGEOUT
+                                                        : mm::MADV_DONTNEED;
+            mm::do_madvise(c, mm, start, len, advice);
             r.ptes = (len + page - 1) / page;
             break;
         }

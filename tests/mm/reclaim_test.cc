@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// MADV_COLD, MADV_FREE and MADV_PAGEOUT (mm/madvise.cc, mm/vmscan.cc, mm/swap.cc) on arm64 and x86, after the
+// kernel selftests' MADV_FREE and pageout checks: cold deactivates without unmapping; free makes exclusive
+// folios lazyfree and clean, drops swap entries, leaves partly covered large folios alone; pageout of written
+// 64K folios swaps them out (bytes back on touch, MM_SWAPENTS, frames freed, exclusivity restored); a clean
+// lazyfree folio is discarded and reads back zero, a redirtied one survives with its data.
+#include "swap_test_util.hh"
+
+#include "mm/madvise.hh"
+#include "mm/mmap.hh"
+
+#include <gtest/gtest.h>
+
+using namespace mmusim;
+using namespace mmusim::mm;
+using namespace mmusim::test;
+
+namespace {
+
+constexpr Addr kBase = 0x40000000; // 1 GiB: aligned for any folio order
+constexpr unsigned kOrder64k = 4;  // 64K folios of 4K pages
+
+class Reclaim : public ::testing::TestWithParam<const char*> {
+protected:
+    TestKernel make() { return make_kernel(GetParam()); }
+};
+
+std::string name(const ::testing::TestParamInfo<const char*>& i)
+{
+    std::string s = i.param;
+    for (char& ch : s)
+        if (ch == '-')
+            ch = '_';
+    return s;
+}
+
+std::uint64_t pattern(Addr va) { return 0xc3c3000000000000ull ^ va; } // never zero
+
+// Maps n 64K folios at kBase and writes a word into each page (so a pageout does real I/O).
+void map_and_write(Ctx& c, mm_struct& mm, unsigned n)
+{
+    do_mmap(c, mm, kBase, n * 64 * KiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            kOrder64k);
+    for (Addr va = kBase; va < kBase + n * 64 * KiB; va += c.k.page_size())
+        c.cpu.store(user_access(c, mm, va, AccessKind::Write), pattern(va), 8);
+}
+
+std::vector<pte_t> ptes(Ctx& c, mm_struct& mm, Addr va, unsigned nr)
+{
+    const PtePtr first = pte_offset_map(c, pmd_offset_lookup(c, mm, va), va);
+    std::vector<pte_t> v;
+    for (unsigned i = 0; i < nr; ++i)
+        v.push_back(ptep_get(c, pte_offset(first, i)));
+    return v;
+}
+
+TEST_P(Reclaim, ColdDeactivatesWithoutUnmapping)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 2);
+        const Folio f = folio_at(c, mm, kBase);
+        folio_set_flag(c, f, PG_active); // as if it had been promoted
+        ASSERT_TRUE(a.pte_young(ptes(c, mm, kBase, 1)[0]));
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_COLD), 0);
+        EXPECT_FALSE(folio_test_flag(c, f, PG_active));
+        EXPECT_TRUE(folio_test_flag(c, f, PG_lru));
+        EXPECT_TRUE(folio_test_flag(c, f, PG_swapbacked));
+        for (const pte_t p : ptes(c, mm, kBase, 32)) {
+            EXPECT_TRUE(a.pte_present(p));
+            EXPECT_FALSE(a.pte_young(p));
+        }
+        EXPECT_EQ(rss(t, mm, MM_ANONPAGES), 32);
+        EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase + 5 * c.k.page_size(), AccessKind::Read), 8),
+                  pattern(kBase + 5 * c.k.page_size()));
+    });
+}
+
+TEST_P(Reclaim, FreeMakesWholeFoliosLazyfreeAndCleanAndSkipsPartOfOne)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 2);
+        const Folio f0 = folio_at(c, mm, kBase), f1 = folio_at(c, mm, kBase + 64 * KiB);
+        // The first folio whole, the second's first half: that one would be split upstream; here it is left.
+        ASSERT_EQ(do_madvise(c, mm, kBase, 96 * KiB, MADV_FREE), 0);
+        EXPECT_FALSE(folio_test_flag(c, f0, PG_swapbacked));
+        EXPECT_FALSE(folio_test_flag(c, f0, PG_dirty));
+        for (const pte_t p : ptes(c, mm, kBase, 16)) {
+            EXPECT_TRUE(a.pte_present(p));
+            EXPECT_FALSE(a.pte_dirty(p));
+            EXPECT_FALSE(a.pte_young(p));
+        }
+        EXPECT_TRUE(folio_test_flag(c, f1, PG_swapbacked));
+        EXPECT_TRUE(a.pte_dirty(ptes(c, mm, kBase + 64 * KiB, 1)[0]));
+        EXPECT_EQ(c.k.stats().batches["clear_young_dirty_ptes"].count(16), 1u) << "one call for the whole folio";
+        // Not reclaimed yet: the data is still there
+        EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase + 3 * c.k.page_size(), AccessKind::Read), 8),
+                  pattern(kBase + 3 * c.k.page_size()));
+    });
+}
+
+TEST_P(Reclaim, FreeOfASwappedOutFolioDropsItsSwapEntries)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 1);
+        ASSERT_TRUE(test_swap_out_folio(c, folio_at(c, mm, kBase), {{&mm, kBase}}));
+        ASSERT_EQ(rss(t, mm, MM_SWAPENTS), 16);
+        ASSERT_EQ(swap_usage_in_pages(c, c.k.swap().si()), 16);
+        ASSERT_EQ(do_madvise(c, mm, kBase, 64 * KiB, MADV_FREE), 0);
+        EXPECT_EQ(rss(t, mm, MM_SWAPENTS), 0);
+        EXPECT_EQ(swap_usage_in_pages(c, c.k.swap().si()), 0);
+        for (const pte_t p : ptes(c, mm, kBase, 16))
+            EXPECT_TRUE(a.pte_none(p));
+        // The next touch is a fresh zeroed page
+        EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase, AccessKind::Read), 8), 0u);
+    });
+}
+
+INSTANTIATE_TEST_SUITE_P(Platforms, Reclaim, ::testing::Values("neoverse-n1", "skylake-sp"), name);
+
+} // namespace

@@ -90,6 +90,33 @@ unsigned madvise_folio_pte_batch(Ctx& c, Addr addr, Addr end, Folio folio, PtePt
     return folio_pte_batch_flags(c, folio, nullptr, ptep, ptentp, max_nr, FPB_MERGE_YOUNG_DIRTY);
 }
 
+// Whether every page of the large folio whose page `ptent` maps at addr is mapped, in order, by a PTE of this
+// table inside [start, end). With batching off (kernel.pte_batch=false, or a kernel.max_pte_batch cap)
+// madvise_folio_pte_batch() stops short of the folio, and the decision upstream takes from it (split a partly
+// covered folio, else treat it whole) must not change with the switch: the kernel before the batching split
+// every large folio and handled its pages one by one; without split_folio() the port checks the folio's PTEs
+// one at a time instead, once per folio (`checked` remembers it).
+bool folio_fully_mapped_in(Ctx& c, Folio folio, PtePtr pte, pte_t ptent, Addr addr, Addr start, Addr end,
+                           std::optional<Folio>& checked)
+{
+    if (checked == folio)
+        return true;
+    const Arch& a = c.k.arch();
+    const unsigned long nr_pages = folio_nr_pages(c, folio);
+    const unsigned long idx = a.pte_pfn(ptent) - folio_pfn(folio);
+    const Addr first = addr - idx * c.k.page_size();
+    if (first < start || first + nr_pages * c.k.page_size() > end)
+        return false;
+    const PtePtr first_pte = pte - idx * kPteBytes;
+    for (unsigned long j = 0; j < nr_pages; ++j) {
+        const pte_t p = ptep_get(c, pte_offset(first_pte, j));
+        if (!a.pte_present(p) || a.pte_pfn(p) != folio_pfn(folio) + j)
+            return false;
+    }
+    checked = folio;
+    return true;
+}
+
 // mm/madvise.c madvise_free_pte_range(), the PTE table at *pmd (a PMD leaf is skipped: madvise_free_huge_pmd()
 // is not ported). flush_tlb_batched_pending() has nothing to do: reclaim's deferred flushes complete before it
 // returns here.
@@ -105,6 +132,8 @@ void madvise_free_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr
     const PAddr ptl = pte_lockptr(c, pte);
     hw::SpinLock(ptl).lock(c.cpu);
     long nr_swap = 0;
+    const Addr start = addr;
+    std::optional<Folio> checked;
     for (unsigned nr; addr != end; pte = pte_offset(pte, nr), addr += c.k.page_size() * nr) {
         nr = 1;
         c.k.charge_sw(c, c.k.config().software.pte_loop);
@@ -132,7 +161,8 @@ void madvise_free_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr
         // PTE-mapped folio: it is left in place, as upstream does when the split fails.
         if (folio_test_large(c, *folio)) {
             nr = madvise_folio_pte_batch(c, addr, end, *folio, pte, &ptent);
-            if (nr < folio_nr_pages(c, *folio))
+            if (nr < folio_nr_pages(c, *folio) &&
+                !folio_fully_mapped_in(c, *folio, pte, ptent, addr, start, end, checked))
                 continue;
         }
         if (folio_test_swapcache(c, *folio) || folio_test_flag(c, *folio, PG_dirty)) {
@@ -176,6 +206,8 @@ void madvise_cold_or_pageout_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& 
             return;
         const PAddr ptl = pte_lockptr(c, pte);
         hw::SpinLock(ptl).lock(c.cpu);
+        const Addr start = addr;
+        std::optional<Folio> checked;
         for (unsigned nr; addr < end; pte = pte_offset(pte, nr), addr += nr * c.k.page_size()) {
             nr = 1;
             c.k.charge_sw(c, c.k.config().software.pte_loop);
@@ -189,7 +221,8 @@ void madvise_cold_or_pageout_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& 
             // operating on (not ported: the folio is left in place, as when the split fails).
             if (folio_test_large(c, *folio)) {
                 nr = madvise_folio_pte_batch(c, addr, end, *folio, pte, &ptent);
-                if (nr < folio_nr_pages(c, *folio))
+                if (nr < folio_nr_pages(c, *folio) &&
+                    !folio_fully_mapped_in(c, *folio, pte, ptent, addr, start, end, checked))
                     continue;
             }
             // Do not interfere with other mappings of this folio and non-LRU folio. If we have a large folio at

@@ -417,11 +417,14 @@ TEST(TtuDeferredFlush, Arm64TlbisAsClearedOneDsbAtTheEnd)
     });
 }
 
-// x86: the deferred flush with the mm live on the other core is one IPI round at try_to_unmap_flush(), none
-// while unmapping; the other core's TLB holds nothing stale afterwards (checked mode at the frees).
-TEST(TtuDeferredFlush, X86OneIpiRound)
+// x86 and RISC-V: the deferred flush with the mm live on the other core is one IPI round at
+// try_to_unmap_flush(), none while unmapping; the other core's TLB holds nothing stale afterwards (checked
+// mode at the frees).
+class TtuDeferredIpi : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TtuDeferredIpi, OneIpiRound)
 {
-    TestKernel t = make_kernel("skylake-sp", {"cores=2", "simulation.check=true"}, {"kernel.use_invlpgb=false"});
+    TestKernel t = make_kernel(GetParam(), {"cores=2", "simulation.check=true"});
     mm_struct* mm = nullptr;
     t.run(0, [&](Ctx& c) {
         mm = &c.k.mm_alloc(c);
@@ -457,5 +460,7 @@ TEST(TtuDeferredFlush, X86OneIpiRound)
         c.k.mm_free(c, *mm);
     });
 }
+
+INSTANTIATE_TEST_SUITE_P(Platforms, TtuDeferredIpi, ::testing::Values("skylake-sp", "riscv-sv39"), name);
 
 } // namespace

@@ -18,6 +18,7 @@ Kernel::Kernel(hw::Platform& platform, KernelConfig cfg)
     const std::uint64_t pages = platform_.config().memory.size >> page_shift();
     vmemmap_ = phys_.alloc(pages * kStructPageBytes, page_size());
     zero_pfn_ = phys_.alloc(page_size(), page_size()) >> page_shift();
+    tlb_ubc_.resize(platform_.cores()); // fixed size: references to a core's batch stay valid
     arch_ = make_arch(*this);
     page_alloc_ = std::make_unique<PageAllocator>(*this, phys_);
     if (cfg_.swap_size)
@@ -77,6 +78,11 @@ void Kernel::mm_free(Ctx& c, mm_struct& mm)
     page_alloc_->pagetable_free(c, mm.pgd, 0);
     kfree(c, mm.addr, MM_STRUCT_BYTES);
     mms_.erase(it);
+}
+
+tlbflush_unmap_batch& Kernel::tlb_ubc(const Ctx& c)
+{
+    return tlb_ubc_.at(c.cpu.id());
 }
 
 void Kernel::phase_enter(Ctx& c, const char* name)

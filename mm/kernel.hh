@@ -23,6 +23,14 @@ namespace mmusim::mm {
 class Kernel;
 class Swap;
 
+// include/linux/sched.h struct tlbflush_unmap_batch: current->tlb_ubc, the deferred unmap flush of the task
+// (the port's task is the core's work: one per core).
+struct tlbflush_unmap_batch {
+    arch_tlbflush_unmap_batch arch;
+    bool flush_required = false; // a PTE was cleared whose TLB entry may still be cached
+    bool writable = false;       // a cleared PTE was dirty: flush before the folio's I/O starts
+};
+
 struct Ctx {
     Kernel& k;
     hw::Core& cpu;
@@ -73,6 +81,10 @@ public:
     // mmdrop() -> __mmdrop(): frees the root table and the mm_struct. The VMAs must be gone (exit_mmap()).
     void mm_free(Ctx& c, mm_struct& mm);
     std::size_t processes() const { return mms_.size(); }
+    // The live mms (host-side), for the rmap walk's search of the VMAs on an anon_vma (mm/rmap.cc).
+    const std::vector<std::unique_ptr<mm_struct>>& mms() const { return mms_; }
+    // current->tlb_ubc of the task running on the core (mm/rmap.cc try_to_unmap_flush())
+    tlbflush_unmap_batch& tlb_ubc(const Ctx& c);
     // exit_mmap(): the ASID of an exiting mm is never used again, so TLB entries tagged with it are harmless
     // (checked mode does not count them as reaching a freed frame).
     void retire_asid(Asid asid) { retired_asids_.insert(asid); }
@@ -115,7 +127,8 @@ private:
         Cycles start;    // the core's now() at entry
         Cycles children; // cycles of the phases nested in it
     };
-    std::vector<std::vector<PhaseFrame>> phases_; // per core: the open phases, innermost last
+    std::vector<std::vector<PhaseFrame>> phases_;
+    std::vector<tlbflush_unmap_batch> tlb_ubc_; // per core // per core: the open phases, innermost last
 };
 
 } // namespace mmusim::mm

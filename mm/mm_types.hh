@@ -34,6 +34,7 @@ struct vm_area_struct {
 // Simulated layout of struct mm_struct's hot fields (offsets from mm_struct::addr).
 constexpr unsigned MM_OFF_PAGE_TABLE_LOCK = 0, MM_OFF_PMD_HUGE_PTE = 8 /* pgtable_t, !USE_SPLIT_PMD_PTLOCKS */,
                    MM_OFF_TLB_GEN = 64, MM_OFF_TLB_FLUSH_PENDING = 72,
+                   MM_OFF_TLB_FLUSH_BATCHED = 80 /* atomic_t tlb_flush_batched */,
                    MM_OFF_RSS = 128 /* NR_MM_COUNTERS x 8 */, MM_OFF_CPUMASK = 192, MM_OFF_FLAGS = 256,
                    MM_OFF_MMAP_LOCK = 264 /* rw_semaphore count */,
                    MM_OFF_WRITE_PROTECT_SEQ = 304 /* seqcount_t, after the rw_semaphore as upstream */,

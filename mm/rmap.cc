@@ -3,7 +3,14 @@
 #include "mm/rmap.hh"
 
 #include "hw/core/spinlock.hh"
+#include "mm/huge_memory.hh"
 #include "mm/internal.hh"
+#include "mm/memory.hh"
+#include "mm/page_vma_mapped.hh"
+#include "mm/pgtable.hh"
+#include "mm/swapfile.hh"
+
+#include <algorithm>
 
 namespace mmusim::mm {
 
@@ -281,14 +288,17 @@ int folio_try_dup_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, 
     return 0;
 }
 
-// include/linux/rmap.h __folio_try_share_anon_rmap()
-int __folio_try_share_anon_rmap(Ctx& c, Folio folio, pfn_t page, int, pgtable_level)
+// include/linux/rmap.h __folio_try_share_anon_rmap() with patch 8/9 of the batched anon unmap series
+int __folio_try_share_anon_rmap(Ctx& c, Folio folio, pfn_t page, int nr_pages, pgtable_level level)
 {
+    // We only clear anon-exclusive from head page of PMD folio
+    if (level == pgtable_level::PMD)
+        nr_pages = 1;
     // Paired with the memory barrier in try_grab_folio() (CONFIG_HAVE_GUP_FAST).
     smp_mb(c);
     if (folio_maybe_dma_pinned(c, folio))
         return -EBUSY;
-    ClearPageAnonExclusive(c, page);
+    ClearPagesAnonExclusive(c, page, static_cast<unsigned>(nr_pages));
     // This is conceptually a smp_wmb() paired with the smp_rmb() in gup_must_unshare().
     smp_mb__after_atomic(c);
     return 0;
@@ -309,6 +319,358 @@ bool folio_maybe_mapped_shared(Ctx& c, Folio folio)
         return true;
     // Let's guess based on the first subpage.
     return folio_mm_ids_shared(c, folio);
+}
+
+// ---- the deferred unmap flush (CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH) ----
+
+namespace {
+
+// mm/rmap.c: mm->tlb_flush_batched holds the pending generation in its low bits, the flushed one above
+constexpr unsigned TLB_FLUSH_BATCH_FLUSHED_SHIFT = 16;
+constexpr unsigned TLB_FLUSH_BATCH_PENDING_MASK = (1u << TLB_FLUSH_BATCH_FLUSHED_SHIFT) - 1;
+constexpr unsigned TLB_FLUSH_BATCH_PENDING_LARGE = TLB_FLUSH_BATCH_PENDING_MASK / 2;
+
+// mm/rmap.c set_tlb_ubc_flush_pending(): the flush of [start, end) joins the task's batch
+void set_tlb_ubc_flush_pending(Ctx& c, mm_struct& mm, pte_t pteval, Addr start, Addr end)
+{
+    tlbflush_unmap_batch& tlb_ubc = c.k.tlb_ubc(c);
+    Arch& a = c.k.arch();
+    if (!a.pte_present(pteval)) // pte_accessible()
+        return;
+    a.arch_tlbbatch_add_pending(c, tlb_ubc.arch, mm, start, end);
+    tlb_ubc.flush_required = true;
+
+    // Ensure compiler does not re-order the setting of tlb_flush_batched before the PTE is cleared.
+    const PAddr batched = mm.addr + MM_OFF_TLB_FLUSH_BATCHED;
+    std::uint64_t batch = c.cpu.load(batched, 4, Category::KernelMemory);
+    for (;;) {
+        if ((batch & TLB_FLUSH_BATCH_PENDING_MASK) > TLB_FLUSH_BATCH_PENDING_LARGE) {
+            // Prevent `pending' from catching up with `flushed' because of overflow.
+            const std::uint64_t old = c.cpu.cmpxchg(batched, batch, 1, 4, Category::KernelMemory);
+            if (old != batch) {
+                batch = old;
+                continue;
+            }
+        } else {
+            c.cpu.fetch_add(batched, 1, 4, Category::KernelMemory);
+        }
+        break;
+    }
+    // If the PTE was dirty then it's best to assume it's writable. The caller must use
+    // try_to_unmap_flush_dirty() or try_to_unmap_flush() before the page is freed.
+    if (a.pte_dirty(pteval))
+        tlb_ubc.writable = true;
+}
+
+// mm/rmap.c should_defer_flush(): returns true if the TLB flush should be deferred to the end of a batch
+// of unmap operations to reduce IPIs (kernel.defer_flush off: CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH unset)
+bool should_defer_flush(Ctx& c, mm_struct& mm, ttu_flags flags)
+{
+    if (!(flags & TTU_BATCH_FLUSH) || !c.k.config().switches.defer_flush)
+        return false;
+    return c.k.arch().arch_tlbbatch_should_defer(c, mm);
+}
+
+} // namespace
+
+// mm/rmap.c try_to_unmap_flush(): flush TLB entries for recently unmapped pages from remote CPUs
+void try_to_unmap_flush(Ctx& c)
+{
+    const PhaseScope phase(c, "try_to_unmap_flush");
+    tlbflush_unmap_batch& tlb_ubc = c.k.tlb_ubc(c);
+    if (!tlb_ubc.flush_required)
+        return;
+    c.k.arch().arch_tlbbatch_flush(c, tlb_ubc.arch);
+    tlb_ubc.flush_required = false;
+    tlb_ubc.writable = false;
+}
+
+// mm/rmap.c try_to_unmap_flush_dirty(): flush iff there are potentially writable TLB entries
+void try_to_unmap_flush_dirty(Ctx& c)
+{
+    const PhaseScope phase(c, "try_to_unmap_flush_dirty");
+    if (c.k.tlb_ubc(c).writable)
+        try_to_unmap_flush(c);
+}
+
+// ---- the rmap walk and try_to_unmap_one() ----
+
+namespace {
+
+// mm/rmap.c folio_unmap_pte_batch(): how many PTEs from pvmw.pte map consecutive pages of the folio and can
+// be unmapped together. Before the batched anon unmap series (kernel.anon_unmap_batch off) a swap-backed
+// anon folio is not batched ("only lazyfree or file folios for now").
+long folio_unmap_pte_batch(Ctx& c, Folio folio, struct page_vma_mapped_walk& pvmw, ttu_flags flags, pte_t pte)
+{
+    const vm_area_struct& vma = *pvmw.vma;
+    if (flags & TTU_HWPOISON)
+        return 1;
+    if (!folio_test_large(c, folio))
+        return 1;
+    if (!c.k.config().switches.anon_unmap_batch && folio_test_anon(c, folio) &&
+        folio_test_flag(c, folio, PG_swapbacked))
+        return 1;
+    // We may only batch within a single VMA and a single page table.
+    const std::uint64_t pmd_size = hpage_pmd_size(c);
+    const Addr pmd_end = std::min<Addr>((pvmw.address & ~(pmd_size - 1)) + pmd_size, vma.vm_end); // pmd_addr_end()
+    const unsigned max_nr = static_cast<unsigned>((pmd_end - pvmw.address) >> c.k.page_shift());
+    return folio_pte_batch_flags(c, folio, pvmw.vma, pvmw.pte, &pte, max_nr,
+                                 FPB_RESPECT_WRITE | FPB_RESPECT_SOFT_DIRTY);
+}
+
+// mm/rmap.c ttu_lazyfree_folio() (v4 03/12 of the series): whether a lazyfree folio may be discarded. Before
+// the series the same checks are inline in try_to_unmap_one(); the port shares this body.
+bool ttu_lazyfree_folio(Ctx& c, vm_area_struct& vma, Folio folio)
+{
+    // Synchronize with gup_pte_range():
+    // - clear PTE; barrier; read refcount
+    // - inc refcount; barrier; read PTE
+    smp_mb(c);
+    const int ref_count = folio_ref_count(c, folio);
+    const int map_count = folio_mapcount(c, folio);
+    // Order reads for page refcount and dirty flag (see comments in __remove_mapping()).
+    smp_rmb(c);
+    if (folio_test_flag(c, folio, PG_dirty) && !(vma.vm_flags & VM_DROPPABLE)) {
+        // redirtied either using the page table or a previously obtained GUP reference.
+        folio_set_flag(c, folio, PG_swapbacked); // folio_set_swapbacked()
+        return false;
+    }
+    // Additional reference. Could be a GUP reference or any speculative reference. GUP users must mark the
+    // folio dirty if there was a modification. This folio cannot be reclaimed right now either way, so act
+    // just like nothing happened. We'll come back here later and detect if the folio was dirtied when the
+    // additional reference is gone.
+    return ref_count == 1 + map_count;
+}
+
+// The swap PTE of page `i` of a batch whose first entry is `entry` (swp_entry() + the offset: the slots of a
+// swap-cache folio are consecutive).
+pte_t make_swp_pte(const Arch& a, swp_entry_t entry, unsigned long i, bool anon_exclusive, pte_t pteval)
+{
+    pte_t swp_pte = a.swp_entry_to_pte(swp_entry(swp_type(entry), swp_offset(entry) + i));
+    if (anon_exclusive)
+        swp_pte = a.pte_swp_mkexclusive(swp_pte);
+    if (a.pte_soft_dirty(pteval))
+        swp_pte = a.pte_swp_mksoft_dirty(swp_pte);
+    return swp_pte;
+}
+
+// mm/rmap.c try_to_unmap_one(): unmaps the folio's PTEs in one VMA; false stops the rmap walk (the folio
+// stays mapped: mlocked, pinned, redirtied lazyfree, swap-count failure).
+bool try_to_unmap_one(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, ttu_flags flags)
+{
+    const PhaseScope phase(c, "try_to_unmap_one");
+    mm_struct& mm = *vma.vm_mm;
+    Arch& a = c.k.arch();
+    const std::uint64_t psize = c.k.page_size();
+    const bool series = c.k.config().switches.anon_unmap_batch;
+    const unsigned long folio_nr = folio_nr_pages(c, folio);
+    struct page_vma_mapped_walk pvmw;
+    pvmw.pfn = folio_pfn(folio);
+    pvmw.nr_pages = folio_nr;
+    pvmw.vma = &vma;
+    pvmw.address = address;
+    if (flags & TTU_SYNC)
+        pvmw.flags = PVMW_SYNC;
+    bool ret = true;
+    unsigned long ptes = 0;
+    // No mmu notifiers in the port (mmu_notifier_invalidate_range_start/end).
+    while (page_vma_mapped_walk(c, pvmw)) {
+        // The CVE fix: a batch size left over from an earlier PTE must not be reused.
+        long nr_pages = 1;
+        // Unless we're told to ignore mlock, the folio stays mapped in a VM_LOCKED VMA (mlock_vma_folio()
+        // itself is not modelled).
+        if ((vma.vm_flags & VM_LOCKED) && !(flags & TTU_IGNORE_MLOCK)) {
+            ptes++;
+            ret = false;
+            // Only mlock fully mapped folios
+            if (ptes != pvmw.nr_pages)
+                continue;
+            page_vma_mapped_walk_done(c, pvmw);
+            break;
+        }
+        if (!pvmw.pte) { // PMD-mapped: the port splits no PMD here (TTU_SPLIT_HUGE_PMD not modelled)
+            ret = false;
+            page_vma_mapped_walk_done(c, pvmw);
+            break;
+        }
+        pte_t pteval = ptep_get(c, pvmw.pte);
+        const pfn_t pfn = a.pte_pfn(pteval);
+        const pfn_t subpage = folio_page(folio, pfn - folio_pfn(folio));
+        address = pvmw.address;
+        const bool anon = folio_test_anon(c, folio);
+        bool anon_exclusive = anon && PageAnonExclusive(c, subpage);
+
+        nr_pages = folio_unmap_pte_batch(c, folio, pvmw, flags, pteval);
+        const Addr end_addr = address + static_cast<Addr>(nr_pages) * psize;
+        // Nuke the page table entries. When having to clear PTE_ACCESSIBLE, make sure the flush is deferred
+        // or done now.
+        if (nr_pages == 1 && !series) {
+            // mainline before the series: one PTE at a time
+            if (should_defer_flush(c, mm, flags)) {
+                pteval = ptep_get_and_clear(c, mm, address, pvmw.pte);
+                set_tlb_ubc_flush_pending(c, mm, pteval, address, end_addr);
+            } else {
+                pteval = ptep_clear_flush(c, vma, address, pvmw.pte);
+            }
+        } else if (should_defer_flush(c, mm, flags)) {
+            pteval = get_and_clear_ptes(c, mm, address, pvmw.pte, static_cast<unsigned>(nr_pages));
+            set_tlb_ubc_flush_pending(c, mm, pteval, address, end_addr);
+        } else {
+            pteval = get_and_clear_ptes(c, mm, address, pvmw.pte, static_cast<unsigned>(nr_pages));
+            a.flush_tlb_range(c, vma, address, end_addr);
+        }
+        // Set the dirty flag on the folio now the PTEs are gone.
+        if (a.pte_dirty(pteval))
+            folio_set_flag(c, folio, PG_dirty); // folio_mark_dirty()
+
+        if (anon) {
+            const bool swapbacked = folio_test_flag(c, folio, PG_swapbacked);
+            if (swapbacked != folio_test_swapcache(c, folio)) {
+                // WARN_ON_ONCE: a swap-backed folio reclaim did not add to the swap cache
+                set_ptes(c, mm, address, pvmw.pte, pteval, static_cast<unsigned>(nr_pages));
+                ret = false;
+                page_vma_mapped_walk_done(c, pvmw);
+                break;
+            }
+            // MADV_FREE page check
+            if (!swapbacked) {
+                if (!ttu_lazyfree_folio(c, vma, folio)) {
+                    set_ptes(c, mm, address, pvmw.pte, pteval, static_cast<unsigned>(nr_pages));
+                    ret = false;
+                    page_vma_mapped_walk_done(c, pvmw);
+                    break;
+                }
+                add_mm_counter(c, mm, MM_ANONPAGES, -nr_pages);
+            } else {
+                const swp_entry_t entry = page_swap_entry(c, folio, subpage);
+                if (folio_dup_swap(c, folio, subpage, static_cast<unsigned>(nr_pages)) < 0) {
+                    set_ptes(c, mm, address, pvmw.pte, pteval, static_cast<unsigned>(nr_pages));
+                    ret = false;
+                    page_vma_mapped_walk_done(c, pvmw);
+                    break;
+                }
+                // arch_unmap_one(): sparc ADI only. Then, per sub-batch of uniform anon-exclusivity (the
+                // series' last patch; one sub-batch of one page before it): See folio_try_share_anon_rmap():
+                // clear PTE first.
+                long done = 0;
+                bool failed = false;
+                while (done < nr_pages) {
+                    const pfn_t page = subpage + static_cast<pfn_t>(done);
+                    anon_exclusive = PageAnonExclusive(c, page);
+                    const unsigned len =
+                        nr_pages == 1 ? 1
+                                      : page_anon_exclusive_sub_batch(c, static_cast<unsigned>(done),
+                                                                      static_cast<unsigned>(nr_pages - done),
+                                                                      subpage, anon_exclusive);
+                    const int err = !anon_exclusive ? 0
+                                    : series        ? folio_try_share_anon_rmap_ptes(c, folio, page, static_cast<int>(len))
+                                                    : folio_try_share_anon_rmap_pte(c, folio, page);
+                    if (err) {
+                        // -EBUSY: the folio may be pinned. Give back the slots not converted and restore
+                        // their PTEs; the converted sub-batches stay unmapped.
+                        const unsigned rest = static_cast<unsigned>(nr_pages - done);
+                        folio_put_swap(c, folio, page, rest);
+                        set_ptes(c, mm, address + static_cast<Addr>(done) * psize, pte_offset(pvmw.pte, done),
+                                 a.pte_advance_pfn(pteval, static_cast<unsigned long>(done)), rest);
+                        failed = true;
+                        break;
+                    }
+                    for (unsigned i = 0; i < len; ++i)
+                        set_pte_at(c, mm, address + (static_cast<Addr>(done) + i) * psize,
+                                   pte_offset(pvmw.pte, done + i),
+                                   make_swp_pte(a, entry, static_cast<unsigned long>(done) + i, anon_exclusive, pteval));
+                    done += len;
+                }
+                // swapoff's mmlist (init_mm.mmlist under mmlist_lock) is not modelled.
+                if (done) {
+                    add_mm_counter(c, mm, MM_ANONPAGES, -done);
+                    add_mm_counter(c, mm, MM_SWAPENTS, done);
+                }
+                if (failed) {
+                    // the series' partial-success accounting: rmap and references of what was converted
+                    if (done) {
+                        folio_remove_rmap_ptes(c, folio, subpage, static_cast<int>(done), vma);
+                        if (folio_ref_sub_and_test(c, folio, static_cast<int>(done)))
+                            __folio_put(c, folio);
+                    }
+                    ret = false;
+                    page_vma_mapped_walk_done(c, pvmw);
+                    break;
+                }
+            }
+        } else {
+            // file folios: not in the port
+            add_mm_counter(c, mm, MM_FILEPAGES, -nr_pages);
+        }
+        // finish_unmap:
+        folio_remove_rmap_ptes(c, folio, subpage, static_cast<int>(nr_pages), vma);
+        // mlock_drain_local(): no mlock batches in the port
+        if (folio_ref_sub_and_test(c, folio, static_cast<int>(nr_pages))) // folio_put_refs()
+            __folio_put(c, folio);
+        // Bail out early if the whole folio was unmapped.
+        if (static_cast<unsigned long>(nr_pages) == folio_nr) {
+            page_vma_mapped_walk_done(c, pvmw);
+            break;
+        }
+        // The series: a batch shorter than the folio is skipped past in the walk.
+        if (nr_pages > 1) {
+            pvmw.pte = pte_offset(pvmw.pte, nr_pages - 1);
+            pvmw.address += static_cast<Addr>(nr_pages - 1) * psize;
+        }
+    }
+    return ret;
+}
+
+// mm/rmap.c folio_not_mapped(): rmap_walk_control.done of try_to_unmap()
+bool folio_not_mapped(Ctx& c, Folio folio) { return !folio_mapped(c, folio); }
+
+// mm/rmap.c rmap_walk_anon(): every VMA on the folio's anon_vma whose range covers the folio, under the
+// anon_vma's read lock (folio_lock_anon_vma_read()). The port's anon_vma has no interval tree: the VMAs
+// sharing it are found host-side and each one the tree's walk would visit is charged software.vma_lookup
+// (an estimate of one anon_vma_interval_tree step).
+template <typename RmapOne>
+void rmap_walk_anon(Ctx& c, Folio folio, bool locked, RmapOne&& rmap_one)
+{
+    const std::uint64_t mapping = folio_mapping_raw(c, folio);
+    if (!(mapping & PAGE_MAPPING_ANON))
+        return;
+    const PAddr av = mapping & ~PAGE_MAPPING_ANON; // folio_anon_vma()
+    const PAddr rwsem = av; // anon_vma->root->rwsem (the root is the anon_vma itself in the port)
+    if (!locked)
+        c.cpu.fetch_add(rwsem, 1, 8, Category::Lock); // anon_vma_lock_read(): down_read()
+    const std::uint64_t pgoff_start =
+        c.cpu.load(page_addr(c, folio.pfn) + PAGE_OFF_INDEX, 8, Category::StructPage); // folio_pgoff()
+    const std::uint64_t nr = folio_nr_pages(c, folio);
+    const Addr fstart = static_cast<Addr>(pgoff_start) << c.k.page_shift();
+    const Addr fend = fstart + nr * c.k.page_size();
+    std::vector<vm_area_struct*> vmas; // anon_vma_interval_tree_foreach()
+    for (const auto& mm : c.k.mms())
+        for (auto& [start, vma] : mm->vmas)
+            if (vma.anon && vma.anon->addr == av && vma.vm_start < fend && vma.vm_end > fstart)
+                vmas.push_back(&vma);
+    for (vm_area_struct* vma : vmas) {
+        c.k.charge_sw(c, c.k.config().software.vma_lookup);
+        // vma_address(): the folio's first address in this VMA (the port's anonymous vm_pgoff is
+        // vm_start >> PAGE_SHIFT, so the index is the address's page number)
+        if (!rmap_one(*vma, fstart))
+            break;
+        if (folio_not_mapped(c, folio))
+            break;
+    }
+    if (!locked)
+        c.cpu.fetch_sub(rwsem, 1, 8, Category::Lock); // anon_vma_unlock_read()
+}
+
+} // namespace
+
+// mm/rmap.c try_to_unmap(): try to remove all page table mappings to a folio. It is the caller's
+// responsibility to check if the folio is still mapped if needed (use TTU_SYNC to prevent accounting
+// races). Context: Caller must hold the folio lock.
+void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags)
+{
+    const PhaseScope phase(c, "try_to_unmap");
+    rmap_walk_anon(c, folio, flags & TTU_RMAP_LOCKED,
+                   [&](vm_area_struct& vma, Addr address) { return try_to_unmap_one(c, folio, vma, address, flags); });
 }
 
 } // namespace mmusim::mm

@@ -10,10 +10,12 @@
 // PteStore, exchanges as PteAtomic.
 #pragma once
 
+#include "hw/core/core.hh"
 #include "mm/swapops.hh"
 #include "mm/types.hh"
 
 #include <memory>
+#include <vector>
 
 namespace mmusim::mm {
 
@@ -22,6 +24,14 @@ struct mm_struct;
 struct vm_area_struct;
 struct mmu_gather;
 class Kernel;
+
+// arch/*/include/asm/tlbbatch.h struct arch_tlbflush_unmap_batch: arm64's is empty (the TLBIs are issued as
+// PTEs are cleared); x86's is the CPUs to flush and whether user pages were unmapped (INVLPGB).
+struct arch_tlbflush_unmap_batch {
+    hw::CpuMask cpumask;
+    bool unmapped_pages = false;
+    std::vector<mm_struct*> mms; // host-side: the mms flushed at arch_tlbbatch_flush() (see mm/arch/x86/tlb.cc)
+};
 
 class Arch {
 public:
@@ -129,6 +139,14 @@ public:
     virtual void flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) { flush_tlb_range(c, vma, start, end); }
     // asm/tlb.h tlb_flush(): the flush at the end of an mmu_gather.
     virtual void tlb_flush(Ctx& c, mmu_gather& tlb) = 0;
+
+    // ---- deferred unmap flush (CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH, mm/rmap.c try_to_unmap_one()) ----
+    // asm/tlbflush.h arch_tlbbatch_should_defer(); an architecture without the batch never defers.
+    virtual bool arch_tlbbatch_should_defer(Ctx&, mm_struct&) { return false; }
+    // asm/tlbflush.h arch_tlbbatch_add_pending(): [start, end) of mm was unmapped without a flush
+    virtual void arch_tlbbatch_add_pending(Ctx&, arch_tlbflush_unmap_batch&, mm_struct&, Addr, Addr) {}
+    // asm/tlbflush.h arch_tlbbatch_flush(): everything added since the last flush
+    virtual void arch_tlbbatch_flush(Ctx&, arch_tlbflush_unmap_batch&) {}
 };
 
 // The architecture's operations for the kernel's platform (mm/arch/arch.cc): arm64, x86-64 or RISC-V.

@@ -279,9 +279,10 @@ public:
     // TLBF_NOWALKCACHE | TLBF_NOBROADCAST); kept under its older name for callers.
     void local_flush_tlb_contpte(Ctx& c, vm_area_struct& vma, Addr addr);
     // Deferred unmap flush (try_to_unmap_one with TTU_BATCH_FLUSH): TLBIs now, the DSB at the end.
-    bool arch_tlbbatch_should_defer(const mm_struct&) const { return true; }
-    void arch_tlbbatch_add_pending(Ctx& c, mm_struct& mm, Addr start, Addr end);
-    void arch_tlbbatch_flush(Ctx& c);
+    bool arch_tlbbatch_should_defer(Ctx&, mm_struct&) override { return true; }
+    void arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch& batch, mm_struct& mm, Addr start,
+                                   Addr end) override;
+    void arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch) override;
     // asm-generic/tlb.h tlb_get_unmap_size(), for tlb_flush() (its level hint is mm/mmu_gather.hh's
     // tlb_get_level(), arm64's asm/tlb.h function)
     static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);

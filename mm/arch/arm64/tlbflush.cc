@@ -175,13 +175,17 @@ void Arm64::local_flush_tlb_contpte(Ctx& c, vm_area_struct& vma, Addr addr)
 
 // asm/tlbflush.h arch_tlbbatch_add_pending(): the TLBIs go out now, without the DSB; arch_tlbbatch_flush()
 // waits for all of them at once.
-void Arm64::arch_tlbbatch_add_pending(Ctx& c, mm_struct& mm, Addr start, Addr end)
+void Arm64::arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch&, mm_struct& mm, Addr start, Addr end)
 {
     __flush_tlb_range(c, mm, start, end, page_size(), 3, TLBF_NOWALKCACHE | TLBF_NOSYNC);
 }
 
 // asm/tlbflush.h arch_tlbbatch_flush()
-void Arm64::arch_tlbbatch_flush(Ctx& c) { __tlbi_sync_s1ish(c); }
+void Arm64::arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch&)
+{
+    c.k.stats().flush("arch_tlbbatch_flush", 0);
+    __tlbi_sync_s1ish(c);
+}
 
 // include/asm-generic/tlb.h tlb_get_unmap_shift() / tlb_get_unmap_size(): the stride of the gathered range, by
 // the lowest level whose entries were cleared. (A member here: the generic mmu_gather declares no such helper.)

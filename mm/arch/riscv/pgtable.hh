@@ -205,6 +205,11 @@ public:
     void flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) override;
     void flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr) override;
     void tlb_flush(Ctx& c, mmu_gather& tlb) override;
+    // CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH (arch/riscv/mm/tlbflush.c)
+    bool arch_tlbbatch_should_defer(Ctx&, mm_struct&) override { return true; }
+    void arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch& batch, mm_struct& mm, Addr start,
+                                   Addr end) override;
+    void arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch) override;
     void flush_tlb_mm_range(Ctx& c, mm_struct& mm, Addr start, Addr end, std::uint64_t page_size);
 
     // asm/tlbflush.h: SFENCE.VMA on this hart.

@@ -12,7 +12,7 @@
 // firmware to fence the other harts). The platform has no SBI firmware model, so remote flushes always take
 // the IPI path, as upstream does when the harts have an IPI device of their own (ACLINT SSWI or IMSIC).
 // Svinval (SINVAL.VMA between SFENCE.W.INVAL and SFENCE.INVAL.IR) and hugetlb strides are not modelled either;
-// the callers with no mm (flush_tlb_kernel_range(), arch_tlbbatch_flush()) are not ported.
+// flush_tlb_kernel_range() is not ported.
 //
 // Kernel memory the path touches, each access timed: mm->context.id (get_mm_asid(); MM_OFF_CONTEXT_ID), the
 // mm_cpumask() words (cpumask_empty(), cpumask_any_but()) and the initiator's struct flush_tlb_range_data,
@@ -211,6 +211,21 @@ void Riscv::__flush_tlb_range(Ctx& c, mm_struct* mm, const hw::CpuMask& cmask, A
         __ipi_flush_tlb_range_asid(c, info, ftd);
     c.cpu.ipi_wait(ipi);
     // put_cpu(); mmu_notifier_arch_invalidate_secondary_tlbs(): no secondary TLBs
+}
+
+// arch/riscv/mm/tlbflush.c arch_tlbbatch_add_pending(): only the mm's CPUs join the batch (the address is
+// not used)
+void Riscv::arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch& batch, mm_struct& mm, Addr, Addr)
+{
+    batch.cpumask |= read_mm_cpumask(c, mm); // cpumask_or(&batch->cpumask, &batch->cpumask, mm_cpumask(mm))
+}
+
+// arch/riscv/mm/tlbflush.c arch_tlbbatch_flush(): every ASID on every CPU of the batch (sfence.vma x0, x0)
+void Riscv::arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch)
+{
+    c.k.stats().flush("arch_tlbbatch_flush", 0);
+    __flush_tlb_range(c, nullptr, batch.cpumask, 0, FLUSH_TLB_MAX_SIZE, PAGE_SIZE);
+    batch.cpumask.reset();
 }
 
 // arch/riscv/mm/tlbflush.c flush_tlb_mm()

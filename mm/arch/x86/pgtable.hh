@@ -81,6 +81,10 @@ public:
     void flush_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr end) override;
     void flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr) override;
     void tlb_flush(Ctx& c, mmu_gather& tlb) override;
+    bool arch_tlbbatch_should_defer(Ctx& c, mm_struct& mm) override;
+    void arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch& batch, mm_struct& mm, Addr start,
+                                   Addr end) override;
+    void arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch) override;
 
     static constexpr Addr TLB_FLUSH_ALL = ~Addr{0};
     static constexpr std::uint64_t TLB_GENERATION_INVALID = 0;

@@ -425,6 +425,72 @@ void X86::flush_tlb_page(Ctx& c, vm_area_struct& vma, Addr addr)
     flush_tlb_mm_range(c, *vma.vm_mm, addr, addr + PAGE_SIZE, PAGE_SHIFT, false);
 }
 
+// asm/tlbflush.h arch_tlbbatch_should_defer(): only if remote CPUs need to be flushed
+bool X86::arch_tlbbatch_should_defer(Ctx& c, mm_struct& mm) { return cpumask_any_but(c, mm, c.cpu.id()); }
+
+// asm/tlbflush.h arch_tlbbatch_add_pending(): the range is ignored; the mm's generation moves on and its CPUs
+// join the batch (no secondary TLBs in the port: the mmu_notifier call is empty).
+void X86::arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch& batch, mm_struct& mm, Addr, Addr)
+{
+    inc_mm_tlb_gen(c, mm);
+    c.cpu.load(mm.addr + MM_OFF_CPUMASK, 8); // cpumask_or(&batch->cpumask, ..., mm_cpumask(mm))
+    batch.cpumask |= mm.cpumask;
+    batch.unmapped_pages = true;
+    if (std::find(batch.mms.begin(), batch.mms.end(), &mm) == batch.mms.end())
+        batch.mms.push_back(&mm);
+}
+
+// arch/x86/mm/tlb.c arch_tlbbatch_flush(): one full flush of the batch's CPUs (one IPI round), or with
+// INVLPGB one broadcast flush. Upstream's info has mm = NULL and each CPU flushes its loaded mm; the port's
+// cores have no loaded mm to switch, so each target runs flush_tlb_func() for every mm of the batch (whose
+// tlb_gen add_pending advanced: a full flush of that PCID) inside the same IPI.
+void X86::arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch)
+{
+    const unsigned cpu = c.cpu.id();
+    if (batch.mms.empty()) {
+        batch.cpumask.reset();
+        return;
+    }
+    std::vector<flush_tlb_info> infos;
+    for (mm_struct* mm : batch.mms)
+        infos.push_back(get_flush_tlb_info(c, mm, 0, TLB_FLUSH_ALL, 0, false, TLB_GENERATION_INVALID));
+    hw::CpuMask others = batch.cpumask;
+    others.reset(cpu);
+    c.k.stats().flush("arch_tlbbatch_flush", 0);
+    if (c.k.config().switches.use_invlpgb && batch.unmapped_pages) {
+        // invlpgb_flush_all_nonglobals(): one INVLPGB of every non-global translation, then TLBSYNC
+        hw::TlbiOp op;
+        op.kind = TlbiKind::Invlpgb;
+        op.broadcast = true;
+        op.va_valid = false;
+        for (mm_struct* mm : batch.mms) {
+            op.asid = kern_pcid(c, *mm);
+            c.cpu.tlbi(op);
+        }
+        c.cpu.barrier(hw::Barrier::Tlbsync);
+        c.k.stats().flush("invlpgb", batch.mms.size());
+        batch.unmapped_pages = false;
+    } else if (others.any()) {
+        // flush_tlb_multi(&batch->cpumask, info): one IPI round
+        c.k.stats().flush("flush_tlb_multi", others.count());
+        Kernel& k = c.k;
+        const hw::IpiHandle ipi = c.cpu.ipi_send(others, [this, &k, infos](hw::Core& target) {
+            Ctx tc{k, target};
+            for (const flush_tlb_info& info : infos)
+                flush_tlb_func(tc, info);
+        });
+        if (batch.cpumask.test(cpu))
+            for (const flush_tlb_info& info : infos)
+                flush_tlb_func(c, info);
+        c.cpu.ipi_wait(ipi);
+    } else if (batch.cpumask.test(cpu)) {
+        for (const flush_tlb_info& info : infos)
+            flush_tlb_func(c, info);
+    }
+    batch.cpumask.reset();
+    batch.mms.clear();
+}
+
 // arch/x86/include/asm/tlb.h tlb_flush() (no page-table unsharing in the port: freed_tables alone).
 void X86::tlb_flush(Ctx& c, mmu_gather& tlb)
 {

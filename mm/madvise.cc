@@ -12,6 +12,7 @@
 #include "mm/swap.hh"
 #include "mm/swapfile.hh"
 #include "mm/swapops.hh"
+#include "mm/vmscan.hh"
 #include "hw/core/spinlock.hh"
 
 #include <algorithm>
@@ -253,7 +254,8 @@ void madvise_cold_or_pageout_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& 
         }
         hw::SpinLock(ptl).unlock(c.cpu);
     }
-    (void)folio_list; // MADV_PAGEOUT's reclaim_pages() comes with mm/vmscan.cc
+    if (pageout)
+        reclaim_pages(c, folio_list);
 }
 
 // The pmd_entry walk of walk_page_range_vma() over [start, end) of one VMA: each PTE table the range covers
@@ -312,7 +314,7 @@ int do_madvise(Ctx& c, mm_struct& mm, Addr start, std::uint64_t len, int behavio
     if (behavior == MADV_NORMAL)
         return 0;
     if (behavior != MADV_DONTNEED && behavior != MADV_HUGEPAGE && behavior != MADV_NOHUGEPAGE &&
-        behavior != MADV_FREE && behavior != MADV_COLD)
+        behavior != MADV_FREE && behavior != MADV_COLD && behavior != MADV_PAGEOUT)
         return -EINVAL;
     len = (len + c.k.page_size() - 1) & ~(c.k.page_size() - 1);
     if (!len)

@@ -148,6 +148,69 @@ TEST_P(Reclaim, FreeOfASwappedOutFolioDropsItsSwapEntries)
     });
 }
 
+TEST_P(Reclaim, PageoutOfWritten64kFoliosSwapsThemOutAndTouchBringsThemBack)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        constexpr unsigned n = 4;
+        map_and_write(c, mm, n);
+        const std::uint64_t free_before = c.k.page_alloc().free_bytes();
+        const std::uint64_t freed_before = c.k.stats().folios_freed;
+        ASSERT_EQ(do_madvise(c, mm, kBase, n * 64 * KiB, MADV_PAGEOUT), 0);
+        const unsigned pages = n * 16;
+        EXPECT_EQ(rss(t, mm, MM_SWAPENTS), long{pages});
+        EXPECT_EQ(rss(t, mm, MM_ANONPAGES), 0);
+        EXPECT_EQ(c.k.swap().events.pswpout, pages);
+        // The folios are freed; a swap cluster's table page and the lruvec are allocated on first use
+        EXPECT_EQ(c.k.stats().folios_freed - freed_before, n);
+        EXPECT_GE(c.k.page_alloc().free_bytes(), free_before + n * 64 * KiB - 8 * KiB);
+        for (const pte_t p : ptes(c, mm, kBase, pages)) {
+            ASSERT_TRUE(a.is_swap_pte(p));
+            EXPECT_TRUE(a.pte_swp_exclusive(p));
+        }
+        for (Addr va = kBase; va < kBase + n * 64 * KiB; va += c.k.page_size()) {
+            const PAddr pa = user_access(c, mm, va, AccessKind::Read);
+            ASSERT_EQ(c.cpu.load(pa, 8), pattern(va)) << std::hex << va;
+            EXPECT_TRUE(PageAnonExclusive(c, pa / c.k.page_size()));
+        }
+        EXPECT_EQ(rss(t, mm, MM_SWAPENTS), 0);
+        EXPECT_EQ(rss(t, mm, MM_ANONPAGES), long{pages});
+        exit_mmap(c, mm);
+        c.k.mm_free(c, mm);
+        EXPECT_EQ(swap_usage_in_pages(c, c.k.swap().si()), 0);
+    });
+}
+
+TEST_P(Reclaim, LazyfreeReclaimDiscardsACleanFolioAndKeepsARedirtiedOne)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 2);
+        const Folio redirtied = folio_at(c, mm, kBase + 64 * KiB);
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_FREE), 0);
+        const Addr va = kBase + 64 * KiB + 2 * c.k.page_size();
+        c.cpu.store(user_access(c, mm, va, AccessKind::Write), 0x1234, 8); // redirty the second folio
+        const std::uint64_t freed_before = c.k.stats().folios_freed;
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_PAGEOUT), 0);
+        EXPECT_EQ(c.k.swap().events.pswpout, 0u) << "lazyfree folios are not written";
+        // The clean one is gone: its PTEs are none, its frame free, and it reads back zero
+        for (const pte_t p : ptes(c, mm, kBase, 16))
+            EXPECT_TRUE(a.pte_none(p));
+        EXPECT_EQ(c.k.stats().folios_freed - freed_before, 1u);
+        EXPECT_EQ(rss(t, mm, MM_ANONPAGES), 16);
+        // The redirtied one is swap-backed again and still mapped with its data
+        EXPECT_TRUE(folio_test_flag(c, redirtied, PG_swapbacked));
+        EXPECT_EQ(c.cpu.load(user_access(c, mm, va, AccessKind::Read), 8), 0x1234u);
+        EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase + 64 * KiB, AccessKind::Read), 8),
+                  pattern(kBase + 64 * KiB));
+        EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase, AccessKind::Read), 8), 0u);
+    });
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, Reclaim, ::testing::Values("neoverse-n1", "skylake-sp"), name);
 
 } // namespace

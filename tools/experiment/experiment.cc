@@ -177,7 +177,7 @@ struct Loader {
         case OpKind::Madvise:
             region_ref(n, op);
             range(n, op);
-            op.advice = n.choice("advice", {"dontneed", "free", "cold"});
+            op.advice = n.choice("advice", {"dontneed", "free", "cold", "pageout"});
             break;
         case OpKind::Mprotect:
             region_ref(n, op);

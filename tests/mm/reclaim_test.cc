@@ -6,6 +6,7 @@
 // lazyfree folio is discarded and reads back zero, a redirtied one survives with its data.
 #include "swap_test_util.hh"
 
+#include "mm/gup.hh"
 #include "mm/madvise.hh"
 #include "mm/mmap.hh"
 
@@ -208,6 +209,39 @@ TEST_P(Reclaim, LazyfreeReclaimDiscardsACleanFolioAndKeepsARedirtiedOne)
         EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase + 64 * KiB, AccessKind::Read), 8),
                   pattern(kBase + 64 * KiB));
         EXPECT_EQ(c.cpu.load(user_access(c, mm, kBase, AccessKind::Read), 8), 0u);
+    });
+}
+
+TEST_P(Reclaim, PinnedFolioIsNotPagedOutAndALockedVmaIsRefused)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 2);
+        std::vector<pfn_t> pinned;
+        ASSERT_EQ(pin_user_pages_fast(c, mm, kBase, 16, FOLL_WRITE, pinned), 16);
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_PAGEOUT), 0);
+        // The pinned folio keeps its PTEs and gets no swap slots (shrink_folio_list(): folio_maybe_dma_pinned()
+        // before add_to_swap); the other one is paged out
+        for (const pte_t p : ptes(c, mm, kBase, 16))
+            EXPECT_TRUE(a.pte_present(p));
+        for (const pte_t p : ptes(c, mm, kBase + 64 * KiB, 16))
+            EXPECT_TRUE(a.is_swap_pte(p));
+        EXPECT_EQ(rss(t, mm, MM_ANONPAGES), 16);
+        EXPECT_EQ(swap_usage_in_pages(c, c.k.swap().si()), 16);
+        EXPECT_TRUE(folio_test_flag(c, folio_at(c, mm, kBase), PG_lru)) << "put back on the LRU";
+        for (Addr va = kBase; va < kBase + 128 * KiB; va += c.k.page_size())
+            ASSERT_EQ(c.cpu.load(user_access(c, mm, va, AccessKind::Read), 8), pattern(va));
+        unpin_user_pages(c, pinned);
+
+        // can_madv_lru_vma(): MADV_COLD and MADV_PAGEOUT refuse a VM_LOCKED VMA (mlock() itself is not ported)
+        mm.vma_at(kBase)->vm_flags |= VM_LOCKED;
+        EXPECT_EQ(do_madvise(c, mm, kBase, 64 * KiB, MADV_PAGEOUT), -EINVAL);
+        EXPECT_EQ(do_madvise(c, mm, kBase, 64 * KiB, MADV_COLD), -EINVAL);
+        EXPECT_EQ(do_madvise(c, mm, kBase, 64 * KiB, MADV_FREE), -EINVAL);
+        for (const pte_t p : ptes(c, mm, kBase, 16))
+            EXPECT_TRUE(a.pte_present(p));
     });
 }
 

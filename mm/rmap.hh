@@ -112,6 +112,9 @@ void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags);
 void try_to_unmap_flush(Ctx& c);
 // mm/rmap.c try_to_unmap_flush_dirty(): the same, only if a deferred PTE was writable/dirty (before pageout())
 void try_to_unmap_flush_dirty(Ctx& c);
+// mm/rmap.c flush_tlb_batched_pending(): under the PTL, before changing PTEs reclaim may have cleared without
+// a completed flush (zap, mprotect, madvise, mremap call it upstream)
+void flush_tlb_batched_pending(Ctx& c, mm_struct& mm);
 
 // include/linux/mm.h folio_maybe_mapped_shared()
 bool folio_maybe_mapped_shared(Ctx& c, Folio folio);

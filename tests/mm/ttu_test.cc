@@ -329,8 +329,10 @@ void mark_lazyfree(Ctx& c, mm_struct& mm, Folio f)
 
 TEST_P(Ttu, LazyfreeFolioDiscardedCleanKeptRedirtied)
 {
-    for (const bool redirty : {false, true}) {
-        TestKernel t = make({}, {"cores=2", "simulation.check=true"});
+    for (unsigned run = 0; run < 4; ++run) {
+        const bool redirty = run & 1;
+        const char* batch = run & 2 ? "kernel.anon_unmap_batch=false" : "kernel.anon_unmap_batch=true";
+        TestKernel t = make({batch}, {"cores=2", "simulation.check=true"});
         t.run([&](Ctx& c) {
             mm_struct& mm = c.k.mm_alloc(c);
             map_and_fill(c, mm, 1);
@@ -509,6 +511,40 @@ TEST(TtuDeferredFlush, OffFlushesEachBatchAndPhasesAreReported)
     EXPECT_GT(t.k->stats().phases.at("try_to_unmap_one"), 0u);
     EXPECT_GT(t.k->stats().phases.at("try_to_unmap"), 0u);
     EXPECT_EQ(t.k->stats().phases.count("try_to_unmap_flush"), 1u);
+}
+
+} // namespace
+
+namespace {
+
+// ttu_lazyfree_folio(): an extra reference (a GUP or speculative one) keeps a clean lazyfree folio mapped;
+// in a VM_DROPPABLE VMA a dirty one is discarded all the same.
+TEST(TtuLazyfree, ExtraReferenceKeepsItDroppableDiscardsDirty)
+{
+    TestKernel t = make_kernel("neoverse-n1", {"cores=2", "simulation.check=true"});
+    t.run([&](Ctx& c) {
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_fill(c, mm, 1);
+        const Folio f = folio_at(c, mm, kBase);
+        mark_lazyfree(c, mm, f);
+        folio_get(c, f); // a speculative reference
+        EXPECT_FALSE(reclaim_unmap(c, f));
+        EXPECT_EQ(folio_mapcount(c, f), 16);
+        EXPECT_FALSE(folio_test_flag(c, f, PG_swapbacked)) << "clean: still lazyfree";
+        folio_unlock(c, f);
+        folio_put(c, f);
+        folio_put(c, f); // the speculative reference goes
+        // Redirtied, but MAP_DROPPABLE: discarded anyway.
+        c.cpu.store(user_access(c, mm, kBase, AccessKind::Write) + 8, 1, 8);
+        mm.vma_at(kBase)->vm_flags |= VM_DROPPABLE;
+        EXPECT_TRUE(reclaim_unmap(c, f));
+        EXPECT_EQ(get_mm_counter(c, mm, MM_ANONPAGES), 0);
+        folio_unlock(c, f);
+        folio_put(c, f);
+        exit_mmap(c, mm);
+        c.k.mm_free(c, mm);
+    });
+    EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
 }
 
 } // namespace

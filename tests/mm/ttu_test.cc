@@ -24,15 +24,6 @@ namespace {
 constexpr Addr kBase = 0x40000000; // 1 GiB: aligned for any folio order
 constexpr unsigned kOrder64K = 4;  // 64K folios of 4K pages
 
-std::string name(const ::testing::TestParamInfo<const char*>& i)
-{
-    std::string s = i.param;
-    for (char& ch : s)
-        if (ch == '-')
-            ch = '_';
-    return s;
-}
-
 std::uint64_t pattern(unsigned i) { return 0x7a7a000000000000ull ^ (std::uint64_t{i} << 20) ^ 0x55; }
 
 // An anonymous mapping of `folios` 64K folios, each page written with its pattern.
@@ -86,18 +77,12 @@ void reclaim_finish(Ctx& c, Folio f, bool unmapped)
     folio_put(c, f);
 }
 
-class Ttu : public ::testing::TestWithParam<const char*> {
-protected:
-    TestKernel make(std::vector<std::string> ksets = {}, std::vector<std::string> psets = {"cores=2"})
-    {
-        return make_kernel(GetParam(), std::move(psets), ksets);
-    }
-};
+class Ttu : public PlatformTest {};
 
 TEST_P(Ttu, SwapBackedFolioLeavesExclusiveSwapPtesAndComesBackWithItsBytes)
 {
     for (const char* batch : {"kernel.anon_unmap_batch=true", "kernel.anon_unmap_batch=false"}) {
-        TestKernel t = make({batch});
+        TestKernel t = make({"cores=2"}, {batch});
         t.run([&](Ctx& c) {
             const mm::Arch& a = c.k.arch();
             const std::uint64_t ps = c.k.page_size();
@@ -223,7 +208,7 @@ TEST_P(Ttu, BothSettingsAndEveryCapEndInTheSameState)
 TEST_P(Ttu, PinnedFolioKeepsItsPtesAndBytes)
 {
     for (const char* batch : {"kernel.anon_unmap_batch=true", "kernel.anon_unmap_batch=false"}) {
-        TestKernel t = make({batch}, {"cores=2", "simulation.check=true"});
+        TestKernel t = make({"cores=2", "simulation.check=true"}, {batch});
         t.run([&](Ctx& c) {
             const mm::Arch& a = c.k.arch();
             const std::uint64_t ps = c.k.page_size();
@@ -256,7 +241,7 @@ TEST_P(Ttu, PinnedFolioKeepsItsPtesAndBytes)
 
 TEST_P(Ttu, AfterForkTheFolioIsUnmappedFromBothMmsNotExclusive)
 {
-    TestKernel t = make();
+    TestKernel t = make({"cores=2"});
     t.run([&](Ctx& c) {
         const mm::Arch& a = c.k.arch();
         const std::uint64_t ps = c.k.page_size();
@@ -289,7 +274,7 @@ TEST_P(Ttu, AfterForkTheFolioIsUnmappedFromBothMmsNotExclusive)
 
 TEST_P(Ttu, MlockedFolioStaysMapped)
 {
-    TestKernel t = make();
+    TestKernel t = make({"cores=2"});
     t.run([&](Ctx& c) {
         mm_struct& mm = c.k.mm_alloc(c);
         map_and_fill(c, mm, 1);
@@ -332,7 +317,7 @@ TEST_P(Ttu, LazyfreeFolioDiscardedCleanKeptRedirtied)
     for (unsigned run = 0; run < 4; ++run) {
         const bool redirty = run & 1;
         const char* batch = run & 2 ? "kernel.anon_unmap_batch=false" : "kernel.anon_unmap_batch=true";
-        TestKernel t = make({batch}, {"cores=2", "simulation.check=true"});
+        TestKernel t = make({"cores=2", "simulation.check=true"}, {batch});
         t.run([&](Ctx& c) {
             mm_struct& mm = c.k.mm_alloc(c);
             map_and_fill(c, mm, 1);
@@ -366,7 +351,7 @@ TEST_P(Ttu, LazyfreeFolioDiscardedCleanKeptRedirtied)
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, Ttu, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, Ttu, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), platform_name);
 
 // arm64 contpte: the batched unmap of a full block converts nothing; one PTE at a time unfolds it once.
 TEST(TtuContpte, BatchedUnmapOfAFullBlockConvertsNothingSingleUnfoldsOnce)
@@ -484,7 +469,7 @@ TEST_P(TtuDeferredIpi, OneIpiRound)
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, TtuDeferredIpi, ::testing::Values("skylake-sp", "riscv-sv39"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, TtuDeferredIpi, ::testing::Values("skylake-sp", "riscv-sv39"), platform_name);
 
 } // namespace
 

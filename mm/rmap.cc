@@ -393,6 +393,22 @@ void try_to_unmap_flush_dirty(Ctx& c)
         try_to_unmap_flush(c);
 }
 
+// mm/rmap.c flush_tlb_batched_pending(): reclaim unmapped pages of this mm with a deferred flush and another
+// path is about to change the page tables: complete the flush first.
+void flush_tlb_batched_pending(Ctx& c, mm_struct& mm)
+{
+    const PAddr batched = mm.addr + MM_OFF_TLB_FLUSH_BATCHED;
+    const std::uint64_t batch = c.cpu.load(batched, 4, Category::KernelMemory);
+    const std::uint64_t pending = batch & TLB_FLUSH_BATCH_PENDING_MASK;
+    const std::uint64_t flushed = batch >> TLB_FLUSH_BATCH_FLUSHED_SHIFT;
+    if (pending != flushed) {
+        c.k.arch().arch_flush_tlb_batched_pending(c, mm);
+        // If the new TLB flushing is pending during flushing, leave mm->tlb_flush_batched as is, to avoid
+        // losing flushing.
+        c.cpu.cmpxchg(batched, batch, pending | (pending << TLB_FLUSH_BATCH_FLUSHED_SHIFT), 4, Category::KernelMemory);
+    }
+}
+
 // ---- the rmap walk and try_to_unmap_one() ----
 
 namespace {

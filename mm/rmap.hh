@@ -5,8 +5,15 @@
 // under a bit spinlock), PG_anon_exclusive per page, and folio->mapping = anon_vma | PAGE_MAPPING_ANON.
 // Every field is the timed struct page access upstream makes.
 //
-// Not modelled: the NR_ANON_MAPPED/NR_ANON_THPS statistics (__folio_mod_stat), mlock/munlock, the deferred
-// split queue (no shrinker runs), KSM and device-private folios, file rmap.
+// The unmap side of reclaim: try_to_unmap() walks the folio's anon_vma (rmap_walk_anon()) and unmaps each
+// VMA's PTEs in try_to_unmap_one(), as mainline before the batched anon unmap series (kernel.anon_unmap_batch
+// off: a swap-backed folio one PTE at a time) or with it (batches, sub-batched by anon-exclusivity), with the
+// deferred TLB flush of TTU_BATCH_FLUSH (kernel.defer_flush).
+//
+// Not modelled: the NR_ANON_MAPPED/NR_ANON_THPS statistics (__folio_mod_stat), mlock/munlock (a VM_LOCKED
+// folio stays mapped; mlock_vma_folio() itself is not called), the deferred split queue (no shrinker runs),
+// KSM and device-private folios, file rmap, hugetlb, HWPoison, uffd-wp markers, mmu notifiers, swapoff's
+// mmlist, PMD-mapped folios in try_to_unmap_one() (no TTU_SPLIT_HUGE_PMD: the walk aborts).
 #pragma once
 
 #include "mm/kernel.hh"
@@ -112,6 +119,9 @@ void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags);
 void try_to_unmap_flush(Ctx& c);
 // mm/rmap.c try_to_unmap_flush_dirty(): the same, only if a deferred PTE was writable/dirty (before pageout())
 void try_to_unmap_flush_dirty(Ctx& c);
+// mm/rmap.c flush_tlb_batched_pending(): under the PTL, before changing PTEs reclaim may have cleared without
+// a completed flush (zap, mprotect, madvise, mremap call it upstream)
+void flush_tlb_batched_pending(Ctx& c, mm_struct& mm);
 
 // include/linux/mm.h folio_maybe_mapped_shared()
 bool folio_maybe_mapped_shared(Ctx& c, Folio folio);

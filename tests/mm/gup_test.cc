@@ -25,22 +25,7 @@ namespace {
 constexpr Addr kBase = 0x40000000; // 1 GiB: aligned for any folio order
 constexpr unsigned kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
-class Gup : public ::testing::TestWithParam<const char*> {
-protected:
-    TestKernel make(std::vector<std::string> sets = {}, const std::vector<std::string>& kernel_sets = {})
-    {
-        return make_kernel(GetParam(), std::move(sets), kernel_sets);
-    }
-};
-
-std::string name(const ::testing::TestParamInfo<const char*>& i)
-{
-    std::string s = i.param;
-    for (char& ch : s)
-        if (ch == '-')
-            ch = '_';
-    return s;
-}
+class Gup : public PlatformTest {};
 
 int pincount(Ctx& c, Folio f) { return folio_atomic_read(c, f, FOLIO_OFF_PINCOUNT); }
 pfn_t pfn_at(const TestKernel& t, const mm_struct& mm, Addr va) { return t.k->arch().pte_pfn(pte_t{leaf_raw(t, mm, va)}); }
@@ -347,6 +332,6 @@ TEST_P(Gup, FastPathBacksOffWhileForkWriteProtects)
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, Gup, ::testing::Values("neoverse-n1", "skylake-sp"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, Gup, ::testing::Values("neoverse-n1", "skylake-sp"), platform_name);
 
 } // namespace

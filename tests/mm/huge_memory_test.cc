@@ -24,19 +24,7 @@ namespace {
 constexpr Addr kBase = 0x40000000; // 1 GiB: PMD-aligned
 constexpr std::uint64_t kPmd = 2 * MiB;
 
-class HugeMemory : public ::testing::TestWithParam<const char*> {
-protected:
-    TestKernel make(std::vector<std::string> sets = {}) { return make_kernel(GetParam(), std::move(sets)); }
-};
-
-std::string name(const ::testing::TestParamInfo<const char*>& i)
-{
-    std::string s = i.param;
-    for (char& ch : s)
-        if (ch == '-')
-            ch = '_';
-    return s;
-}
+class HugeMemory : public PlatformTest {};
 
 // A private anonymous read-write mapping of `len` at kBase, madvised MADV_HUGEPAGE.
 mm_struct& thp_process(Ctx& c, std::uint64_t len)
@@ -229,4 +217,4 @@ TEST_P(HugeMemory, WithoutMadvHugepageAPmdSizedFolioIsPteMapped)
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(Arch, HugeMemory, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);
+INSTANTIATE_TEST_SUITE_P(Arch, HugeMemory, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), platform_name);

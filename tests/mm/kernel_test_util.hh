@@ -9,6 +9,8 @@
 #include "mm/kernel.hh"
 #include "mm/memory.hh"
 
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 
 #include <functional>
@@ -90,6 +92,25 @@ inline hw::Descriptor leaf_desc(const TestKernel& t, const mm::mm_struct& mm, Ad
 inline long rss(const TestKernel& t, const mm::mm_struct& mm, mm::MmCounter m)
 {
     return static_cast<long>(t.read(mm.rss_addr(m), 8));
+}
+
+// A test run on each platform its parameter names ("neoverse-n1", "skylake-sp", ...); make() boots its kernel.
+class PlatformTest : public ::testing::TestWithParam<const char*> {
+protected:
+    TestKernel make(std::vector<std::string> sets = {}, const std::vector<std::string>& kernel_sets = {})
+    {
+        return make_kernel(GetParam(), std::move(sets), kernel_sets);
+    }
+};
+
+// The platform parameter as a test name (gtest names take no '-').
+inline std::string platform_name(const ::testing::TestParamInfo<const char*>& i)
+{
+    std::string s = i.param;
+    for (char& ch : s)
+        if (ch == '-')
+            ch = '_';
+    return s;
 }
 
 } // namespace mmusim::test

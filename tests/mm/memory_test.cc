@@ -21,19 +21,7 @@ namespace {
 
 constexpr Addr kBase = 0x40000000; // 1 GiB: aligned for any folio order
 
-class MmCore : public ::testing::TestWithParam<const char*> {
-protected:
-    TestKernel make(std::vector<std::string> sets = {}) { return make_kernel(GetParam(), std::move(sets)); }
-};
-
-std::string name(const ::testing::TestParamInfo<const char*>& i)
-{
-    std::string s = i.param;
-    for (char& ch : s)
-        if (ch == '-')
-            ch = '_';
-    return s;
-}
+class MmCore : public PlatformTest {};
 
 TEST_P(MmCore, FaultMapsAWholeFolio)
 {
@@ -385,6 +373,6 @@ TEST_P(MmCore, OneCoreFaultsWhileTheOtherUnmapsAndRemaps)
     EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, MmCore, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, MmCore, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), platform_name);
 
 } // namespace

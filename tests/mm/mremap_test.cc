@@ -27,22 +27,7 @@ constexpr Addr kBase = 0x40000000;               // 1 GiB: PMD-aligned
 constexpr Addr kDest = kBase + 64 * MiB + 1 * MiB; // half a PMD off: PTEs move, as upstream would
 constexpr unsigned kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
-class Mremap : public ::testing::TestWithParam<const char*> {
-protected:
-    TestKernel make(std::vector<std::string> sets = {}, const std::vector<std::string>& kernel_sets = {})
-    {
-        return make_kernel(GetParam(), std::move(sets), kernel_sets);
-    }
-};
-
-std::string name(const ::testing::TestParamInfo<const char*>& i)
-{
-    std::string s = i.param;
-    for (char& ch : s)
-        if (ch == '-')
-            ch = '_';
-    return s;
-}
+class Mremap : public PlatformTest {};
 
 pfn_t pfn_at(const TestKernel& t, const mm_struct& mm, Addr va) { return t.k->arch().pte_pfn(pte_t{leaf_raw(t, mm, va)}); }
 
@@ -285,6 +270,6 @@ TEST_P(Mremap, PinsSurviveAMove)
     });
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, Mremap, ::testing::Values("neoverse-n1", "skylake-sp"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, Mremap, ::testing::Values("neoverse-n1", "skylake-sp"), platform_name);
 
 } // namespace

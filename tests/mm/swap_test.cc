@@ -20,19 +20,7 @@ namespace {
 
 constexpr Addr kBase = 0x40000000; // 1 GiB: aligned for any folio order
 
-class Swap : public ::testing::TestWithParam<const char*> {
-protected:
-    TestKernel make(std::vector<std::string> sets = {}) { return make_kernel(GetParam(), std::move(sets)); }
-};
-
-std::string name(const ::testing::TestParamInfo<const char*>& i)
-{
-    std::string s = i.param;
-    for (char& ch : s)
-        if (ch == '-')
-            ch = '_';
-    return s;
-}
+class Swap : public PlatformTest {};
 
 // A word of test data for page `i` at word `w` (never zero).
 std::uint64_t pattern(unsigned i, unsigned w) { return 0x5a5a000000000000ull ^ (std::uint64_t{i} << 20) ^ (w + 1); }
@@ -672,6 +660,6 @@ TEST(SwapGranules, Arm64SixteenAndSixtyFourK)
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, Swap, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), name);
+INSTANTIATE_TEST_SUITE_P(Platforms, Swap, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), platform_name);
 
 } // namespace

@@ -4,7 +4,13 @@
 
 #include <sys/wait.h>
 
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace mmusim::test {
@@ -33,5 +39,22 @@ inline CliResult run_shell(const std::string& cmd)
 
 // `args` is shell text after the binary's name (redirections allowed); output is stdout and stderr.
 inline CliResult run_cli(const std::string& args) { return run_shell(kMmusim + " " + args + " 2>&1"); }
+
+// A file name in /tmp unique to this process and test: `what` is appended.
+inline std::string test_tmp_path(const std::string& what)
+{
+    return "/tmp/mmusim_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + what;
+}
+
+// The whole of a file ("" if it cannot be read).
+inline std::string slurp(const std::string& path)
+{
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
 
 } // namespace mmusim::test

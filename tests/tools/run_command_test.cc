@@ -18,19 +18,7 @@ using namespace mmusim::test;
 
 namespace {
 
-std::string tmp(const std::string& what)
-{
-    return "/tmp/mmusim_run_" + std::to_string(::getpid()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + what;
-}
-
-std::string slurp(const std::string& path)
-{
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
+std::string tmp(const std::string& what) { return test_tmp_path(what); }
 
 // A small experiment: 2 MiB of 64K folios faulted in, forked, unmapped; the second thread reads it first.
 std::string small_experiment(const std::string& platform)

@@ -236,4 +236,24 @@ void free_table_tlb(Ctx& c, mmu_gather& tlb, PAddr table, int depth, Addr addres
     tlb.tables.push_back({table, depth});
 }
 
+// include/asm-generic/tlb.h tlb_get_unmap_shift()
+unsigned tlb_get_unmap_shift(const Ctx& c, const mmu_gather& tlb)
+{
+    const hw::PageTableFormat& fmt = c.k.format();
+    const int last = fmt.levels() - 1;
+    const auto shift_at = [&](int up) { return fmt.level(std::max(last - up, 0)).shift; };
+    if (tlb.cleared_ptes)
+        return shift_at(0);
+    if (tlb.cleared_pmds)
+        return shift_at(1);
+    if (tlb.cleared_puds)
+        return shift_at(2);
+    if (tlb.cleared_p4ds)
+        return shift_at(3);
+    return fmt.page_shift();
+}
+
+// include/asm-generic/tlb.h tlb_get_unmap_size()
+std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb) { return std::uint64_t{1} << tlb_get_unmap_shift(c, tlb); }
+
 } // namespace mmusim::mm

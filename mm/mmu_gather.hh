@@ -61,6 +61,10 @@ bool __tlb_remove_folio_pages(Ctx& c, mmu_gather& tlb, pfn_t page, unsigned nr, 
 // TLBI_TTL_UNKNOWN when tables were freed or levels are mixed.
 constexpr int TLBI_TTL_UNKNOWN = 0x7fffffff; // INT_MAX, arch/arm64/include/asm/tlbflush.h
 int tlb_get_level(const mmu_gather& tlb);
+// include/asm-generic/tlb.h tlb_get_unmap_shift() / tlb_get_unmap_size(): the stride of the gathered range, by
+// the lowest level whose entries were cleared (the format's level shifts: PAGE_SHIFT, PMD_SHIFT, ...).
+unsigned tlb_get_unmap_shift(const Ctx& c, const mmu_gather& tlb);
+std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 // include/asm-generic/tlb.h tlb_flush_pte_range() / tlb_flush_pmd_range() / ...: widen the range and mark
 // the level cleared.
 void tlb_flush_pte_range(mmu_gather& tlb, Addr address, std::uint64_t size);

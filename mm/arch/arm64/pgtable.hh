@@ -285,9 +285,6 @@ public:
     void arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch) override;
     // asm/tlbflush.h arch_flush_tlb_batched_pending(): dsb(ish)
     void arch_flush_tlb_batched_pending(Ctx& c, mm_struct&) override { __tlbi_sync_s1ish(c); }
-    // asm-generic/tlb.h tlb_get_unmap_size(), for tlb_flush() (its level hint is mm/mmu_gather.hh's
-    // tlb_get_level(), arm64's asm/tlb.h function)
-    static std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb);
 
 private:
     // contpte.c internals

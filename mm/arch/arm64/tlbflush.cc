@@ -187,25 +187,6 @@ void Arm64::arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch&)
     __tlbi_sync_s1ish(c);
 }
 
-// include/asm-generic/tlb.h tlb_get_unmap_shift() / tlb_get_unmap_size(): the stride of the gathered range, by
-// the lowest level whose entries were cleared. (A member here: the generic mmu_gather declares no such helper.)
-std::uint64_t Arm64::tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb)
-{
-    const hw::PageTableFormat& fmt = c.k.format();
-    const int last = fmt.levels() - 1;
-    const auto shift_at = [&](int up) { return fmt.level(std::max(last - up, 0)).shift; };
-    unsigned shift = fmt.page_shift();
-    if (tlb.cleared_ptes)
-        shift = shift_at(0);
-    else if (tlb.cleared_pmds)
-        shift = shift_at(1);
-    else if (tlb.cleared_puds)
-        shift = shift_at(2);
-    else if (tlb.cleared_p4ds)
-        shift = shift_at(3);
-    return std::uint64_t{1} << shift;
-}
-
 // asm/tlb.h tlb_flush(): leaf-only unless page tables were freed (hugetlb PMD unsharing, the other reason
 // upstream, is not modelled). Tearing down the whole mm needs only the walk-cache entries gone, since the ASID
 // allocator never reuses an ASID without invalidating it: flush_tlb_mm() only if tables were freed.

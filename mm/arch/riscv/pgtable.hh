@@ -233,7 +233,6 @@ private:
     std::uint64_t get_mm_asid(Ctx& c, mm_struct* mm);
     void __flush_tlb_range(Ctx& c, mm_struct* mm, const hw::CpuMask& cmask, Addr start, std::uint64_t size,
                            std::uint64_t stride);
-    std::uint64_t tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb) const;
     hw::CpuMask read_mm_cpumask(Ctx& c, mm_struct& mm);
     PAddr ftd_area(Ctx& c); // this CPU's flush_tlb_range_data, in simulated memory
 

@@ -263,26 +263,6 @@ void Riscv::flush_pmd_tlb_range(Ctx& c, vm_area_struct& vma, Addr start, Addr en
     __flush_tlb_range(c, vma.vm_mm, read_mm_cpumask(c, *vma.vm_mm), start, end - start, std::uint64_t{1} << PMD_SHIFT);
 }
 
-// include/asm-generic/tlb.h tlb_get_unmap_size(): the stride of the gathered range, by the lowest level whose
-// entries were cleared (PAGE_SHIFT, PMD_SHIFT, PUD_SHIFT, P4D_SHIFT: the format's level shifts, so that Sv39's
-// folded P4D is PUD-sized as upstream's P4D_SHIFT_L3).
-std::uint64_t Riscv::tlb_get_unmap_size(const Ctx& c, const mmu_gather& tlb) const
-{
-    const hw::PageTableFormat& fmt = c.k.format();
-    const int last = fmt.levels() - 1;
-    const auto shift_at = [&](int up) { return fmt.level(std::max(last - up, 0)).shift; };
-    unsigned shift = fmt.page_shift();
-    if (tlb.cleared_ptes)
-        shift = shift_at(0);
-    else if (tlb.cleared_pmds)
-        shift = shift_at(1);
-    else if (tlb.cleared_puds)
-        shift = shift_at(2);
-    else if (tlb.cleared_p4ds)
-        shift = shift_at(3);
-    return std::uint64_t{1} << shift;
-}
-
 // arch/riscv/include/asm/tlb.h tlb_flush(): freed page tables need the whole ASID flushed, since an
 // SFENCE.VMA with an address need only remove leaf entries, not the walk-cache entries of the freed tables.
 void Riscv::tlb_flush(Ctx& c, mmu_gather& tlb)

@@ -69,20 +69,6 @@ Asid kern_pcid(const Ctx& c, const mm_struct& mm)
     return c.k.platform().config().features.x86.pcid ? mm.asid : 0;
 }
 
-// include/asm-generic/tlb.h tlb_get_unmap_shift()
-unsigned tlb_get_unmap_shift(const mmu_gather& tlb)
-{
-    if (tlb.cleared_ptes)
-        return PAGE_SHIFT;
-    if (tlb.cleared_pmds)
-        return PMD_SHIFT;
-    if (tlb.cleared_puds)
-        return PUD_SHIFT;
-    if (tlb.cleared_p4ds)
-        return P4D_SHIFT;
-    return PAGE_SHIFT;
-}
-
 unsigned nr_cpus(const Ctx& c) { return c.k.platform().cores(); }
 
 } // namespace
@@ -495,7 +481,7 @@ void X86::arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch)
 void X86::tlb_flush(Ctx& c, mmu_gather& tlb)
 {
     Addr start = 0, end = TLB_FLUSH_ALL;
-    const unsigned stride_shift = tlb_get_unmap_shift(tlb);
+    const unsigned stride_shift = tlb_get_unmap_shift(c, tlb);
     if (!tlb.fullmm && !tlb.need_flush_all) {
         start = tlb.start;
         end = tlb.end;

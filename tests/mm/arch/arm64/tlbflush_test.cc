@@ -255,8 +255,8 @@ TEST(Arm64TlbFlush, TlbFlushOfAnMmuGather)
         map_pages(c, *mm, 4);
         for (unsigned i = 0; i < 4; ++i)
             touch(c, kBase + i * a.page_size());
-        EXPECT_EQ(Arm64::tlb_get_unmap_size(c, leaf), a.page_size());
-        EXPECT_EQ(Arm64::tlb_get_unmap_size(c, pmds), std::uint64_t{2} << 20);
+        EXPECT_EQ(mm::tlb_get_unmap_size(c, leaf), a.page_size());
+        EXPECT_EQ(mm::tlb_get_unmap_size(c, pmds), std::uint64_t{2} << 20);
         for (mmu_gather* t : {&leaf, &tables, &full_no_tables}) {
             t->mm = mm;
             t->start = kBase;

@@ -62,6 +62,12 @@ TEST(RunCommand, SameInputsGiveByteIdenticalJsonAndBothVariants)
             sum += v.get<std::uint64_t>();
         EXPECT_EQ(sum, touch["cycles"].get<std::uint64_t>());
         EXPECT_NEAR(touch["cycles_per_pte"].get<double>(), touch["cycles"].get<double>() / 512, 0.01);
+        // Elapsed simulated time on the core that ran it, no more than every core's cycles together.
+        const auto elapsed = touch["elapsed_cycles"].get<std::uint64_t>();
+        EXPECT_GT(elapsed, 0u);
+        EXPECT_LE(elapsed, touch["cycles"].get<std::uint64_t>() + 1);
+        const double ghz = j["variants"][0]["platform"]["frequency_ghz"].get<double>();
+        EXPECT_NEAR(touch["elapsed_ms"].get<double>(), double(elapsed) / (ghz * 1e6), 0.001);
         const auto& munmap = j["variants"][0]["operations"][4];
         EXPECT_EQ(munmap["kernel"]["folios_freed"], 0) << "the child still maps every folio";
         EXPECT_GT(munmap["cores"][1]["cycles"].get<std::uint64_t>(), 0u) << platform << ": the flush reaches core 1";

@@ -200,6 +200,8 @@ private:
         const mm::MmStats kstats_before = kernel_.stats();
         const std::uint64_t dram_before = platform_.memory().dram_accesses();
         MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "experiment op {} {} {}", to_string(op.kind), op.process, op.region);
+        c.cpu.sync_now();
+        const Cycles started = c.cpu.time();
 
         switch (op.kind) {
         case OpKind::Mmap: {
@@ -323,6 +325,7 @@ private:
         }
         }
         c.cpu.sync_now(); // everything the operation caused elsewhere (IPI handlers) has been charged by now
+        r.elapsed = c.cpu.time() - started;
         for (unsigned i = 0; i < platform_.cores(); ++i) {
             CoreDelta d;
             const hw::CoreCounters& now = platform_.core(i).counters();

@@ -27,6 +27,7 @@ struct CoreDelta {
 struct OpResult {
     OpSpec spec;
     std::uint64_t ptes = 0;        // pages of the base granule the operation covers
+    Cycles elapsed = 0;            // simulated time from its start to its end on the core that ran it
     std::vector<CoreDelta> cores;  // every core of the platform
     mm::MmStats kernel;            // what the kernel did during the operation
     std::uint64_t dram_accesses = 0;

@@ -40,7 +40,7 @@ std::uint64_t sum(const hw::CategoryCycles& c)
     return t;
 }
 
-ordered_json op_json(std::size_t index, const OpResult& r, std::uint64_t page_size)
+ordered_json op_json(std::size_t index, const OpResult& r, std::uint64_t page_size, double ghz)
 {
     ordered_json j;
     j["index"] = index;
@@ -53,6 +53,9 @@ ordered_json op_json(std::size_t index, const OpResult& r, std::uint64_t page_si
     j["core"] = r.spec.core;
     j["line"] = r.spec.line;
     j["ptes"] = r.ptes;
+    j["elapsed_cycles"] = r.elapsed;
+    // Simulated milliseconds at the platform's clock, rounded to microseconds so that the text is stable.
+    j["elapsed_ms"] = static_cast<double>(static_cast<std::uint64_t>(static_cast<double>(r.elapsed) / (ghz * 1e3) + 0.5)) / 1e3;
     hw::CategoryCycles all{};
     for (const CoreDelta& d : r.cores)
         for (std::size_t k = 0; k < hw::kCategoryCount; ++k)
@@ -116,7 +119,7 @@ ordered_json experiment_report(const Experiment& e, const std::vector<VariantRes
         vj["page_size"] = v.page_size;
         ordered_json ops = ordered_json::array();
         for (std::size_t i = 0; i < v.ops.size(); ++i)
-            ops.push_back(op_json(i, v.ops[i], v.page_size));
+            ops.push_back(op_json(i, v.ops[i], v.page_size, v.configs.platform.frequency_ghz));
         vj["operations"] = ops;
         ordered_json procs = ordered_json::array();
         for (const ProcessState& p : v.processes)
@@ -188,15 +191,18 @@ void print_experiment_table(const ordered_json& report, std::ostream& out)
     out << std::left << std::setw(4) << "#" << std::setw(10) << "op" << std::setw(14) << "process" << std::right
         << std::setw(10) << "ptes";
     for (const auto& v : vs)
-        out << std::setw(18) << (v["name"].get<std::string>() + " cyc/PTE");
+        out << std::setw(18) << (v["name"].get<std::string>() + " cyc/PTE") << std::setw(12) << "ms";
     out << "\n";
     const std::size_t nops = vs[0]["operations"].size();
     for (std::size_t i = 0; i < nops; ++i) {
         const auto& op = vs[0]["operations"][i];
         out << std::left << std::setw(4) << i << std::setw(10) << op["op"].get<std::string>() << std::setw(14)
             << op["process"].get<std::string>() << std::right << std::setw(10) << op["ptes"].get<std::uint64_t>();
-        for (const auto& v : vs)
-            out << std::setw(18) << fmt(v["operations"][i]["cycles_per_pte"].get<double>());
+        for (const auto& v : vs) {
+            std::ostringstream ms;
+            ms << std::fixed << std::setprecision(3) << v["operations"][i]["elapsed_ms"].get<double>();
+            out << std::setw(18) << fmt(v["operations"][i]["cycles_per_pte"].get<double>()) << std::setw(12) << ms.str();
+        }
         out << "\n";
     }
     // Then where the cycles went, per PTE, for every operation but mmap (which touches no PTE).

@@ -53,7 +53,7 @@ void Core::set_work(std::function<void(Core&)> work)
 {
     work_ = std::move(work);
     done_ = false;
-    work_event_.notify(sc_core::SC_ZERO_TIME); // a parked thread picks it up in the next run
+    irq_event_.notify(sc_core::SC_ZERO_TIME); // wakes a parked thread, which picks the work up in the next run
 }
 
 void Core::run()
@@ -75,7 +75,7 @@ void Core::run()
             }
             done_ = true;
             while (!work_)
-                wait_event(work_event_);
+                wait_event(irq_event_); // an interrupt or new work (one event: no or-list held while parked)
         }
     } catch (...) {
         // Exceptions must not cross into the SystemC kernel, which would turn them into sc_reports.
@@ -206,12 +206,18 @@ void Core::wait_event(sc_core::sc_event& ev)
     sync_now();
     if (serve_interrupt())
         return;
-    if (!in_irq_ && !irqs_.empty())
-        sc_core::wait(cycle_ * static_cast<double>(irqs_.front().arrival - sim_cycles()), ev | irq_event_);
-    else if (in_irq_)
+    const bool irq_only = &ev == &irq_event_;
+    if (!in_irq_ && !irqs_.empty()) {
+        const sc_core::sc_time until = cycle_ * static_cast<double>(irqs_.front().arrival - sim_cycles());
+        if (irq_only)
+            sc_core::wait(until, irq_event_);
+        else
+            sc_core::wait(until, ev | irq_event_);
+    } else if (in_irq_ || irq_only) {
         sc_core::wait(ev);
-    else
+    } else {
         sc_core::wait(ev | irq_event_);
+    }
     serve_interrupt();
 }
 

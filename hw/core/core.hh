@@ -200,10 +200,9 @@ private:
     bool done_ = false;
     std::exception_ptr error_;
     std::deque<Interrupt> irqs_;  // by arrival
-    sc_core::sc_event irq_event_; // a new interrupt was queued
+    sc_core::sc_event irq_event_; // a new interrupt was queued, or new work given (set_work)
     bool in_irq_ = false;         // running a handler: interrupts wait (no nesting)
     Cycles irq_cycles_ = 0;       // time spent in handlers, so that ipi_wait does not count it as waiting
-    sc_core::sc_event work_event_; // set_work() gave new work
     sc_core::sc_event parked_;     // never notified: where a failed core's thread parks
     sc_core::sc_process_handle thread_; // this core's SC_THREAD, once running
     CoreCounters counters_;

@@ -280,7 +280,11 @@ void TraceDriver::run_lane(hw::Core& core, unsigned lane)
     ReplayCounters& rc = per_lane_[lane];
     const unsigned pshift = platform_.format().page_shift();
     std::uint64_t next_progress = 1u << 20;
-    while (const TraceRecord* r = demux_->next(core, lane)) {
+    while (const TraceRecord* next = demux_->next(core, lane)) {
+        // A copy: while this record runs (a fault yields to the other lanes), a lane that refills may append to
+        // this lane's buffer, reallocating it, or swap it away.
+        const TraceRecord rec = *next;
+        const TraceRecord* const r = &rec;
         if (__builtin_expect(!r->is_access(), 0)) {
             syscall(core, rc, *r);
             continue;

@@ -31,10 +31,16 @@ struct RecordLimits {
     unsigned max_cores = 0x10000; // the most the platform can be given (--set cores=N), for the message
     Addr va_last = ~Addr{0};      // the last byte a record may touch
     std::string va_space;         // names the VA range in a message, e.g. "arm64 4K granule, 48-bit VA"
+    std::uint64_t page_size = 4096; // system call records: ADDR, LEN and folio= must be multiples of it
+    // How check_core() names what `@k` selects when it is not a core (an experiment: the process's threads),
+    // e.g. "thread 2 but process 'app' has 2 thread(s) (EXPERIMENT:LINE: key threads)"; empty: cores.
+    std::function<std::string(unsigned)> core_message;
 
     // Empty if the access of `size` bytes at `addr` fits, else why not.
     std::string check_access(Addr addr, std::uint32_t size) const;
     std::string check_core(unsigned core) const;
+    // Empty if the system call record's range [addr, addr + len) fits and is aligned to page_size, else why not.
+    std::string check_range(Addr addr, std::uint64_t len) const;
 };
 
 class TraceReader {

@@ -93,11 +93,11 @@ struct Bad {
 TEST(NativeReader, EveryErrorNamesFileLineAndProblem)
 {
     const Bad bads[] = {
-        {"Q 0x10", "expected R, W or X, got 'Q'"},
-        {"r 0x10", "expected R, W or X, got 'r'"},
-        {"RW 0x10", "expected R, W or X, got 'RW'"},
-        {"READ 0x10 8", "expected R, W or X, got 'READ'"},
-        {"@1 R 0x10", "expected R, W or X, got '@1'"},
+        {"Q 0x10", "expected R, W, X or a system call (mmap, munmap, mprotect, madvise), got 'Q'"},
+        {"r 0x10", "expected R, W, X or a system call (mmap, munmap, mprotect, madvise), got 'r'"},
+        {"RW 0x10", "expected R, W, X or a system call (mmap, munmap, mprotect, madvise), got 'RW'"},
+        {"READ 0x10 8", "expected R, W, X or a system call (mmap, munmap, mprotect, madvise), got 'READ'"},
+        {"@1 R 0x10", "expected R, W, X or a system call (mmap, munmap, mprotect, madvise), got '@1'"},
         {"R", "missing address after 'R'"},
         {"W   ", "missing address after 'W'"},
         {"X # comment", "missing address after 'X'"},
@@ -188,7 +188,7 @@ TEST(NativeReader, ErrorIsStickyAndLineIsReported)
     } catch (const TraceError& e) {
         second = e.what();
     }
-    EXPECT_NE(first.find("s.trace:3: expected R, W or X, got 'bad'"), std::string::npos) << first;
+    EXPECT_NE(first.find("s.trace:3: expected R, W, X or a system call (mmap, munmap, mprotect, madvise), got 'bad'"), std::string::npos) << first;
     EXPECT_EQ(first, second);
 }
 

@@ -197,7 +197,7 @@ inline std::string parse_error(const std::string& format, const std::string& tex
 
 inline bool same(const TraceRecord& a, const TraceRecord& b)
 {
-    return a.addr == b.addr && a.size == b.size && a.kind == b.kind && a.core == b.core;
+    return a.addr == b.addr && a.size == b.size && a.kind == b.kind && a.type == b.type && a.core == b.core;
 }
 
 inline TraceRecord rec(AccessKind k, Addr a, std::uint32_t size = 1, std::uint16_t core = 0)

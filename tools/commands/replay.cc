@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// mmusim replay [--platform P] [--kernel K] [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT] [--check]
+// mmusim replay [--platform P] [--kernel K] [--format native|lackey] TRACE [--set k=v ...] [--json OUT] [--csv OUT] [--check] [--no-premap]
 #include "tools/commands/commands.hh"
 #include "tools/commands/run_configs.hh"
 
@@ -35,14 +35,8 @@ struct ReplayArgs {
     bool quiet = false;
     bool no_progress = false;
     bool check = false;
+    bool no_premap = false;
 };
-
-// The file name decides, not its folder (docs/TRACES.md): a native trace in lackey_runs/ stays native.
-std::string guess_format(const std::string& path)
-{
-    const std::string name = path.substr(path.rfind('/') + 1);
-    return name.find("lackey") != std::string::npos ? "lackey" : "native";
-}
 
 std::string the_trace(const std::vector<std::string>& traces)
 {
@@ -73,7 +67,7 @@ int run_replay(const ReplayArgs& a)
     const std::string trace = the_trace(a.traces);
     RunConfigs cfg = load_run_configs(a.platform, a.kernel, a.sets);
     cfg.platform.check = cfg.platform.check || a.check;
-    const std::string format = a.format == "auto" ? guess_format(trace) : a.format;
+    const std::string format = a.format == "auto" ? guess_trace_format(trace) : a.format;
     // Every output is checked, and its temporary created, before the simulation: a bad path fails now.
     OutputSet outputs;
     if (!a.json_out.empty())
@@ -85,7 +79,8 @@ int run_replay(const ReplayArgs& a)
 
     hw::Platform platform(std::move(cfg.platform));
     Progress progress(!a.no_progress && stderr_is_terminal(), file_size(trace));
-    Replayer replayer(platform, std::move(cfg.kernel), *reader, [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); });
+    Replayer replayer(platform, std::move(cfg.kernel), *reader, [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); },
+                      ReplayOptions{!a.no_premap});
     const auto t0 = std::chrono::steady_clock::now();
     replayer.run();
     progress.finish();
@@ -152,6 +147,9 @@ CommandFn add_replay(CLI::App& app)
     cmd->add_flag("--check", args->check,
                   "Checked mode: a TLB oracle compares every TLB with the page tables after each fault and at the end; "
                   "a disagreement or TLB conflict is an error (exit 1). Slower");
+    cmd->add_flag("--no-premap", args->no_premap,
+                  "Do not map the whole user address range before the trace: the process's memory is what the "
+                  "trace's mmap records map (an access outside them is a segmentation fault)");
     return [args]() { return run_replay(*args); };
 }
 

@@ -3,6 +3,10 @@
 
 #include "util/config_node.hh"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -20,6 +24,7 @@ const char* to_string(OpKind k)
     case OpKind::Pin: return "pin";
     case OpKind::Unpin: return "unpin";
     case OpKind::Mremap: return "mremap";
+    case OpKind::Trace: return "trace";
     }
     return "?";
 }
@@ -111,11 +116,12 @@ struct Loader {
         OpSpec op;
         op.line = line_of(n);
         const std::string kind =
-            n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect", "pin", "unpin", "mremap"});
+            n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect", "pin", "unpin", "mremap", "trace"});
         const std::map<std::string, OpKind> kinds{
             {"mmap", OpKind::Mmap},         {"touch", OpKind::Touch}, {"fork", OpKind::Fork},
             {"munmap", OpKind::Munmap},     {"madvise", OpKind::Madvise}, {"mprotect", OpKind::Mprotect},
-            {"pin", OpKind::Pin},           {"unpin", OpKind::Unpin}, {"mremap", OpKind::Mremap}};
+            {"pin", OpKind::Pin},           {"unpin", OpKind::Unpin}, {"mremap", OpKind::Mremap},
+            {"trace", OpKind::Trace}};
         op.kind = kinds.at(kind);
         const std::string first = e.processes.front().name;
         op.process = n.str("process", e.processes.size() == 1 ? first : "");
@@ -204,6 +210,24 @@ struct Loader {
                 n.fail("new_size", "must be at most 1T");
             op.move = n.boolean("move", true);
             break;
+        case OpKind::Trace: {
+            // Its records' @k are the process's threads; the trace maps its own memory (its mmap records) or
+            // uses the process's regions by address.
+            op.file = n.str("file");
+            if (op.file.empty())
+                n.fail("file", "must not be empty");
+            if (op.file != "-") {
+                struct stat st;
+                if (::stat(op.file.c_str(), &st) != 0)
+                    n.fail("file", "cannot open '" + op.file + "': " + std::strerror(errno));
+                if (!S_ISREG(st.st_mode))
+                    n.fail("file", "'" + op.file + "' is not a regular file");
+            } else {
+                n.fail("file", "a trace item reads a file, not standard input");
+            }
+            op.format = n.choice("format", {"auto", "native", "lackey"}, "auto");
+            break;
+        }
         }
         e.workload.push_back(std::move(op));
     }

@@ -10,6 +10,8 @@
 #include "mm/mmap.hh"
 #include "mm/mprotect.hh"
 #include "mm/mremap.hh"
+#include "tools/replay/trace_driver.hh"
+#include "traces/trace_reader.hh"
 #include "util/config_error.hh"
 #include "util/config_node.hh"
 #include "util/ftrace.hh"
@@ -93,10 +95,17 @@ private:
         if (cpu.id() == 0)
             create_processes(c);
         for (;;) {
-            while (next_ < e_.workload.size() && (!ready_ || e_.workload[next_].core != cpu.id()))
+            while (next_ < e_.workload.size() && (!ready_ || (e_.workload[next_].core != cpu.id() && lane_of(cpu.id()) < 0)))
                 cpu.wait_event(advanced_);
             if (next_ >= e_.workload.size())
                 return;
+            if (e_.workload[next_].core != cpu.id()) { // one of a trace's threads, not the core that runs the op
+                const std::size_t op = next_;
+                run_lane(c, static_cast<unsigned>(lane_of(cpu.id())));
+                while (next_ == op)
+                    cpu.wait_event(advanced_);
+                continue;
+            }
             execute(c, e_.workload[next_]);
             cpu.sync_now(); // the next operation starts when this one has ended, in simulated time
             ++next_;
@@ -148,6 +157,67 @@ private:
         c.cpu.mmu().set_context(mm.asid, mm.pgd);
         mm.cpumask.set(c.cpu.id());
         mm.lazy.reset(c.cpu.id());
+    }
+
+    // The lane (thread index) a core is to run of the trace item now under way, or -1.
+    int lane_of(unsigned core) const
+    {
+        if (!trace_)
+            return -1;
+        for (std::size_t k = 0; k < trace_threads_.size(); ++k)
+            if (trace_threads_[k] == core && !lane_started_[k])
+                return static_cast<int>(k);
+        return -1;
+    }
+
+    // A thread of the trace item's process runs its records (@k: threads[k]) until the trace ends.
+    void run_lane(mm::Ctx& c, unsigned lane)
+    {
+        lane_started_[lane] = true;
+        switch_to(c, *trace_mm_);
+        trace_->run_lane(c.cpu, lane);
+        c.cpu.sync_now();
+        if (--lanes_left_ == 0)
+            lanes_done_.notify();
+    }
+
+    // The trace item: its threads run its records; the op's core takes the counters around it and waits for them.
+    void run_trace(mm::Ctx& c, const OpSpec& op, mm::mm_struct& mm, OpResult& r)
+    {
+        const ProcessSpec& ps = spec_of(op.process);
+        const std::string path = resolve(op.file);
+        const std::string format = op.format == "auto" ? guess_trace_format(path) : op.format;
+        std::unique_ptr<traces::TraceReader> reader = traces::ReaderRegistry::instance().open(format, path);
+        traces::RecordLimits limits;
+        limits.cores = static_cast<unsigned>(ps.threads.size());
+        limits.va_last = platform_.format().user_va_last();
+        limits.va_space = platform_.format().name() + " " + platform_.format().variant();
+        limits.page_size = platform_.format().page_size();
+        const std::string key = e_.source + ":" + std::to_string(op.line) + ": threads";
+        limits.core_message = [name = ps.name, n = ps.threads.size(), key](unsigned k) {
+            return "record for thread @" + std::to_string(k) + " but process '" + name + "' has " + std::to_string(n) +
+                   " thread(s): @k is threads[k] (experiment " + key + ")";
+        };
+        reader->set_limits(limits);
+        TraceDriver driver(platform_, kernel_, *reader, static_cast<unsigned>(ps.threads.size()));
+        driver.set_mm(mm);
+        trace_ = &driver;
+        trace_mm_ = &mm;
+        trace_threads_ = ps.threads;
+        lane_started_.assign(ps.threads.size(), false);
+        lanes_left_ = ps.threads.size();
+        advanced_.notify(sc_core::SC_ZERO_TIME); // the process's other threads start on their lanes
+        const int mine = lane_of(c.cpu.id());
+        if (mine >= 0)
+            run_lane(c, static_cast<unsigned>(mine));
+        while (lanes_left_ != 0)
+            c.cpu.wait_event(lanes_done_);
+        trace_ = nullptr;
+        trace_mm_ = nullptr;
+        const ReplayCounters t = driver.total();
+        r.trace_records = t.records() + t.syscall_records();
+        r.trace_page_faults = t.page_faults;
+        r.ptes = t.records();
     }
 
     std::string where(const OpSpec& op) const
@@ -323,6 +393,9 @@ private:
             r.ptes = (size + page - 1) / page;
             break;
         }
+        case OpKind::Trace:
+            run_trace(c, op, mm, r);
+            break;
         }
         c.cpu.sync_now(); // everything the operation caused elsewhere (IPI handlers) has been charged by now
         r.elapsed = c.cpu.time() - started;
@@ -363,6 +436,13 @@ private:
     bool ready_ = false;
     sc_core::sc_event advanced_;
     std::vector<OpResult> results_;
+    // The trace item under way (run_trace()): its driver, process and threads, and the lanes still running.
+    TraceDriver* trace_ = nullptr;
+    mm::mm_struct* trace_mm_ = nullptr;
+    std::vector<unsigned> trace_threads_;
+    std::vector<bool> lane_started_;
+    std::size_t lanes_left_ = 0;
+    sc_core::sc_event lanes_done_;
 };
 
 } // namespace

@@ -31,6 +31,9 @@ struct OpResult {
     std::vector<CoreDelta> cores;  // every core of the platform
     mm::MmStats kernel;            // what the kernel did during the operation
     std::uint64_t dram_accesses = 0;
+    // trace: its records (accesses and system calls) and the page faults its accesses took
+    std::uint64_t trace_records = 0;
+    std::uint64_t trace_page_faults = 0;
 };
 
 struct ProcessState {            // at the end of the run, for the report and the differential tests

@@ -5,8 +5,11 @@
 // whatever the trace length. Every access is translated by the core's MMU; an access that crosses a page
 // boundary is one translation per page.
 //
-// The process: before the trace, core 0 creates it (mm_alloc()) and maps the whole user address range as one
-// private anonymous read-write-execute VMA (mmap with MAP_FIXED from address 0: traces may touch any user
+// The records are driven by TraceDriver (tools/replay/trace_driver.hh), which also runs a trace's system call
+// records (mmap, munmap, mprotect, madvise) as barriers.
+//
+// The process: before the trace, core 0 creates it (mm_alloc()) and, unless ReplayOptions::premap is off
+// (--no-premap), maps the whole user address range as one private anonymous read-write-execute VMA (mmap with MAP_FIXED from address 0: traces may touch any user
 // address). Its mTHP order is kernel.folio_size's; when that is the PMD size the VMA is madvised
 // MADV_HUGEPAGE, so faults map PMD-sized THPs with a PMD leaf (mm/huge_memory.hh). Every core runs the
 // process (its MMU has the process's ASID and root table, and it is in mm_cpumask).
@@ -20,6 +23,7 @@
 
 #include "hw/platform/platform.hh"
 #include "mm/kernel.hh"
+#include "tools/replay/trace_driver.hh"
 #include "traces/trace_reader.hh"
 
 #include <array>
@@ -29,29 +33,17 @@
 
 namespace mmusim::tools {
 
-struct ReplayCounters {
-    std::array<std::uint64_t, 3> by_kind{}; // records, indexed by AccessKind
-    std::uint64_t translations = 0;
-    std::uint64_t page_splits = 0;       // records that touched more than one page
-    std::uint64_t page_faults = 0;       // faults this core took (each one do_page_fault())
-    std::uint64_t permission_faults = 0; // of those, on a present translation (a write to the zero page or a
-                                         // read-only PMD, a software accessed/dirty update)
-    Cycles fault_cycles = 0;             // the core's cycles inside those faults
-    Cycles startup_cycles = 0;           // creating the process and its mapping (core 0)
-
-    std::uint64_t reads() const { return by_kind[static_cast<std::size_t>(AccessKind::Read)]; }
-    std::uint64_t writes() const { return by_kind[static_cast<std::size_t>(AccessKind::Write)]; }
-    std::uint64_t fetches() const { return by_kind[static_cast<std::size_t>(AccessKind::Fetch)]; }
-    std::uint64_t records() const { return reads() + writes() + fetches(); }
+struct ReplayOptions {
+    // Map the whole user address range before the trace (the default, so that traces of accesses alone work);
+    // false: the process starts with no mapping and the trace's own mmap records make its memory.
+    bool premap = true;
 };
-
-// Called now and then from the simulation with (records so far, trace bytes consumed).
-using ProgressFn = std::function<void(std::uint64_t records, std::uint64_t bytes)>;
 
 class Replayer {
 public:
     // Boots the kernel on `platform` (an architecture the port lacks is an error naming the platform).
-    Replayer(hw::Platform& platform, mm::KernelConfig kernel, traces::TraceReader& reader, ProgressFn progress = {});
+    Replayer(hw::Platform& platform, mm::KernelConfig kernel, traces::TraceReader& reader, ProgressFn progress = {},
+             ReplayOptions options = {});
     ~Replayer();
     // Runs the whole trace. Throws TraceError for a bad trace, mm::OutOfMemory, ConfigError, and
     // std::runtime_error for an access the process may not make (a segmentation fault).
@@ -59,6 +51,7 @@ public:
 
     const ReplayCounters& counters(unsigned core) const { return per_core_.at(core); }
     ReplayCounters total() const;
+    const ReplayOptions& options() const { return options_; }
     // The simulated kernel: its configuration and its statistics (kernel().stats()).
     const mm::Kernel& kernel() const { return *kernel_; }
     const mm::KernelConfig& kernel_config() const { return kernel_->config(); }
@@ -66,21 +59,17 @@ public:
     const mm::mm_struct& mm() const;
 
 private:
-    class Demux;
     void start_process(hw::Core& core);
-    void core_loop(hw::Core& core);
-    // The kernel's fault path for `va`, then checked mode's look at the folio around it.
-    void fault(hw::Core& core, Addr va, AccessKind kind, hw::Fault why);
     // Checked mode: the TLB oracle must find every TLB and walk cache in agreement with the page tables for
     // [first, last] and no new TLB conflict event; otherwise hw::TlbCheckError stops the run.
     void check(Addr first, Addr last);
 
     hw::Platform& platform_;
     std::unique_ptr<mm::Kernel> kernel_;
-    std::unique_ptr<Demux> demux_;
+    std::unique_ptr<TraceDriver> driver_; // lane k is core k
     mm::mm_struct* mm_ = nullptr;
-    std::vector<ReplayCounters> per_core_;
-    ProgressFn progress_;
+    std::vector<ReplayCounters> per_core_; // after run(): the driver's lanes, with startup_cycles
+    ReplayOptions options_;
 };
 
 } // namespace mmusim::tools

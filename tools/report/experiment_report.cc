@@ -50,6 +50,11 @@ ordered_json op_json(std::size_t index, const OpResult& r, std::uint64_t page_si
         j["region"] = r.spec.region;
     if (r.spec.kind == OpKind::Fork)
         j["child"] = r.spec.child;
+    if (r.spec.kind == OpKind::Trace) {
+        j["file"] = r.spec.file;
+        j["trace_records"] = r.trace_records;
+        j["trace_page_faults"] = r.trace_page_faults;
+    }
     j["core"] = r.spec.core;
     j["line"] = r.spec.line;
     j["ptes"] = r.ptes;

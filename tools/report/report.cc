@@ -69,6 +69,11 @@ ordered_json core_json(const hw::Platform& p, const Replayer& r, unsigned i)
     j["permission_faults"] = rc.permission_faults;
     j["fault_cycles"] = rc.fault_cycles;
     j["startup_cycles"] = rc.startup_cycles;
+    ordered_json sys = ordered_json::object();
+    for (std::size_t k = 0; k < rc.syscalls.size(); ++k)
+        sys[traces::to_string(static_cast<traces::RecordType>(k + 1))] = rc.syscalls[k];
+    j["syscalls"] = sys;
+    j["syscall_cycles"] = rc.syscall_cycles;
     const hw::CoreCounters& k = c.counters();
     j["maintenance"] = {{"tlbi_issued", k.tlbi_issued},       {"tlbi_received", k.tlbi_received},
                         {"entries_invalidated", k.tlb_entries_invalidated}, {"barriers", k.barriers},
@@ -207,7 +212,8 @@ ordered_json replay_report(const hw::Platform& p, const Replayer& r, const Repla
     j["command"] = "replay";
     const ReplayCounters t = r.total();
     j["trace"] = {{"path", info.trace_path}, {"format", info.trace_format}, {"records", t.records()},
-                  {"translations", t.translations}, {"page_splits", t.page_splits}};
+                  {"translations", t.translations}, {"page_splits", t.page_splits},
+                  {"syscalls", t.syscall_records()}, {"premap", r.options().premap}};
     j["platform"] = hw::to_json(p.config());
     j["kernel"] = mm::to_json(r.kernel_config());
     ordered_json cores = ordered_json::array();
@@ -298,6 +304,12 @@ void print_table(const ordered_json& report, std::ostream& out)
     out << "walks " << u(t, "walks") << " (" << u(t, "walk_loads") << " descriptor loads, " << u(t, "walk_cycles")
         << " cycles), page faults " << u(t, "page_faults") << " (" << u(t, "permission_faults") << " on present pages, "
         << u(t, "fault_cycles") << " cycles)\n";
+    if (u(report["trace"], "syscalls") != 0) {
+        out << "system calls";
+        for (auto it = t["syscalls"].begin(); it != t["syscalls"].end(); ++it)
+            out << " " << it.key() << " " << it->get<std::uint64_t>();
+        out << " (" << u(t, "syscall_cycles") << " cycles)\n";
+    }
     const auto& m = report["mm"];
     out << "faults mapped: zero page " << u(m, "zero_page_faults") << ", huge zero page " << u(m, "huge_zero_page_faults")
         << ", new folios";

@@ -52,6 +52,6 @@ TEST(RunShmem, ForkedChildMapsTheParentsSharedPages)
     const CliResult bad = run_cli("run -q " + exp);
     EXPECT_EQ(bad.status, 2) << bad.output;
     EXPECT_NE(bad.output.find("shared"), std::string::npos) << bad.output;
-    EXPECT_NE(bad.output.find(exp + ":4"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find(exp + ":5"), std::string::npos) << bad.output;
     std::remove(exp.c_str());
 }

@@ -35,6 +35,8 @@ TEST(RunShmem, ForkedChildMapsTheParentsSharedPages)
         ASSERT_EQ(ops.size(), 6u);
         EXPECT_EQ(ops[1]["kernel"]["folios_allocated"], 4) << what << ": four 64K shmem folios";
         EXPECT_EQ(ops[1]["kernel"]["faults"], 4) << what << ": each fault maps its whole folio";
+        EXPECT_EQ(ops[1]["kernel"]["shmem_fault_alloc"]["64K"], 4) << what;
+        EXPECT_TRUE(ops[1]["kernel"]["anon_fault_alloc"].empty()) << what;
         EXPECT_EQ(ops[2]["kernel"]["pages_copied"], 0) << what;
         EXPECT_EQ(ops[3]["kernel"]["folios_allocated"], 0) << what << ": found in the page cache";
         EXPECT_EQ(ops[3]["kernel"]["faults"], 4) << what << ": no PTEs copied at fork";

@@ -190,6 +190,36 @@ TEST_P(Shmem, MprotectReadOnlySegfaultsOnWriteAndBackToWritableNeedsNoCopy)
     EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
 }
 
+// A write to a read-only PTE of a writable shared VMA (what writenotify leaves; shmem never asks for it, so
+// the test makes vm_page_prot read-only by hand): wp_page_shared() reuses the page in place, dirty.
+TEST_P(Shmem, WriteToAReadOnlySharedPteReusesThePageInPlace)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        mm_struct& mm = c.k.mm_alloc(c);
+        ASSERT_EQ(do_mmap(c, mm, kBase, 4096, PROT_READ, kShared, 0), kBase);
+        const PAddr pa = user_access(c, mm, kBase, AccessKind::Read);
+        const Folio f = page_folio(c, pa >> c.k.page_shift());
+        EXPECT_FALSE(folio_test_flag(c, f, PG_dirty)) << "a new shmem folio is not dirtied by a read";
+        mm.vma_at(kBase)->vm_flags |= VM_WRITE;
+        const std::uint64_t reused = c.k.stats().pages_reused;
+        EXPECT_EQ(do_page_fault(c, mm, kBase, AccessKind::Write), 0u);
+        const pte_t pte{leaf_raw(t, mm, kBase)};
+        EXPECT_EQ(a.pte_pfn(pte), f.pfn);
+        EXPECT_TRUE(a.pte_write(pte));
+        EXPECT_TRUE(a.pte_dirty(pte));
+        EXPECT_TRUE(folio_test_flag(c, f, PG_dirty)) << "fault_dirty_shared_page()";
+        EXPECT_FALSE(folio_test_flag(c, f, PG_locked));
+        EXPECT_EQ(c.k.stats().pages_reused, reused + 1);
+        EXPECT_EQ(c.k.stats().pages_copied, 0u);
+        EXPECT_EQ(folio_ref_count(c, f), 2);
+        exit_mmap(c, mm);
+        c.k.mm_free(c, mm);
+    });
+    EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed);
+}
+
 TEST_P(Shmem, MremapMovesTheMappingWithItsFileOffsets)
 {
     TestKernel t = make();

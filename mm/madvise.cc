@@ -282,6 +282,8 @@ int madvise_free_single_vma(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr s
 {
     if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP)) // madvise_dontneed_free_valid_vma()
         return -EINVAL;
+    if (vma.vm_file) // !vma_is_anonymous(vma)
+        return -EINVAL;
     walk_pmd_entries(c, vma, start, end,
                      [&](PtePtr pmd, Addr s, Addr e) { madvise_free_pte_range(c, tlb, vma, pmd, s, e); });
     return 0;
@@ -291,6 +293,10 @@ int madvise_free_single_vma(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Addr s
 int madvise_cold_or_pageout(Ctx& c, vm_area_struct& vma, Addr start, Addr end, bool pageout)
 {
     if (!can_madv_lru_vma(vma))
+        return -EINVAL;
+    // Shared anonymous (shmem) folios are not reclaimable in the port (no shmem swap-out): refused
+    // (upstream deactivates / pages them out through shmem_writeout())
+    if (vma.vm_file)
         return -EINVAL;
     mmu_gather tlb;
     tlb_gather_mmu(c, tlb, *vma.vm_mm);

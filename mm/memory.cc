@@ -11,6 +11,7 @@
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
 #include "mm/page_io.hh"
+#include "mm/shmem.hh"
 #include "mm/swap_state.hh"
 #include "mm/swapfile.hh"
 #include "mm/swapops.hh"
@@ -372,6 +373,182 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
     return 0;
 }
 
+// ---- shared anonymous memory (shmem): file faults ----
+
+// include/linux/mm.h vma_is_anonymous(): no vm_ops; the port's only file VMAs are shmem's
+bool vma_is_anonymous(const vm_area_struct& vma) { return !vma.vm_file; }
+
+// include/linux/pagemap.h linear_page_index()
+std::uint64_t linear_page_index(const Ctx& c, const vm_area_struct& vma, Addr address)
+{
+    return ((address - vma.vm_start) >> c.k.page_shift()) + vma.vm_pgoff;
+}
+
+// mm/page-writeback.c noop_dirty_folio() (shmem_aops.dirty_folio) via folio_mark_dirty(): true when the
+// folio became dirty
+bool folio_mark_dirty(Ctx& c, Folio folio)
+{
+    if (folio_test_flag(c, folio, PG_dirty))
+        return false;
+    return !c.cpu.test_and_set_bit(PG_dirty, page_addr(c, folio.pfn) + PAGE_OFF_FLAGS, Category::StructPage);
+}
+
+// mm/memory.c __do_fault(): vm_ops->fault (shmem_fault()), the folio returned locked (no PTE table is
+// preallocated: finish_fault() allocates one under no folio lock ordering concern in the port)
+vm_fault_t __do_fault(Ctx& c, vm_fault& vmf)
+{
+    vm_fault_t ret = shmem_fault(c, vmf);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+        return ret;
+    if (!(ret & VM_FAULT_LOCKED))
+        folio_lock(c, page_folio(c, *vmf.page));
+    return ret;
+}
+
+// mm/memory.c set_pte_range(): nr PTEs of `folio` from `page`, its file rmap, set_ptes() (in the batches the
+// port's switches allow, as the anonymous path). A write fault maps dirty and writable; a read fault of a
+// writable mapping maps a dirty folio dirty. (A shared VMA only: the COW branch is do_cow_fault()'s, not
+// ported.)
+void set_pte_range(Ctx& c, vm_fault& vmf, Folio folio, pfn_t page, unsigned nr, Addr addr)
+{
+    const Arch& a = c.k.arch();
+    vm_area_struct& vma = *vmf.vma;
+    const bool write = vmf.flags & FAULT_FLAG_WRITE;
+    // prefault && arch_wants_old_prefaulted_pte(): the faulting address is always inside the range here
+    pte_t entry = a.pfn_pte(page, vma.vm_page_prot); // mk_pte(); pte_sw_mkyoung() is a no-op
+    if (write)
+        entry = maybe_mkwrite(c, a.pte_mkdirty(entry), vma);
+    else if (a.pte_write(entry) && folio_test_flag(c, folio, PG_dirty))
+        entry = a.pte_mkdirty(entry);
+    folio_add_file_rmap_ptes(c, folio, page, static_cast<int>(nr), vma);
+    set_ptes_capped(c, *vma.vm_mm, addr, vmf.pte, entry, nr);
+    // no need to invalidate: a not-present page won't be cached
+    update_mmu_cache_range(c, vma, addr, vmf.pte, nr);
+}
+
+// mm/memory.c finish_fault() for a shared VMA: the whole folio is mapped when it lies inside the VMA and the
+// PMD's PTE table (vma_off / pte_off checks), else the one page; a range no longer all none falls back to the
+// one page. A PMD-sized folio is PTE-mapped too (do_set_pmd() is not ported).
+vm_fault_t finish_fault(Ctx& c, vm_fault& vmf)
+{
+    vm_area_struct& vma = *vmf.vma;
+    mm_struct& mm = *vma.vm_mm;
+    const Folio folio = page_folio(c, *vmf.page);
+    if (entry_get(c, vmf.pmd) == 0 && __pte_alloc(c, mm, vmf.pmd)) // pte_alloc()
+        return VM_FAULT_OOM;
+    bool needs_fallback = false;
+    for (;;) { // fallback:
+        Addr addr = vmf.address;
+        pfn_t page = *vmf.page;
+        unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
+        if (needs_fallback) {
+            nr_pages = 1;
+        } else if (nr_pages > 1) {
+            const std::uint64_t idx = page - folio_pfn(folio);          // folio_page_idx()
+            const std::uint64_t vma_off = vmf.pgoff - vma.vm_pgoff;     // the page offset within the VMA
+            const std::uint64_t ptrs_per_pte = level_span(c, leaf_depth(c) - 1) >> c.k.page_shift();
+            const std::uint64_t pte_off = (vmf.address >> c.k.page_shift()) & (ptrs_per_pte - 1); // pte_index()
+            const std::uint64_t vma_pages = (vma.vm_end - vma.vm_start) >> c.k.page_shift();
+            if (vma_off < idx || vma_off + (nr_pages - idx) > vma_pages || pte_off < idx ||
+                pte_off + (nr_pages - idx) > ptrs_per_pte) {
+                nr_pages = 1;
+            } else { // Now we can set mappings for the whole large folio.
+                addr = vmf.address - idx * c.k.page_size();
+                page = folio_pfn(folio);
+            }
+        }
+        vmf.pte = pte_offset_map_lock(c, vmf.pmd, addr, &vmf.ptl);
+        if (!vmf.pte)
+            return VM_FAULT_NOPAGE;
+        // Re-check under ptl
+        if (nr_pages == 1 && vmf_pte_changed(c, vmf)) {
+            update_mmu_tlb(c, vma, addr, vmf.pte);
+            spin_unlock(c, vmf.ptl);
+            return VM_FAULT_NOPAGE;
+        }
+        if (nr_pages > 1 && !pte_range_none(c, vmf.pte, nr_pages)) {
+            needs_fallback = true;
+            spin_unlock(c, vmf.ptl);
+            continue;
+        }
+        folio_ref_add(c, folio, static_cast<int>(nr_pages) - 1);
+        set_pte_range(c, vmf, folio, page, nr_pages, addr);
+        add_mm_counter(c, mm, mm_counter_file(c, folio), nr_pages);
+        spin_unlock(c, vmf.ptl);
+        return 0;
+    }
+}
+
+// mm/memory.c fault_dirty_shared_page(): the folio marked dirty (noop_dirty_folio()) and unlocked. shmem has
+// no page_mkwrite and no writeback accounting, so file_update_time() and balance_dirty_pages_ratelimited()
+// have nothing the port models.
+vm_fault_t fault_dirty_shared_page(Ctx& c, vm_fault& vmf)
+{
+    const Folio folio = page_folio(c, *vmf.page);
+    folio_mark_dirty(c, folio);
+    folio_unlock(c, folio);
+    return 0;
+}
+
+// mm/memory.c do_read_fault(): fault-around (do_fault_around() -> filemap_map_pages()) is not ported, so
+// each read fault takes ->fault; finish_fault() maps the whole folio where it fits
+vm_fault_t do_read_fault(Ctx& c, vm_fault& vmf)
+{
+    const PhaseScope phase(c, "do_read_fault");
+    vm_fault_t ret = __do_fault(c, vmf);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+        return ret;
+    ret |= finish_fault(c, vmf);
+    const Folio folio = page_folio(c, *vmf.page);
+    folio_unlock(c, folio);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+        folio_put(c, folio);
+    return ret & ~VM_FAULT_LOCKED;
+}
+
+// mm/memory.c do_shared_fault(): no page_mkwrite for shmem
+vm_fault_t do_shared_fault(Ctx& c, vm_fault& vmf)
+{
+    const PhaseScope phase(c, "do_shared_fault");
+    vm_fault_t ret = __do_fault(c, vmf);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+        return ret;
+    const Folio folio = page_folio(c, *vmf.page);
+    ret |= finish_fault(c, vmf);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) {
+        folio_unlock(c, folio);
+        folio_put(c, folio);
+        return ret & ~VM_FAULT_LOCKED;
+    }
+    ret |= fault_dirty_shared_page(c, vmf);
+    return ret & ~VM_FAULT_LOCKED;
+}
+
+// mm/memory.c do_fault(): shmem has ->fault; a private file mapping's do_cow_fault() is not ported (the
+// port's only file VMAs are shared)
+vm_fault_t do_fault(Ctx& c, vm_fault& vmf)
+{
+    vm_area_struct& vma = *vmf.vma;
+    vmf.pgoff = linear_page_index(c, vma, vmf.address);
+    if (!(vmf.flags & FAULT_FLAG_WRITE))
+        return do_read_fault(c, vmf);
+    if (!(vma.vm_flags & VM_SHARED))
+        throw std::logic_error("do_fault: do_cow_fault() (private file mappings) is not ported");
+    return do_shared_fault(c, vmf);
+}
+
+// mm/memory.c wp_page_shared(): no page_mkwrite for shmem, so the PTE is reused writable in place, then the
+// folio dirtied (ptl held, released)
+vm_fault_t wp_page_shared(Ctx& c, vm_fault& vmf, Folio folio)
+{
+    folio_get(c, folio);
+    wp_page_reuse(c, vmf);
+    folio_lock(c, folio);
+    const vm_fault_t ret = fault_dirty_shared_page(c, vmf);
+    folio_put(c, folio);
+    return ret;
+}
+
 // mm/memory.c do_wp_page(): a write to a present, write-protected PTE, or an unshare (FAULT_FLAG_UNSHARE,
 // from GUP pinning a shared anonymous page read-only) (ptl held)
 vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
@@ -383,10 +560,13 @@ vm_fault_t do_wp_page(Ctx& c, vm_fault& vmf)
     if (vmf.page)
         folio = page_folio(c, *vmf.page);
 
-    // Shared mapping: wp_page_shared() / wp_pfn_shared() (not ported: no shared mappings here).
+    // Shared mapping: wp_page_shared() / wp_pfn_shared() (no pfn_mkwrite: a special page is reused in place)
     if (vma.vm_flags & (VM_SHARED | VM_MAYSHARE)) {
-        spin_unlock(c, vmf.ptl);
-        return VM_FAULT_SIGBUS;
+        if (!folio) {
+            wp_page_reuse(c, vmf);
+            return 0;
+        }
+        return wp_page_shared(c, vmf, *folio);
     }
     // Private mapping: create an exclusive anonymous page copy if reuse is impossible. If we encounter a
     // page that is marked exclusive, we must reuse the page without further checks.
@@ -695,8 +875,8 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
         if (a.pte_none(vmf.orig_pte))
             vmf.pte = 0;
     }
-    if (!vmf.pte)
-        return do_anonymous_page(c, vmf); // do_pte_missing(): every VMA here is anonymous
+    if (!vmf.pte) // do_pte_missing()
+        return vma_is_anonymous(*vmf.vma) ? do_anonymous_page(c, vmf) : do_fault(c, vmf);
     if (!a.pte_present(vmf.orig_pte))
         return do_swap_page(c, vmf); // swap
 
@@ -723,8 +903,14 @@ vm_fault_t handle_pte_fault(Ctx& c, vm_fault& vmf)
     return 0;
 }
 
-// mm/memory.c create_huge_pmd(): every VMA here is anonymous
-vm_fault_t create_huge_pmd(Ctx& c, vm_fault& vmf) { return do_huge_pmd_anonymous_page(c, vmf); }
+// mm/memory.c create_huge_pmd(): shmem has no ->huge_fault (its PMD mappings come from finish_fault()'s
+// do_set_pmd(), not ported)
+vm_fault_t create_huge_pmd(Ctx& c, vm_fault& vmf)
+{
+    if (vma_is_anonymous(*vmf.vma))
+        return do_huge_pmd_anonymous_page(c, vmf);
+    return VM_FAULT_FALLBACK;
+}
 
 // mm/memory.c wp_huge_pmd(): an anonymous VMA without userfaultfd
 vm_fault_t wp_huge_pmd(Ctx& c, vm_fault& vmf) { return do_huge_pmd_wp_page(c, vmf); }
@@ -974,19 +1160,36 @@ int copy_level_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, i
 
 // ---- zap ----
 
-// mm/memory.c zap_present_folio_ptes(): anonymous folios only (file folios are not ported)
+// mm/memory.c zap_present_folio_ptes(): a file (shmem) folio's dirty bit moves to the folio and its rmap
+// removal waits for the TLB flush (tlb_delay_rmap() is true without CONFIG_MMU_GATHER_NO_GATHER); the folio
+// stays in the page cache
 void zap_present_folio_ptes(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, Folio folio, pfn_t page, PtePtr pte,
                             unsigned nr, Addr addr, rss_vec& rss, bool& force_flush, bool& force_break)
 {
     mm_struct& mm = *tlb.mm;
-    if (!folio_test_anon(c, folio))
-        throw std::logic_error("zap_present_folio_ptes: file folios are not ported");
-    // We don't need up-to-date accessed/dirty bits.
-    clear_full_ptes(c, mm, addr, pte, nr, tlb.fullmm);
-    rss[MM_ANONPAGES] -= nr;
+    const Arch& a = c.k.arch();
+    bool delay_rmap = false;
+    if (!folio_test_anon(c, folio)) {
+        const pte_t ptent = get_and_clear_full_ptes(c, mm, addr, pte, nr, tlb.fullmm);
+        if (a.pte_dirty(ptent)) {
+            folio_mark_dirty(c, folio);
+            delay_rmap = true; // tlb_delay_rmap()
+            force_flush = true;
+        }
+        // folio_mark_accessed() (vma_has_recency()): PG_referenced; the activation of an already referenced
+        // folio is not modelled
+        if (a.pte_young(ptent) && !folio_test_flag(c, folio, PG_referenced))
+            folio_set_flag(c, folio, PG_referenced);
+        rss[mm_counter_file(c, folio)] -= nr; // mm_counter()
+    } else {
+        // We don't need up-to-date accessed/dirty bits.
+        clear_full_ptes(c, mm, addr, pte, nr, tlb.fullmm);
+        rss[MM_ANONPAGES] -= nr;
+    }
     tlb_remove_tlb_entries(c, tlb, pte, nr, addr);
-    folio_remove_rmap_ptes(c, folio, page, static_cast<int>(nr), vma);
-    if (__tlb_remove_folio_pages(c, tlb, page, nr, false)) {
+    if (!delay_rmap)
+        folio_remove_rmap_ptes(c, folio, page, static_cast<int>(nr), vma);
+    if (__tlb_remove_folio_pages(c, tlb, page, nr, delay_rmap)) {
         force_flush = true;
         force_break = true;
     }
@@ -1312,7 +1515,8 @@ vm_fault_t do_page_fault(Ctx& c, mm_struct& mm, Addr address, AccessKind kind)
     return handle_mm_fault(c, *vma, address, flags);
 }
 
-// mm/memory.c copy_page_range(): vma_needs_copy() (an anon_vma means pages only the page tables know), then
+// mm/memory.c copy_page_range(): vma_needs_copy() (an anon_vma means pages only the page tables know; a shared
+// VMA never gets one, so the child of a shmem mapping faults its pages in from the page cache), then
 // the level walk; the parent's PTEs of a COW mapping are write-protected on the way (the TLB flush is
 // dup_mmap()'s flush_tlb_mm())
 int copy_page_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma)

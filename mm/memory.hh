@@ -16,7 +16,12 @@
 // Swap PTEs (mm/swapfile.hh) are zapped (zap_nonpresent_ptes()), copied at fork (copy_nonpresent_pte()) and
 // faulted in (do_swap_page()).
 //
-// Not ported: file and shmem mappings (MAP_SHARED anonymous memory is shmem upstream), other non-present
+// Shared anonymous (shmem) VMAs fault through do_fault() -> do_read_fault() / do_shared_fault() -> __do_fault()
+// (shmem_fault(), mm/shmem.hh) -> finish_fault(), which maps a whole large folio where it fits (set_pte_range(),
+// folio_add_file_rmap_ptes(), MM_SHMEMPAGES); a write to a read-only shared PTE is wp_page_shared(); zap moves a
+// file folio's dirty bit to it and delays its rmap removal past the flush.
+//
+// Not ported: file mappings other than shmem, private file mappings (do_cow_fault()), fault-around, other non-present
 // entries (migration, device, markers), userfaultfd, NUMA hinting, KSM, mlock, the zap_details variants other
 // than "zap everything".
 #pragma once
@@ -45,6 +50,7 @@ enum : vm_fault_t {
     VM_FAULT_MAJOR = 0x000004,
     VM_FAULT_SIGSEGV = 0x000040,
     VM_FAULT_NOPAGE = 0x000100,
+    VM_FAULT_LOCKED = 0x000200,
     VM_FAULT_RETRY = 0x000400,
     VM_FAULT_FALLBACK = 0x000800,
 };
@@ -61,6 +67,7 @@ struct vm_fault {
     pte_t orig_pte;
     PAddr ptl = 0;         // the PTE table's lock while held
     std::optional<pfn_t> page;
+    std::uint64_t pgoff = 0; // linear_page_index() of the address in a file (shmem) VMA
 };
 
 // ---- mm counters (include/linux/mm.h): per-mm rss in the mm_struct, atomically updated ----

@@ -20,6 +20,7 @@ struct anon_vma {
 };
 
 struct mm_struct;
+struct shmem_file; // mm/shmem.hh: the shmem object of a MAP_SHARED | MAP_ANONYMOUS mapping
 
 struct vm_area_struct {
     Addr vm_start = 0, vm_end = 0;
@@ -28,6 +29,10 @@ struct vm_area_struct {
     mm_struct* vm_mm = nullptr;
     std::shared_ptr<anon_vma> anon; // shared by parent and child after fork, as the anon_vma chain would
     unsigned folio_order = 0;        // mTHP order this VMA faults in (sysfs hugepages-<size>kB "always")
+    // vma->vm_file of a shared anonymous mapping (shmem_zero_setup()); each VMA holds one f_count reference
+    // (get_file() / fput(), mm/shmem.hh). Null for private anonymous memory (vma_is_anonymous()).
+    std::shared_ptr<shmem_file> vm_file;
+    std::uint64_t vm_pgoff = 0; // the file page vm_start maps (meaningful with vm_file only)
     PAddr addr = 0;                  // simulated struct vm_area_struct
 };
 

@@ -7,6 +7,7 @@
 #include "mm/mmap_lock.hh"
 #include "mm/mmu_gather.hh"
 #include "mm/rmap.hh"
+#include "mm/shmem.hh"
 
 #include <stdexcept>
 
@@ -36,14 +37,26 @@ void vma_write_fields(Ctx& c, const vm_area_struct& vma)
 }
 
 // mm/vma.c is_mergeable_vma() + is_mergeable_anon_vma(): same flags but VM_SOFTDIRTY, same mTHP order, and
-// anon_vmas that agree (either none, or the same)
+// anon_vmas that agree (either none, or the same). File (shmem) VMAs are checked by file_mergeable().
 bool mergeable(const vm_area_struct& a, vm_flags_t flags, unsigned folio_order, const anon_vma* av)
 {
+    if (a.vm_file)
+        return false;
     if ((a.vm_flags ^ flags) & ~VM_SOFTDIRTY)
         return false;
     if (a.folio_order != folio_order)
         return false;
     return !a.anon || !av || a.anon.get() == av;
+}
+
+// mm/vma.c is_mergeable_vma() for two adjacent VMAs `lo` below `hi`: the same file, and hi's vm_pgoff
+// following lo's pages (can_vma_merge_after()); anonymous VMAs by mergeable()
+bool file_mergeable(const Ctx& c, const vm_area_struct& lo, const vm_area_struct& hi)
+{
+    if ((lo.vm_flags ^ hi.vm_flags) & ~VM_SOFTDIRTY)
+        return false;
+    return lo.vm_file == hi.vm_file && lo.folio_order == hi.folio_order && !lo.anon && !hi.anon &&
+           lo.vm_pgoff + ((lo.vm_end - lo.vm_start) >> c.k.page_shift()) == hi.vm_pgoff;
 }
 
 vm_area_struct* vma_ending_at(mm_struct& mm, Addr addr)
@@ -69,6 +82,20 @@ Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t
     // Unmap any existing mapping in the area.
     if (!vmas_in_range(mm, addr, end).empty())
         do_munmap(c, mm, addr, len);
+    if (vm_flags & VM_SHARED) {
+        // __mmap_new_vma() -> shmem_zero_setup(): a new shmem object, so no neighbour shares its file and
+        // nothing merges (no VM_ACCOUNT: shmem accounts its own pages, not modelled)
+        vm_area_struct proto;
+        proto.vm_start = addr;
+        proto.vm_end = end;
+        proto.vm_flags = vm_flags | VM_SOFTDIRTY;
+        proto.vm_page_prot = c.k.arch().vm_get_page_prot(vm_flags); // vma_set_page_prot(): no writenotify
+        proto.folio_order = folio_order;
+        proto.vm_file = shmem_zero_setup(c, len);
+        proto.vm_pgoff = 0;
+        vma_insert_copy(c, mm, proto);
+        return addr;
+    }
     // accountable_mapping(): private writable memory is committed
     if (vm_flags & VM_WRITE)
         vm_flags |= VM_ACCOUNT;
@@ -117,12 +144,12 @@ Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t
 
 // mm/mmap.c get_unmapped_area(): unmapped_area() bottom-up from MMAP_SEARCH_BASE; PMD-aligned for lengths of a
 // PMD or more (thp_get_unmapped_area())
-Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len)
+Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len, std::uint64_t min_align)
 {
     c.k.charge_sw(c, c.k.config().software.vma_lookup);
     const hw::PageTableFormat& fmt = c.k.format();
     const std::uint64_t pmd_size = std::uint64_t{1} << fmt.level(fmt.levels() - 2).shift;
-    const std::uint64_t align = len >= pmd_size ? pmd_size : c.k.page_size();
+    const std::uint64_t align = std::max(len >= pmd_size ? pmd_size : c.k.page_size(), min_align);
     const auto up = [align](Addr a) { return (a + align - 1) & ~(align - 1); };
     Addr candidate = up(MMAP_SEARCH_BASE);
     for (const auto& [start, vma] : mm.vmas) {
@@ -172,6 +199,8 @@ vm_area_struct& vma_insert_copy(Ctx& c, mm_struct& mm, const vm_area_struct& pro
     vm_area_struct& vma = it->second;
     vma.vm_mm = &mm;
     vma.addr = c.k.kmalloc(c, VMA_BYTES);
+    if (vma.vm_file) // get_file() of __split_vma(), dup_mmap(), copy_vma(); the first one of shmem_zero_setup()
+        get_file(c, *vma.vm_file);
     vma_write_fields(c, vma);
     return vma;
 }
@@ -181,6 +210,10 @@ void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 {
     const PhaseScope phase(c, "remove_vma");
     unlink_anon_vmas(c, vma);
+    if (vma.vm_file) { // fput(): the last VMA of a shmem object evicts its inode
+        const std::shared_ptr<shmem_file> file = std::move(vma.vm_file);
+        fput(c, file);
+    }
     c.k.kfree(c, vma.addr, VMA_BYTES);
     mm.vmas.erase(vma.vm_start);
 }
@@ -192,11 +225,14 @@ vm_area_struct& __split_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr add
     if (addr <= vma.vm_start || addr >= vma.vm_end)
         throw std::logic_error("__split_vma: address outside the VMA");
     vm_area_struct proto = vma;
+    const std::uint64_t pgoff_delta = (addr - vma.vm_start) >> c.k.page_shift();
     if (new_below) {
         proto.vm_end = addr;
         vma_set_start(mm, vma, addr);
+        vma.vm_pgoff += pgoff_delta;
     } else {
         proto.vm_start = addr;
+        proto.vm_pgoff += pgoff_delta;
         vma.vm_end = addr;
     }
     vma_write_fields(c, vma);
@@ -216,7 +252,8 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 {
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // vma_prev() / vma_next()
     if (vm_area_struct* next = vma_starting_at(mm, vma.vm_end);
-        next && mergeable(*next, vma.vm_flags, vma.folio_order, vma.anon.get())) {
+        next && (vma.vm_file ? file_mergeable(c, vma, *next)
+                             : mergeable(*next, vma.vm_flags, vma.folio_order, vma.anon.get()))) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
         if (!vma.anon)
             vma.anon = next->anon;
@@ -226,7 +263,8 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
         vma_write_fields(c, vma);
     }
     if (vm_area_struct* prev = vma_ending_at(mm, vma.vm_start);
-        prev && mergeable(*prev, vma.vm_flags, vma.folio_order, vma.anon.get())) {
+        prev && (vma.vm_file ? file_mergeable(c, *prev, vma)
+                             : mergeable(*prev, vma.vm_flags, vma.folio_order, vma.anon.get()))) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
         if (!prev->anon)
             prev->anon = vma.anon;
@@ -250,9 +288,9 @@ vm_area_struct& vma_merge_extend(Ctx& c, mm_struct& mm, vm_area_struct& vma, std
 
 Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order)
 {
-    if (!(flags & MAP_ANONYMOUS) || !(flags & MAP_PRIVATE) || (flags & MAP_SHARED))
-        throw std::invalid_argument("do_mmap: only MAP_PRIVATE | MAP_ANONYMOUS is ported (MAP_SHARED anonymous "
-                                    "memory is shmem)");
+    if (!(flags & MAP_ANONYMOUS) || !(flags & (MAP_PRIVATE | MAP_SHARED)) ||
+        (flags & (MAP_PRIVATE | MAP_SHARED)) == (MAP_PRIVATE | MAP_SHARED))
+        throw std::invalid_argument("do_mmap: only anonymous memory is ported, MAP_PRIVATE or MAP_SHARED");
     len = page_align(c, len);
     if (!len)
         throw std::invalid_argument("do_mmap: zero length");
@@ -261,8 +299,6 @@ Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot,
             throw std::invalid_argument("do_mmap: MAP_FIXED address not page aligned");
         if (addr + len - 1 > c.k.format().user_va_last())
             throw std::invalid_argument("do_mmap: range beyond the user address space");
-    } else {
-        addr = get_unmapped_area(c, mm, len);
     }
     unsigned order = 0;
     if (folio_order >= 0) {
@@ -271,7 +307,15 @@ Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot,
         for (std::uint64_t s = c.k.config().folio_size / c.k.page_size(); s > 1; s >>= 1)
             ++order;
     }
-    const vm_flags_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (!(flags & MAP_FIXED)) {
+        // shmem_get_unmapped_area(): a shared anonymous mapping of at least one mTHP folio is aligned to the
+        // folio size (the highest enabled order, the VMA's here), so whole folios can be PTE-mapped
+        const std::uint64_t folio_bytes = c.k.page_size() << order;
+        addr = get_unmapped_area(c, mm, len, (flags & MAP_SHARED) && len >= folio_bytes ? folio_bytes : 0);
+    }
+    vm_flags_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (flags & MAP_SHARED) // MAP_SHARED of an anonymous object: shmem (shmem_zero_setup() in __mmap_new_vma())
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
     return mmap_region(c, mm, addr, len, vm_flags, order);
 }
 

@@ -5,8 +5,9 @@
 // a simulated kmalloc'ed object.
 //
 // The system calls (vm_mmap_pgoff(), __vm_munmap()) and exit_mmap() take mm->mmap_lock for writing
-// (mm/mmap_lock.hh); do_mmap() and do_munmap() expect it held. MAP_SHARED anonymous memory (shmem upstream) is
-// not ported: do_mmap() refuses it.
+// (mm/mmap_lock.hh); do_mmap() and do_munmap() expect it held. MAP_SHARED | MAP_ANONYMOUS gets a shmem object
+// (mm/shmem.hh) in vm_area_struct::vm_file, one reference per VMA (taken by vma_insert_copy(), dropped by
+// remove_vma()); such VMAs merge only with VMAs of the same object at contiguous offsets.
 #pragma once
 
 #include "mm/kernel.hh"
@@ -27,14 +28,15 @@ constexpr Addr MMAP_SEARCH_BASE = Addr{1} << 30;
 // include/linux/mman.h calc_vm_prot_bits()
 vm_flags_t calc_vm_prot_bits(unsigned prot);
 
-// mm/mmap.c do_mmap() for MAP_PRIVATE | MAP_ANONYMOUS (MAP_FIXED honoured, an existing mapping there replaced).
+// mm/mmap.c do_mmap() for MAP_PRIVATE | MAP_ANONYMOUS or MAP_SHARED | MAP_ANONYMOUS (MAP_FIXED honoured, an
+// existing mapping there replaced).
 // folio_order: the mTHP order the VMA faults in; -1 takes the kernel's folio_size. Throws
 // std::invalid_argument for what is not ported or not valid.
 Addr do_mmap(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags, int folio_order = -1);
 // mm/mmap.c get_unmapped_area() for anonymous memory: unmapped_area() bottom-up from MMAP_SEARCH_BASE,
-// PMD-aligned for lengths of a PMD or more (thp_get_unmapped_area()); throws std::invalid_argument when no
-// range is free
-Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len);
+// PMD-aligned for lengths of a PMD or more (thp_get_unmapped_area()), to min_align when larger
+// (shmem_get_unmapped_area()); throws std::invalid_argument when no range is free
+Addr get_unmapped_area(Ctx& c, mm_struct& mm, std::uint64_t len, std::uint64_t min_align = 0);
 // mm/util.c vm_mmap_pgoff(): the system call (software.syscall_entry) around do_mmap()
 Addr vm_mmap_pgoff(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, unsigned prot, unsigned flags,
                    int folio_order = -1);

@@ -81,8 +81,11 @@ void set_write_prot_commit_flush_ptes(Ctx& c, vm_area_struct& vma, std::optional
                                       std::optional<pfn_t> page, Addr addr, PtePtr ptep, pte_t oldpte, pte_t ptent,
                                       unsigned nr_ptes, mmu_gather& tlb)
 {
-    if (vma.vm_flags & VM_SHARED)
-        throw std::logic_error("mprotect: shared mappings are not ported");
+    if (vma.vm_flags & VM_SHARED) { // can_change_shared_pte_writable(): a dirty PTE may become writable
+        const bool set_write = maybe_change_pte_writable(c, vma, ptent) && c.k.arch().pte_dirty(ptent);
+        prot_commit_flush_ptes(c, vma, addr, ptep, oldpte, ptent, nr_ptes, 0, set_write, tlb);
+        return;
+    }
     const bool set_write = maybe_change_pte_writable(c, vma, ptent) && folio && folio_test_anon(c, *folio);
     if (!set_write) {
         prot_commit_flush_ptes(c, vma, addr, ptep, oldpte, ptent, nr_ptes, 0, false, tlb);
@@ -172,11 +175,12 @@ long change_level_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, int d, PAd
 
 } // namespace
 
-// mm/mprotect.c can_change_pte_writable() -> can_change_private_pte_writable()
+// mm/mprotect.c can_change_pte_writable() -> can_change_shared_pte_writable() /
+// can_change_private_pte_writable()
 bool can_change_pte_writable(Ctx& c, vm_area_struct& vma, Addr addr, pte_t pte)
 {
-    if (vma.vm_flags & VM_SHARED)
-        throw std::logic_error("can_change_pte_writable: shared mappings are not ported");
+    if (vma.vm_flags & VM_SHARED) // Writable MAP_SHARED mapping: "dirty" means the FS was already notified
+        return maybe_change_pte_writable(c, vma, pte) && c.k.arch().pte_dirty(pte);
     if (!maybe_change_pte_writable(c, vma, pte))
         return false;
     // Writable MAP_PRIVATE mapping: We can only special-case on exclusive anonymous pages.
@@ -215,7 +219,10 @@ int mprotect_fixup(Ctx& c, mmu_gather& tlb, vm_area_struct& vma_in, Addr start, 
     vm_area_struct& vma = vma_split_to(c, mm, vma_in, start, end);
     vma.vm_flags = newflags;
     unsigned long mm_cp_flags = 0;
-    if (newflags & VM_WRITE) // vma_wants_manual_pte_write_upgrade() of a private VMA
+    // vma_wants_manual_pte_write_upgrade(): a private writable VMA; a shared one only with writenotify
+    // (vma_wants_writenotify()), which shmem never wants in the port (no page_mkwrite, no writeback
+    // accounting, soft-dirty tracking never enabled): its vm_page_prot is writable and pte_modify() does it
+    if ((newflags & VM_WRITE) && !(newflags & VM_SHARED))
         mm_cp_flags |= MM_CP_TRY_CHANGE_WRITABLE;
     vma.vm_page_prot = c.k.arch().vm_get_page_prot(newflags); // vma_set_page_prot()
     c.cpu.store(vma.addr + 32, vma.vm_flags, 8, hw::Category::KernelMemory); // vm_flags_reset_once()

@@ -294,6 +294,8 @@ vm_area_struct& copy_vma_and_data(Ctx& c, vma_remap_struct& vrm)
 {
     pagetable_move_control pmc; // PAGETABLE_MOVE()
     vm_area_struct& new_vma = copy_vma(c, *vrm.vma, vrm.new_addr, vrm.new_len, pmc.need_rmap_locks);
+    // copy_vma()'s new_pgoff: the file offset of the moved range (shmem VMAs)
+    new_vma.vm_pgoff = vrm.vma->vm_pgoff + ((vrm.addr - vrm.vma->vm_start) >> c.k.page_shift());
     pmc.old = vrm.vma;
     pmc.new_vma = &new_vma;
     pmc.old_addr = vrm.addr;

@@ -235,6 +235,12 @@ void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_
             SetPageAnonExclusive(c, page + i);
 }
 
+// mm/rmap.c folio_add_file_rmap_ptes() -> __folio_add_file_rmap() -> __folio_add_rmap()
+void folio_add_file_rmap_ptes(Ctx& c, Folio folio, pfn_t, int nr_pages, vm_area_struct& vma)
+{
+    __folio_add_rmap(c, folio, nr_pages, vma);
+}
+
 // mm/rmap.c folio_remove_rmap_ptes() -> __folio_remove_rmap() at PTE level, CONFIG_NO_PAGE_MAPCOUNT
 void folio_remove_rmap_ptes(Ctx& c, Folio folio, pfn_t, int nr_pages, vm_area_struct& vma)
 {

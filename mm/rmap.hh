@@ -55,7 +55,11 @@ void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr addr
 // mm/rmap.c folio_add_anon_rmap_ptes()
 void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma, Addr address,
                               rmap_t flags);
-// mm/rmap.c folio_remove_rmap_ptes()
+// mm/rmap.c folio_add_file_rmap_ptes() -> __folio_add_file_rmap(): a file (shmem) folio's nr_pages pages
+// mapped by PTEs of `vma` (the mapcounts as for anon; no anon_vma, no PG_anon_exclusive; the NR_SHMEM_PMDMAPPED /
+// NR_FILE_MAPPED statistics are not modelled)
+void folio_add_file_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma);
+// mm/rmap.c folio_remove_rmap_ptes() (anon and file folios alike at PTE level)
 void folio_remove_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma);
 inline void folio_remove_rmap_pte(Ctx& c, Folio folio, pfn_t page, vm_area_struct& vma)
 {

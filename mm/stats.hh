@@ -33,6 +33,8 @@ struct MmStats {
                                                            // (MTHP_STAT_ANON_FAULT_ALLOC; order 0 counted too)
     std::map<unsigned, std::uint64_t> anon_fault_fallback; // order -> allocations that fell back to order 0
                                                            // (MTHP_STAT_ANON_FAULT_FALLBACK)
+    std::map<unsigned, std::uint64_t> shmem_fault_alloc;   // order -> shmem folios faults allocated into the
+                                                           // page cache (MTHP_STAT_SHMEM_ALLOC; order 0 too)
     std::uint64_t thp_fault_alloc = 0;       // THP_FAULT_ALLOC: PMD-mapped THPs faults mapped
     std::uint64_t thp_fault_fallback = 0;    // THP_FAULT_FALLBACK: PMD faults that fell back to PTEs
     std::uint64_t zero_page_faults = 0;      // read faults that mapped the shared zero page (a PTE)
@@ -68,6 +70,7 @@ inline MmStats MmStats::since(const MmStats& b) const
     };
     by_order(anon_fault_alloc, b.anon_fault_alloc, d.anon_fault_alloc);
     by_order(anon_fault_fallback, b.anon_fault_fallback, d.anon_fault_fallback);
+    by_order(shmem_fault_alloc, b.shmem_fault_alloc, d.shmem_fault_alloc);
     d.thp_fault_alloc = thp_fault_alloc - b.thp_fault_alloc;
     d.thp_fault_fallback = thp_fault_fallback - b.thp_fault_fallback;
     d.zero_page_faults = zero_page_faults - b.zero_page_faults;

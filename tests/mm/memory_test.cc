@@ -292,7 +292,9 @@ TEST_P(MmCore, MmapMergesNeighboursThatMatch)
         const Addr any = do_mmap(c, mm, 0, 3 * MiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, 0);
         EXPECT_EQ(any % (2 * MiB), 0u) << "a PMD or more gets a PMD-aligned range";
         EXPECT_GE(any, MMAP_SEARCH_BASE);
-        EXPECT_THROW(do_mmap(c, mm, kBase, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 0),
+        do_mmap(c, mm, kBase + 320 * KiB, 64 * KiB, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 4);
+        EXPECT_EQ(mm.vmas.size(), 5u) << "a shared mapping is a new shmem object: no merge";
+        EXPECT_THROW(do_mmap(c, mm, kBase, 4096, PROT_READ, MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0),
                      std::invalid_argument);
     });
 }

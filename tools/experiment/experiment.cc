@@ -143,6 +143,7 @@ struct Loader {
             if (op.folio && (!is_pow2(op.folio) || op.folio > 2 * MiB))
                 n.fail("folio", "must be a power of two no larger than 2M (PTE-mapped folios)");
             op.prot = n.choice("prot", {"none", "r", "rw"}, "rw");
+            op.shared = n.boolean("shared", false);
             regions.insert({op.process, op.region});
             break;
         case OpKind::Touch:

@@ -33,6 +33,7 @@ struct OpSpec {
     std::uint64_t size = 0;
     std::uint64_t folio = 0;       // mTHP size the VMA faults in; 0 = the kernel configuration's folio_size
     std::string prot = "rw";       // "none", "r", "rw"
+    bool shared = false;           // MAP_SHARED | MAP_ANONYMOUS (shmem) instead of MAP_PRIVATE
     // touch, pin
     bool write = false;
     std::uint64_t stride = 0;      // 0 = the page size

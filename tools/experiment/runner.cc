@@ -76,6 +76,7 @@ public:
             const auto counter = [&](mm::MmCounter m) { return static_cast<std::uint64_t>(static_cast<std::int64_t>(look.read64(mm.rss_addr(m)))); };
             s.rss_anon = counter(mm::MM_ANONPAGES);
             s.rss_file = counter(mm::MM_FILEPAGES);
+            s.rss_shmem = counter(mm::MM_SHMEMPAGES);
             s.swapents = counter(mm::MM_SWAPENTS);
             s.vmas = mm.vmas.size();
             s.pgtable_bytes = mm.pgtables_bytes;
@@ -280,7 +281,8 @@ private:
                 throw ConfigError(e_.source + ":" + std::to_string(op.line) + ": mmap: folio " + format_size(folio) +
                                   " is smaller than the platform's page size " + format_size(page));
             const int order = static_cast<int>(log2_of(folio / page));
-            const Addr a = mm::vm_mmap_pgoff(c, mm, 0, op.size, prot_bits(op.prot), mm::MAP_PRIVATE | mm::MAP_ANONYMOUS, order);
+            const unsigned flags = (op.shared ? mm::MAP_SHARED : mm::MAP_PRIVATE) | mm::MAP_ANONYMOUS;
+            const Addr a = mm::vm_mmap_pgoff(c, mm, 0, op.size, prot_bits(op.prot), flags, order);
             regions_[{op.process, op.region}] = {a, op.size};
             break;
         }

@@ -38,7 +38,7 @@ struct OpResult {
 
 struct ProcessState {            // at the end of the run, for the report and the differential tests
     std::string name;
-    std::uint64_t rss_anon = 0, rss_file = 0, swapents = 0; // pages (mm counters)
+    std::uint64_t rss_anon = 0, rss_file = 0, rss_shmem = 0, swapents = 0; // pages (mm counters)
     std::uint64_t vmas = 0;
     std::uint64_t pgtable_bytes = 0;
 };

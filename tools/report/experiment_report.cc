@@ -131,6 +131,7 @@ ordered_json experiment_report(const Experiment& e, const std::vector<VariantRes
             procs.push_back({{"name", p.name},
                              {"rss_anon_pages", p.rss_anon},
                              {"rss_file_pages", p.rss_file},
+                             {"rss_shmem_pages", p.rss_shmem},
                              {"swap_entries", p.swapents},
                              {"vmas", p.vmas},
                              {"page_table_bytes", p.pgtable_bytes}});

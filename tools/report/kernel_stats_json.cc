@@ -39,6 +39,7 @@ ordered_json kernel_stats_json(const mm::MmStats& s, std::uint64_t page)
     j["faults"] = s.faults;
     j["anon_fault_alloc"] = by_size(s.anon_fault_alloc, page);
     j["anon_fault_fallback"] = by_size(s.anon_fault_fallback, page);
+    j["shmem_fault_alloc"] = by_size(s.shmem_fault_alloc, page);
     j["thp_fault_alloc"] = s.thp_fault_alloc;
     j["thp_fault_fallback"] = s.thp_fault_fallback;
     j["zero_page_faults"] = s.zero_page_faults;

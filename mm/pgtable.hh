@@ -9,7 +9,11 @@
 
 namespace mmusim::mm {
 
-inline pte_t ptep_get(Ctx& c, PtePtr ptep) { return c.k.arch().ptep_get(c, ptep); }
+inline pte_t ptep_get(Ctx& c, PtePtr ptep)
+{
+    ++c.k.stats().ptep_get;
+    return c.k.arch().ptep_get(c, ptep);
+}
 
 inline void set_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, unsigned nr)
 {

@@ -7,7 +7,11 @@ namespace mmusim::mm {
 
 using hw::Category;
 
-pte_t GenericPgtable::__ptep_get(Ctx& c, PtePtr ptep) { return pte_t{c.cpu.load(ptep, kPteBytes, Category::PteLoad)}; }
+pte_t GenericPgtable::__ptep_get(Ctx& c, PtePtr ptep)
+{
+    ++c.k.stats().ptep_get_raw;
+    return pte_t{c.cpu.load(ptep, kPteBytes, Category::PteLoad)};
+}
 
 void GenericPgtable::__set_pte(Ctx& c, PtePtr ptep, pte_t pte) { c.cpu.store(ptep, pte.val, kPteBytes, Category::PteStore); }
 

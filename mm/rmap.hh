@@ -85,6 +85,7 @@ int __folio_try_share_anon_rmap(Ctx& c, Folio folio, pfn_t page, int nr_pages, p
 // include/linux/rmap.h folio_try_share_anon_rmap_pte()
 inline int folio_try_share_anon_rmap_pte(Ctx& c, Folio folio, pfn_t page)
 {
+    c.k.stats().batch("folio_try_share_anon_rmap_pte", 1);
     return __folio_try_share_anon_rmap(c, folio, page, 1, pgtable_level::PTE);
 }
 
@@ -92,6 +93,7 @@ inline int folio_try_share_anon_rmap_pte(Ctx& c, Folio folio, pfn_t page)
 // barrier pair and one pin check for a batch of exclusive pages, then ClearPagesAnonExclusive() on all nr.
 inline int folio_try_share_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr)
 {
+    c.k.stats().batch("folio_try_share_anon_rmap_ptes", static_cast<unsigned>(nr));
     return __folio_try_share_anon_rmap(c, folio, page, nr, pgtable_level::PTE);
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // What the ported kernel did, for reports: how often each batched helper ran at each batch size, contpte
-// folds/unfolds/converts, TLB flushes by kind with the pages they covered, and folio and page-table
+// folds/unfolds/converts, PTE reads, TLB flushes by kind with the pages they covered, and folio and page-table
 // allocation. Cycles are not here: they are the cores' categories (hw/core/cost_category.hh).
 #pragma once
 
@@ -42,6 +42,11 @@ struct MmStats {
     // FOLL_PIN references taken and dropped, in pages (the vmstat counters nr_foll_pin_acquired and
     // nr_foll_pin_released); the shared zero page is never pinned and not counted
     std::uint64_t pins = 0, unpins = 0;
+    // PTE reads by name: ptep_get() as generic mm code calls it (include/linux/pgtable.h, arm64's
+    // asm/pgtable.h ptep_get()); of those, arm64's contpte_ptep_get() (a contiguous entry: every entry of the
+    // block read for young and dirty); and __ptep_get(), each single-entry read (READ_ONCE(*ptep)) on any path,
+    // inside ptep_get() and contpte_ptep_get() and the architectures' helpers included
+    std::uint64_t ptep_get = 0, contpte_ptep_get = 0, ptep_get_raw = 0;
     // kernel function -> the running core's self cycles in it (mm/phase.hh)
     std::map<std::string, std::uint64_t> phases;
 
@@ -109,6 +114,9 @@ inline MmStats MmStats::since(const MmStats& b) const
     d.pgtables_freed = pgtables_freed - b.pgtables_freed;
     d.pins = pins - b.pins;
     d.unpins = unpins - b.unpins;
+    d.ptep_get = ptep_get - b.ptep_get;
+    d.contpte_ptep_get = contpte_ptep_get - b.contpte_ptep_get;
+    d.ptep_get_raw = ptep_get_raw - b.ptep_get_raw;
     return d;
 }
 

@@ -6,6 +6,7 @@
 // compared byte for byte (arm64's contiguous bit aside: an unbatched kernel unfolds contpte blocks a batched
 // one keeps; without contpte they are identical to the bit), and every run gives all its memory back at the end.
 #include "kernel_test_util.hh"
+#include "mm_snapshot.hh"
 #include "swap_test_util.hh"
 
 #include "mm/fork.hh"
@@ -28,7 +29,6 @@ namespace {
 
 constexpr Addr kBase = 0x40000000;
 constexpr std::uint64_t kRegion = 4 * MiB; // two PTE tables' worth with 4K pages
-constexpr std::uint64_t kPteCont = std::uint64_t{1} << 52;
 
 struct Outcome {
     std::string state;        // page tables, counters, folios
@@ -40,62 +40,6 @@ struct Outcome {
     std::uint64_t swapped_out = 0;   // folios the swap-out ops unmapped and wrote
     std::uint64_t swapped_in = 0;    // pages read back (or cleared from the zeromap) by swap faults
 };
-
-// Everything the kernel's work left: per mm its counters, VMAs and leaf PTEs; the struct pages of every
-// folio mapped; the allocator's free bytes. Untimed (the inspector).
-std::string snapshot(const TestKernel& t, const std::vector<mm_struct*>& mms, bool mask_cont)
-{
-    std::ostringstream o;
-    o << std::hex;
-    const mm::Arch& a = t.k->arch();
-    std::set<pfn_t> folios;
-    for (std::size_t i = 0; i < mms.size(); ++i) {
-        const mm_struct& mm = *mms[i];
-        o << "mm " << i << " rss";
-        for (unsigned m = 0; m < NR_MM_COUNTERS; ++m)
-            o << ' ' << rss(t, mm, static_cast<MmCounter>(m));
-        o << '\n';
-        for (const auto& [start, vma] : mm.vmas) {
-            o << " vma " << vma.vm_start << '-' << vma.vm_end << " flags " << vma.vm_flags << " order "
-              << vma.folio_order << '\n';
-            for (Addr va = vma.vm_start; va < vma.vm_end; va += t.k->page_size()) {
-                std::uint64_t raw = leaf_raw(t, mm, va);
-                if (!raw) {
-                    // a swap PTE (swap entry and exclusive marker)
-                    const hw::WalkStep s = hw::walk_down(t.k->format(), mm.pgd, va,
-                                                         [&](PAddr pa) { return t.p->inspect().read64(pa); });
-                    if (s.depth == t.k->format().levels() - 1 && a.is_swap_pte(pte_t{s.raw}))
-                        o << "  " << va << " swap " << s.raw << '\n';
-                    continue;
-                }
-                if (mask_cont)
-                    raw &= ~kPteCont;
-                o << "  " << va << ' ' << raw << '\n';
-                const pfn_t pfn = a.pte_pfn(pte_t{raw});
-                if (pfn != t.k->zero_pfn()) {
-                    // page_folio(), untimed
-                    const std::uint64_t head = t.read(t.k->vmemmap() + pfn * kStructPageBytes + PAGE_OFF_COMPOUND_HEAD, 8);
-                    folios.insert(head & 1 ? (head - 1 - t.k->vmemmap()) / kStructPageBytes : pfn);
-                    o << "   data " << t.read(pfn * t.k->page_size(), 8) << '\n';
-                }
-            }
-        }
-    }
-    for (const pfn_t f : folios) {
-        const PAddr head = t.k->vmemmap() + f * kStructPageBytes;
-        const bool large = t.read(head, 8) & (std::uint64_t{1} << PG_head);
-        const unsigned nr = large ? 1u << (t.read(head + FOLIO_OFF_FLAGS_1, 8) & 0xff) : 1u;
-        o << "folio " << f << " nr " << nr << '\n';
-        for (unsigned p = 0; p < nr; ++p) {
-            o << ' ';
-            for (unsigned w = 0; w < kStructPageBytes; w += 8)
-                o << ' ' << t.read(head + p * kStructPageBytes + w, 8);
-            o << '\n';
-        }
-    }
-    o << "free " << t.k->page_alloc().free_bytes() << " slots in use " << t.k->swap().store.size() << '\n';
-    return o.str();
-}
 
 Outcome run_workload(const std::string& platform, const std::vector<std::string>& kernel_sets, unsigned seed)
 {

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <unistd.h>
 
@@ -104,4 +105,122 @@ TEST(RunReclaim, ShippedPageoutExperimentsSmall)
         std::remove(exp.c_str());
         std::remove(json.c_str());
     }
+}
+
+// Every other shipped reclaim experiment, made small with a smaller buffer (the platform as shipped: 64 cores
+// where the experiment has them), in checked mode: the operations are the ones the file promises, every folio
+// is reclaimed, the unmap runs with the batch sizes each kernel has for that folio size, and the report's
+// ptep_get() counts follow (the series reads fewer PTEs where it batches, the same where both kernels run
+// the same code).
+TEST(RunReclaim, ShippedReclaimExperimentsSmall)
+{
+    struct Case {
+        const char* name;
+        const char* size;      // the buffer, shrunk from 256M (64M for 64 cores)
+        unsigned folio_pages;  // base pages per folio
+        bool lazyfree;         // MADV_FREE before MADV_PAGEOUT
+        unsigned cores;        // of the platform as shipped
+    };
+    const Case cases[] = {
+        {"pageout-4k", "1M", 1, false, 2},          {"pageout-4k-x86", "1M", 1, false, 2},
+        {"pageout-16k", "1M", 4, false, 2},         {"pageout-16k-x86", "1M", 4, false, 2},
+        {"pageout-2m", "4M", 512, false, 2},        {"pageout-2m-x86", "4M", 512, false, 2},
+        {"lazyfree-64k", "1M", 16, true, 2},        {"lazyfree-64k-x86", "1M", 16, true, 2},
+        {"pageout-64k-64core", "1M", 16, false, 64}, {"pageout-64k-64core-x86", "1M", 16, false, 64},
+    };
+    for (const Case& k : cases) {
+        std::string text = slurp(std::string(MMUSIM_SOURCE_DIR) + "/configs/experiments/" + k.name + ".yaml");
+        const std::size_t at = text.find("size: "), end = text.find(',', at);
+        ASSERT_NE(end, std::string::npos) << k.name;
+        text.replace(at, end - at, std::string("size: ") + k.size);
+        const std::string exp = tmp(std::string(k.name) + ".yaml"), json = tmp("out.json");
+        std::ofstream(exp) << text;
+        const CliResult r = run_cli("run -q --check " + exp + " --json " + json);
+        ASSERT_EQ(r.status, 0) << k.name << ": " << r.output;
+        const auto j = nlohmann::json::parse(slurp(json));
+        ASSERT_EQ(j["variants"].size(), 2u) << k.name;
+        const bool arm64 = std::string(k.name).find("x86") == std::string::npos;
+        const unsigned ptes = (std::string(k.size) == "4M" ? 4u : 1u) * 256, folios = ptes / k.folio_pages;
+        std::map<std::string, std::uint64_t> ptep_gets;
+        for (const auto& v : j["variants"]) {
+            const std::string variant = v["name"].get<std::string>(), what = std::string(k.name) + " " + variant;
+            ASSERT_EQ(v["platform"]["cores"], k.cores) << what;
+            const auto& ops = v["operations"];
+            ASSERT_EQ(ops.size(), k.lazyfree ? 4u : 3u) << what;
+            EXPECT_EQ(ops[0]["op"], "mmap") << what;
+            EXPECT_EQ(ops[1]["op"], "touch") << what;
+            if (k.lazyfree) {
+                EXPECT_EQ(ops[2]["op"], "madvise") << what;
+                EXPECT_EQ(ops[2]["kernel"]["batches"]["clear_young_dirty_ptes"]["16"], folios)
+                    << what << ": MADV_FREE, one call per folio (kernel.pte_batch is on in both)";
+            }
+            const auto& po = ops.back();
+            EXPECT_EQ(po["op"], "madvise") << what;
+            EXPECT_EQ(po["ptes"], ptes) << what;
+            EXPECT_EQ(po["kernel"]["folios_freed"], folios) << what << ": every folio reclaimed and freed";
+            const auto& phases = po["kernel"]["phases"];
+            EXPECT_GT(phases.value("try_to_unmap_one", 0), 0) << what;
+            EXPECT_GT(phases.value("free_folio", 0), 0) << what;
+            for (const char* part : {"folio_alloc_swap", "__swap_cache_add_folio", "swap_writeout"})
+                EXPECT_EQ(phases.value(part, 0) > 0, !k.lazyfree) << what << ": " << part;
+            const auto& batches = po["kernel"]["batches"];
+            const std::string nr = std::to_string(k.folio_pages);
+            if (variant == "batched" || k.lazyfree) { // lazyfree folios are batched before the series too
+                EXPECT_EQ(batches["get_and_clear_full_ptes"][nr], folios) << what << ": one unmap batch per folio";
+            } else {
+                EXPECT_EQ(batches["ptep_get_and_clear"]["1"], ptes) << what << ": one PTE at a time";
+            }
+            const auto& reads = po["kernel"]["pte_reads"];
+            ptep_gets[variant] = reads["ptep_get"].get<std::uint64_t>();
+            EXPECT_GE(reads["__ptep_get"].get<std::uint64_t>(), ptep_gets[variant]) << what;
+            EXPECT_EQ(reads["contpte_ptep_get"].get<std::uint64_t>() > 0, arm64 && k.folio_pages >= 16) << what
+                << ": contpte blocks only from 64K folios up, only on arm64";
+            if (k.cores == 64) { // the deferred flush reaches every core of the mm
+                ASSERT_EQ(po["cores"].size(), 64u) << what;
+                for (std::size_t c = 1; c < 64; ++c) {
+                    const auto& core = po["cores"][c];
+                    if (arm64) {
+                        EXPECT_GT(core["cycles_by_category"]["tlbi_receive"].get<std::uint64_t>(), 0u) << what << " core " << c;
+                    } else {
+                        EXPECT_GT(core["ipis_received"].get<std::uint64_t>(), 0u) << what << " core " << c;
+                    }
+                }
+            }
+        }
+        if (k.folio_pages == 1 || k.lazyfree) { // both kernels run the same unmap
+            EXPECT_EQ(ptep_gets["batched"], ptep_gets["unbatched"]) << k.name;
+        } else {
+            EXPECT_LT(ptep_gets["batched"], ptep_gets["unbatched"]) << k.name;
+        }
+        std::remove(exp.c_str());
+        std::remove(json.c_str());
+    }
+}
+
+// The table shows, per variant, the PTE reads (ptep_get, contpte_ptep_get, __ptep_get) and the TLB maintenance
+// of each operation, with the report's numbers.
+TEST(RunReclaim, TableShowsPteReadsAndTlbMaintenance)
+{
+    std::string text = slurp(std::string(MMUSIM_SOURCE_DIR) + "/configs/experiments/pageout-64k.yaml");
+    text.replace(text.find("size: 256M"), 10, "size: 1M");
+    const std::string exp = tmp("table.yaml"), json = tmp("table.json");
+    std::ofstream(exp) << text;
+    const CliResult r = run_cli("run --no-progress " + exp + " --json " + json);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(slurp(json));
+    for (const auto& v : j["variants"]) {
+        const auto& po = v["operations"][2];
+        std::uint64_t tlbis = 0;
+        for (const auto& c : po["cores"])
+            tlbis += c["tlbi_issued"].get<std::uint64_t>();
+        EXPECT_GT(tlbis, 0u);
+        const std::string line = "  " + v["name"].get<std::string>() + ": ptep_get " +
+                                 std::to_string(po["kernel"]["pte_reads"]["ptep_get"].get<std::uint64_t>()) +
+                                 " (contpte_ptep_get " +
+                                 std::to_string(po["kernel"]["pte_reads"]["contpte_ptep_get"].get<std::uint64_t>()) + ")";
+        EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+        EXPECT_NE(r.output.find("; TLBIs " + std::to_string(tlbis) + ","), std::string::npos) << r.output;
+    }
+    std::remove(exp.c_str());
+    std::remove(json.c_str());
 }

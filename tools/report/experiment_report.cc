@@ -266,6 +266,23 @@ void print_experiment_table(const ordered_json& report, std::ostream& out)
                 });
             row("(elsewhere on its core)", [](const ordered_json& o) { return o["kernel"]["phases_other"].get<std::uint64_t>(); });
         }
+        // PTE reads and TLB maintenance, per variant: the kernel's ptep_get() calls (arm64: of them
+        // contpte_ptep_get(), which reads the whole block) and single-entry reads, and every core's TLBIs,
+        // barriers and IPIs.
+        for (const auto& v : vs) {
+            const auto& o = v["operations"][i];
+            const auto& r = o["kernel"]["pte_reads"];
+            std::uint64_t tlbis = 0, barriers = 0, ipis = 0;
+            for (const auto& c : o["cores"]) {
+                tlbis += c["tlbi_issued"].get<std::uint64_t>();
+                barriers += c["barriers"].get<std::uint64_t>();
+                ipis += c["ipis_sent"].get<std::uint64_t>();
+            }
+            out << "  " << v["name"].get<std::string>() << ": ptep_get " << r["ptep_get"].get<std::uint64_t>()
+                << " (contpte_ptep_get " << r["contpte_ptep_get"].get<std::uint64_t>() << "), __ptep_get "
+                << r["__ptep_get"].get<std::uint64_t>() << "; TLBIs " << tlbis << ", barriers " << barriers
+                << ", IPIs " << ipis << "\n";
+        }
         // The batch sizes the helpers ran with, per variant.
         for (const auto& v : vs) {
             const auto& b = v["operations"][i]["kernel"]["batches"];

@@ -54,6 +54,7 @@ ordered_json kernel_stats_json(const mm::MmStats& s, std::uint64_t page)
     j["page_tables_freed"] = s.pgtables_freed;
     j["batches"] = batches;
     j["contpte"] = {{"folds", s.contpte_folds}, {"unfolds", s.contpte_unfolds}, {"converts", s.contpte_converts}};
+    j["pte_reads"] = {{"ptep_get", s.ptep_get}, {"contpte_ptep_get", s.contpte_ptep_get}, {"__ptep_get", s.ptep_get_raw}};
     j["flushes"] = flushes;
     j["phases"] = phases;
     return j;

@@ -146,6 +146,7 @@ void Arm64::__contpte_try_unfold(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, 
 // entry); the walk stops as soon as both have been found. The PTL is held, so the block cannot change meanwhile.
 pte_t Arm64::contpte_ptep_get(Ctx& c, PtePtr ptep, pte_t orig_pte)
 {
+    ++c.k.stats().contpte_ptep_get;
     ptep = contpte_align_down(ptep);
     for (unsigned i = 0; i < cont_ptes_; ++i, ptep = pte_offset(ptep, 1)) {
         pte_t pte = __ptep_get(c, ptep);

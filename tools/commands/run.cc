@@ -35,7 +35,12 @@ int run_experiment(const RunArgs& a)
 {
     if (looks_like_override(a.experiment))
         throw ConfigError("run: unexpected argument '" + a.experiment + "': " + override_hint(a.experiment));
-    const Experiment e = load_experiment(resolve_experiment(a.experiment));
+    // --set experiment.* / processes.* / workload.* change the experiment file's tree; the rest go to the
+    // platform and the kernel configuration of every variant.
+    std::vector<std::string> experiment_sets, config_sets;
+    for (const std::string& s : a.sets)
+        (is_experiment_override(s) ? experiment_sets : config_sets).push_back(s);
+    const Experiment e = load_experiment(resolve_experiment(a.experiment), experiment_sets);
     std::vector<Variant> selected;
     std::set<std::string> wanted(a.variants.begin(), a.variants.end());
     for (const Variant& v : e.variants)
@@ -66,7 +71,7 @@ int run_experiment(const RunArgs& a)
     for (std::size_t vi = 0; vi < selected.size(); ++vi) {
         const Variant& v = selected[vi];
         auto last = std::chrono::steady_clock::now();
-        results.push_back(run_variant(e, v, a.sets, a.check, [&](std::size_t done, std::size_t total) {
+        results.push_back(run_variant(e, v, config_sets, a.check, [&](std::size_t done, std::size_t total) {
             const auto now = std::chrono::steady_clock::now();
             host[vi].push_back(std::chrono::duration<double>(now - last).count());
             last = now;
@@ -113,7 +118,8 @@ CommandFn add_run(CLI::App& app)
         ->required()
         ->check(non_empty());
     cmd->add_option("--set,-s", args->sets,
-                    "Override a key for every variant: KEY=VALUE, kernel.* for the kernel configuration, any other for "
+                    "Override a key for every variant: KEY=VALUE; experiment.*, processes.N.* and workload.N.* for the "
+                    "experiment file (e.g. workload.0.folio=64K), kernel.* for the kernel configuration, any other for "
                     "the platform (e.g. cores=4, kernel.max_pte_batch=4)")
         ->type_name("KEY=VALUE")
         ->check(non_empty())

@@ -166,7 +166,11 @@ SweepSpec load_sweep(const std::string& path)
             plot.x = p.str("x");
             if (!keys.count(plot.x))
                 p.fail("x", "'" + plot.x + "' is not an axis of the sweep");
-            plot.y = p.str_list("y");
+            try { // one figure, or a list of them
+                plot.y = {p.str("y")};
+            } catch (const ConfigError&) {
+                plot.y = p.str_list("y");
+            }
             if (plot.y.empty())
                 p.fail("y", "expected at least one figure");
             plot.lines = p.str("lines", "");

@@ -7,6 +7,7 @@
 #include "tools/progress.hh"
 #include "tools/report/experiment_report.hh"
 #include "tools/report/output_file.hh"
+#include "tools/report/timeline_json.hh"
 #include "util/config_error.hh"
 
 #include <chrono>
@@ -29,6 +30,8 @@ struct RunArgs {
     bool no_progress = false;
     bool check = false;
     bool host_times = false;
+    std::string timeline_out;
+    std::size_t timeline_limit = kDefaultTimelineLimit;
 };
 
 int run_experiment(const RunArgs& a)
@@ -62,6 +65,8 @@ int run_experiment(const RunArgs& a)
         outputs.add("--json", a.json_out);
     if (!a.csv_out.empty())
         outputs.add("--csv", a.csv_out);
+    if (!a.timeline_out.empty())
+        outputs.add("--timeline", a.timeline_out);
 
     Progress progress(!a.no_progress && stderr_is_terminal(), 0);
     std::vector<VariantResult> results;
@@ -76,7 +81,7 @@ int run_experiment(const RunArgs& a)
             host[vi].push_back(std::chrono::duration<double>(now - last).count());
             last = now;
             progress.status(v.name + ": operation " + std::to_string(done) + "/" + std::to_string(total));
-        }));
+        }, a.timeline_out.empty() ? 0 : a.timeline_limit));
     }
     progress.finish();
     if (a.host_times) {
@@ -98,6 +103,14 @@ int run_experiment(const RunArgs& a)
         std::ostringstream csv;
         write_experiment_csv(report, csv);
         outputs.set_text("--csv", csv.str());
+    }
+    if (outputs.has("--timeline")) {
+        std::vector<TimelineRun> runs;
+        for (const VariantResult& r : results)
+            runs.push_back({r.name, r.timeline, r.configs.platform.frequency_ghz, r.configs.platform.cores});
+        std::ostringstream t;
+        write_timeline_json(runs, t);
+        outputs.set_text("--timeline", t.str());
     }
     outputs.write_all();
     if (!a.quiet) {
@@ -133,6 +146,12 @@ CommandFn add_run(CLI::App& app)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/3) here")->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV (one row per variant, operation and core) here")->check(non_empty());
+    cmd->add_option("--timeline", args->timeline_out,
+                    "Write a Chrome/Perfetto trace-event JSON of the simulated time here: a track per core, spans for "
+                    "operations and kernel functions, DSBs, IPI waits and handlers, instants for TLBIs, IPIs and walks")
+        ->check(non_empty());
+    cmd->add_option("--timeline-limit", args->timeline_limit, "Events recorded per variant before the timeline stops")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     cmd->add_flag("--host-times", args->host_times,

@@ -90,6 +90,8 @@ void Kernel::phase_enter(Ctx& c, const char* name)
     if (phases_.size() <= c.cpu.id())
         phases_.resize(c.cpu.id() + 1);
     phases_[c.cpu.id()].push_back({name, c.cpu.now(), 0});
+    if (hw::Timeline* t = c.cpu.timeline())
+        t->begin(c.cpu.id(), c.cpu.time(), name);
 }
 
 void Kernel::phase_exit(Ctx& c)
@@ -99,6 +101,8 @@ void Kernel::phase_exit(Ctx& c)
     stack.pop_back();
     const Cycles total = c.cpu.now() - f.start;
     stats_.phases[f.name] += total - f.children;
+    if (hw::Timeline* t = c.cpu.timeline())
+        t->end(c.cpu.id(), c.cpu.time());
     if (!stack.empty())
         stack.back().children += total;
 }

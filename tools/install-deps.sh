@@ -8,6 +8,7 @@ packages=(
   libsystemc-dev libspdlog-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev zlib1g-dev liblzma-dev
   gzip xz-utils valgrind bc
+  python3-matplotlib
 )
 
 missing=()

@@ -27,6 +27,8 @@ int main(int argc, char** argv)
     commands["validate"] = tools::add_validate(app);
     commands["platforms"] = tools::add_platforms(app);
     commands["run"] = tools::add_run(app);
+    commands["sweep"] = tools::add_sweep(app);
+    commands["sweep-collect"] = tools::add_sweep_collect(app);
     std::string log_level = "warn";
     app.add_option("--log-level", log_level,
                    "Log events on stderr as ftrace would show them, with simulated time and core: debug = kernel "

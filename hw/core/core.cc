@@ -167,6 +167,7 @@ Cycles Core::serve_interrupt()
     const CoreCounters saved = counters_;
     const Cycles start = sim_cycles();
     MMUSIM_TRACE_EVENT(start, id_, "ipi handler entry");
+    const Cycles drawn = timeline_ ? timeline_->begin(id_, start, "ipi_handler") : 0;
     struct Masked { // interrupts stay masked while the handler runs, and after it if it throws
         bool& f;
         explicit Masked(bool& flag) : f(flag) { f = true; }
@@ -179,6 +180,8 @@ Cycles Core::serve_interrupt()
         sync_now(); // the handler's time passes on this core's timeline
     }
     const Cycles took = sim_cycles() - start;
+    if (timeline_)
+        timeline_->end(id_, drawn + took);
     irq_cycles_ += took;
     if (done_)
         drop_charges(saved);
@@ -439,14 +442,31 @@ void Core::barrier(Barrier kind)
 {
     sync_point();
     ++counters_.barriers;
+    if (timeline_)
+        timeline_->begin(id_, time(), to_string(kind));
     ic_.barrier(*this, kind);
+    if (timeline_)
+        timeline_->end(id_, time());
 }
 
 void Core::tlbi(const TlbiOp& op)
 {
     sync_point();
     ++counters_.tlbi_issued;
+    if (timeline_)
+        timeline_->instant(id_, time(), "tlbi");
     ic_.tlbi(*this, op);
+}
+
+Translation Core::translate_recorded(Addr va, AccessKind kind)
+{
+    const std::uint64_t walks = mmu_.stats().walks;
+    const Cycles at = time();
+    Translation t = mmu_.translate(va, kind);
+    charge(t.cycles, Category::Translation);
+    if (mmu_.stats().walks != walks)
+        timeline_->instant(id_, at, "walk");
+    return t;
 }
 
 void Core::ipi(const CpuMask& mask, const std::function<void(Core&)>& handler)
@@ -460,12 +480,19 @@ void Core::ipi(const CpuMask& mask, const std::function<void(Core&)>& handler)
 IpiHandle Core::ipi_send(const CpuMask& mask, const std::function<void(Core&)>& handler)
 {
     sync_point();
+    if (timeline_)
+        timeline_->instant(id_, time(), "ipi_send");
     return ic_.ipi_send(*this, mask, handler);
 }
 
 void Core::ipi_wait(const IpiHandle& ipi)
 {
     sync_now();
+    struct Span { // "ipi_wait" on the timeline, closed however the wait ends
+        Core& c;
+        explicit Span(Core& core) : c(core) { if (c.timeline_) c.timeline_->begin(c.id_, c.time(), "ipi_wait"); }
+        ~Span() { if (c.timeline_) c.timeline_->end(c.id_, c.time()); }
+    } span(*this);
     const Cycles t0 = sim_cycles();
     const Cycles handlers0 = irq_cycles_;
     while (ipi->pending)

@@ -16,6 +16,7 @@
 #include "hw/core/core_costs.hh"
 #include "hw/core/cost_category.hh"
 #include "hw/core/interrupt.hh"
+#include "hw/core/timeline.hh"
 #include "hw/invalidation/tlbi_op.hh"
 #include "hw/mmu/mmu.hh"
 #include "hw/mem/mem_op.hh"
@@ -125,6 +126,8 @@ public:
     // Translates a user access of the work stream, charging its cycles to Category::Translation.
     Translation translate(Addr va, AccessKind kind)
     {
+        if (timeline_) [[unlikely]]
+            return translate_recorded(va, kind);
         Translation t = mmu_.translate(va, kind);
         charge(t.cycles, Category::Translation);
         return t;
@@ -149,6 +152,10 @@ public:
     // effective on the core's own thread (an IPI handler run on its behalf elsewhere does not sync).
     void sync_point();
 
+    // --timeline: where this core records its events (Platform::enable_timeline); null: nowhere (the default).
+    Timeline* timeline() const { return timeline_; }
+    void set_timeline(Timeline* t) { timeline_ = t; }
+
     // ---- inspection ----
     Cycles now() const; // cycles since simulation start, this core's local view (sum of categories)
     // Absolute simulated time of this core, in cycles: the SystemC time plus what it has not yet handed to
@@ -169,6 +176,7 @@ private:
     std::uint64_t peek64(PAddr pa) override;
 
     void run();
+    Translation translate_recorded(Addr va, AccessKind kind); // translate() with a "walk" instant per walk
     Cycles sim_cycles() const; // SystemC time in cycles
     // Waits until SystemC time reaches this core's local time (the quantum keeper's sync, but taking interrupts).
     void hand_over();
@@ -206,6 +214,7 @@ private:
     sc_core::sc_event parked_;     // never notified: where a failed core's thread parks
     sc_core::sc_process_handle thread_; // this core's SC_THREAD, once running
     CoreCounters counters_;
+    Timeline* timeline_ = nullptr;
 };
 
 } // namespace mmusim::hw

@@ -38,6 +38,22 @@ public:
     TlbOracle& oracle() { return *oracle_; }
     const TlbOracle& oracle() const { return *oracle_; }
     bool checked() const { return cfg_.check; }
+    // --timeline: every core records its events into one Timeline, up to `limit` events.
+    Timeline& enable_timeline(std::size_t limit)
+    {
+        timeline_ = std::make_unique<Timeline>(limit);
+        for (auto& c : cores_)
+            c->set_timeline(timeline_.get());
+        return *timeline_;
+    }
+    const Timeline* timeline() const { return timeline_.get(); }
+    // Hands the recording over (after run()); the cores record no more.
+    std::unique_ptr<Timeline> take_timeline()
+    {
+        for (auto& c : cores_)
+            c->set_timeline(nullptr);
+        return std::move(timeline_);
+    }
 
     // Runs every core's work to completion (sc_start until no activity is left). Rethrows the first
     // exception a core's work raised.
@@ -50,6 +66,7 @@ private:
     sc_core::sc_time cycle_;
     std::unique_ptr<MemorySystem> mem_;
     std::unique_ptr<Interconnect> ic_;
+    std::unique_ptr<Timeline> timeline_; // before the cores, which point into it
     std::vector<std::unique_ptr<Core>> cores_;
     std::unique_ptr<TlbOracle> oracle_;
 };

@@ -18,6 +18,8 @@ CommandFn add_formats(CLI::App& app);
 CommandFn add_validate(CLI::App& app);
 CommandFn add_platforms(CLI::App& app);
 CommandFn add_run(CLI::App& app);
+CommandFn add_sweep(CLI::App& app);
+CommandFn add_sweep_collect(CLI::App& app);
 
 // "neoverse-n1" -> <source>/configs/platforms/neoverse-n1.yaml; a path is returned as is.
 std::string resolve_platform(const std::string& name_or_path);

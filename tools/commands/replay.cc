@@ -8,6 +8,7 @@
 #include "tools/replay/replayer.hh"
 #include "tools/report/output_file.hh"
 #include "tools/report/report.hh"
+#include "tools/report/timeline_json.hh"
 #include "traces/prefetch_reader.hh"
 #include "traces/trace_reader.hh"
 #include "util/config_error.hh"
@@ -36,6 +37,8 @@ struct ReplayArgs {
     bool no_progress = false;
     bool check = false;
     bool no_premap = false;
+    std::string timeline_out;
+    std::size_t timeline_limit = kDefaultTimelineLimit;
 };
 
 std::string the_trace(const std::vector<std::string>& traces)
@@ -74,10 +77,14 @@ int run_replay(const ReplayArgs& a)
         outputs.add("--json", a.json_out);
     if (!a.csv_out.empty())
         outputs.add("--csv", a.csv_out);
+    if (!a.timeline_out.empty())
+        outputs.add("--timeline", a.timeline_out);
     // Parsing and decompression run ahead on a second thread while the cores simulate.
     auto reader = std::make_unique<traces::PrefetchReader>(traces::ReaderRegistry::instance().open(format, trace));
 
     hw::Platform platform(std::move(cfg.platform));
+    if (!a.timeline_out.empty())
+        platform.enable_timeline(a.timeline_limit);
     Progress progress(!a.no_progress && stderr_is_terminal(), file_size(trace));
     Replayer replayer(platform, std::move(cfg.kernel), *reader, [&](std::uint64_t records, std::uint64_t bytes) { progress.update(records, bytes); },
                       ReplayOptions{!a.no_premap});
@@ -94,6 +101,11 @@ int run_replay(const ReplayArgs& a)
         std::ostringstream csv;
         write_csv(report, csv);
         outputs.set_text("--csv", csv.str());
+    }
+    if (outputs.has("--timeline")) {
+        std::ostringstream t;
+        write_timeline_json({{"replay " + trace, platform.take_timeline(), platform.config().frequency_ghz, platform.cores()}}, t);
+        outputs.set_text("--timeline", t.str());
     }
     outputs.write_all();
     if (!a.quiet) {
@@ -142,6 +154,12 @@ CommandFn add_replay(CLI::App& app)
     cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/2) here")
         ->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
+    cmd->add_option("--timeline", args->timeline_out,
+                    "Write a Chrome/Perfetto trace-event JSON of the simulated time here: a track per core, spans for "
+                    "kernel functions, DSBs, IPI waits and handlers, instants for TLBIs, IPIs and walks")
+        ->check(non_empty());
+    cmd->add_option("--timeline-limit", args->timeline_limit, "Events recorded before the timeline stops")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     cmd->add_flag("--check", args->check,

@@ -7,6 +7,7 @@
 #include "tools/progress.hh"
 #include "tools/report/experiment_report.hh"
 #include "tools/report/output_file.hh"
+#include "tools/report/timeline_json.hh"
 #include "util/config_error.hh"
 
 #include <chrono>
@@ -29,13 +30,20 @@ struct RunArgs {
     bool no_progress = false;
     bool check = false;
     bool host_times = false;
+    std::string timeline_out;
+    std::size_t timeline_limit = kDefaultTimelineLimit;
 };
 
 int run_experiment(const RunArgs& a)
 {
     if (looks_like_override(a.experiment))
         throw ConfigError("run: unexpected argument '" + a.experiment + "': " + override_hint(a.experiment));
-    const Experiment e = load_experiment(resolve_experiment(a.experiment));
+    // --set experiment.* / processes.* / workload.* change the experiment file's tree; the rest go to the
+    // platform and the kernel configuration of every variant.
+    std::vector<std::string> experiment_sets, config_sets;
+    for (const std::string& s : a.sets)
+        (is_experiment_override(s) ? experiment_sets : config_sets).push_back(s);
+    const Experiment e = load_experiment(resolve_experiment(a.experiment), experiment_sets);
     std::vector<Variant> selected;
     std::set<std::string> wanted(a.variants.begin(), a.variants.end());
     for (const Variant& v : e.variants)
@@ -57,6 +65,8 @@ int run_experiment(const RunArgs& a)
         outputs.add("--json", a.json_out);
     if (!a.csv_out.empty())
         outputs.add("--csv", a.csv_out);
+    if (!a.timeline_out.empty())
+        outputs.add("--timeline", a.timeline_out);
 
     Progress progress(!a.no_progress && stderr_is_terminal(), 0);
     std::vector<VariantResult> results;
@@ -66,12 +76,12 @@ int run_experiment(const RunArgs& a)
     for (std::size_t vi = 0; vi < selected.size(); ++vi) {
         const Variant& v = selected[vi];
         auto last = std::chrono::steady_clock::now();
-        results.push_back(run_variant(e, v, a.sets, a.check, [&](std::size_t done, std::size_t total) {
+        results.push_back(run_variant(e, v, config_sets, a.check, [&](std::size_t done, std::size_t total) {
             const auto now = std::chrono::steady_clock::now();
             host[vi].push_back(std::chrono::duration<double>(now - last).count());
             last = now;
             progress.status(v.name + ": operation " + std::to_string(done) + "/" + std::to_string(total));
-        }));
+        }, a.timeline_out.empty() ? 0 : a.timeline_limit));
     }
     progress.finish();
     if (a.host_times) {
@@ -94,6 +104,14 @@ int run_experiment(const RunArgs& a)
         write_experiment_csv(report, csv);
         outputs.set_text("--csv", csv.str());
     }
+    if (outputs.has("--timeline")) {
+        std::vector<TimelineRun> runs;
+        for (const VariantResult& r : results)
+            runs.push_back({r.name, r.timeline, r.configs.platform.frequency_ghz, r.configs.platform.cores});
+        std::ostringstream t;
+        write_timeline_json(runs, t);
+        outputs.set_text("--timeline", t.str());
+    }
     outputs.write_all();
     if (!a.quiet) {
         print_experiment_table(report, std::cout);
@@ -113,7 +131,8 @@ CommandFn add_run(CLI::App& app)
         ->required()
         ->check(non_empty());
     cmd->add_option("--set,-s", args->sets,
-                    "Override a key for every variant: KEY=VALUE, kernel.* for the kernel configuration, any other for "
+                    "Override a key for every variant: KEY=VALUE; experiment.*, processes.N.* and workload.N.* for the "
+                    "experiment file (e.g. workload.0.folio=64K), kernel.* for the kernel configuration, any other for "
                     "the platform (e.g. cores=4, kernel.max_pte_batch=4)")
         ->type_name("KEY=VALUE")
         ->check(non_empty())
@@ -127,6 +146,12 @@ CommandFn add_run(CLI::App& app)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/3) here")->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV (one row per variant, operation and core) here")->check(non_empty());
+    cmd->add_option("--timeline", args->timeline_out,
+                    "Write a Chrome/Perfetto trace-event JSON of the simulated time here: a track per core, spans for "
+                    "operations and kernel functions, DSBs, IPI waits and handlers, instants for TLBIs, IPIs and walks")
+        ->check(non_empty());
+    cmd->add_option("--timeline-limit", args->timeline_limit, "Events recorded per variant before the timeline stops")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     cmd->add_flag("--host-times", args->host_times,

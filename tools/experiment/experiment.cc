@@ -236,9 +236,19 @@ struct Loader {
 
 } // namespace
 
-Experiment load_experiment(const std::string& path)
+bool is_experiment_override(const std::string& assignment)
+{
+    for (const char* prefix : {"experiment.", "processes.", "workload."})
+        if (assignment.rfind(prefix, 0) == 0)
+            return true;
+    return false;
+}
+
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides)
 {
     ConfigNode root = ConfigNode::load_file(path);
+    for (const std::string& o : overrides)
+        root.apply_override(o);
     Loader l;
     Experiment& e = l.e;
     e.source = path;

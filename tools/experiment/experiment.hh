@@ -69,9 +69,14 @@ struct Experiment {
     std::vector<OpSpec> workload;
 };
 
-// Loads and validates `path`; `cores` is checked later against the platform (check_against_cores). Throws
-// ConfigError.
-Experiment load_experiment(const std::string& path);
+// Loads and validates `path`, with `overrides` (KEY=VALUE, keys of the experiment file: experiment.*, processes.N.*,
+// workload.N.*; is_experiment_override() tells them from platform and kernel keys) applied to the file's tree
+// first, so that they get every check the file's own values get; `cores` is checked later against the platform
+// (check_cores). Throws ConfigError.
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+// Whether a --set KEY=VALUE names a key of the experiment file (experiment., processes., workload.) rather than
+// one of the platform or the kernel configuration.
+bool is_experiment_override(const std::string& assignment);
 // Checks every core number against the platform's core count. Throws ConfigError naming the key.
 void check_cores(const Experiment& e, unsigned cores);
 

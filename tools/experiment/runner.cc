@@ -50,9 +50,11 @@ std::string resolve(const std::string& name_or_path) { return name_or_path; }
 // One variant's simulation: the platform, the kernel on it, the processes, and the workload's position.
 class Run {
 public:
-    Run(const Experiment& e, RunConfigs cfg, const OpProgress& progress)
+    Run(const Experiment& e, RunConfigs cfg, const OpProgress& progress, std::size_t timeline_limit)
         : e_(e), platform_(std::move(cfg.platform)), kernel_(platform_, cfg.kernel), progress_(progress)
     {
+        if (timeline_limit)
+            platform_.enable_timeline(timeline_limit);
     }
 
     VariantResult go(RunConfigs configs, const std::string& name)
@@ -84,6 +86,7 @@ public:
         }
         r.memory_free = kernel_.page_alloc().free_bytes();
         r.configs = std::move(configs);
+        r.timeline = platform_.take_timeline();
         return r;
     }
 
@@ -273,6 +276,11 @@ private:
         MMUSIM_DEBUG_EVENT(c.cpu.time(), c.cpu.id(), "experiment op {} {} {}", to_string(op.kind), op.process, op.region);
         c.cpu.sync_now();
         const Cycles started = c.cpu.time();
+        hw::Timeline* const timeline = c.cpu.timeline();
+        if (timeline) // the operation as a span of its own around the kernel functions it runs
+            timeline->begin(c.cpu.id(), started,
+                            timeline->intern(std::string(to_string(op.kind)) + " " + op.process +
+                                             (op.region.empty() ? "" : " " + op.region)));
 
         switch (op.kind) {
         case OpKind::Mmap: {
@@ -401,6 +409,8 @@ private:
         }
         c.cpu.sync_now(); // everything the operation caused elsewhere (IPI handlers) has been charged by now
         r.elapsed = c.cpu.time() - started;
+        if (timeline)
+            timeline->end(c.cpu.id(), c.cpu.time());
         for (unsigned i = 0; i < platform_.cores(); ++i) {
             CoreDelta d;
             const hw::CoreCounters& now = platform_.core(i).counters();
@@ -450,7 +460,7 @@ private:
 } // namespace
 
 VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets, bool check,
-                          const OpProgress& progress)
+                          const OpProgress& progress, std::size_t timeline_limit)
 {
     std::vector<std::string> sets = e.sets;
     sets.insert(sets.end(), v.sets.begin(), v.sets.end());
@@ -459,7 +469,7 @@ VariantResult run_variant(const Experiment& e, const Variant& v, const std::vect
     cfg.platform.check = cfg.platform.check || check;
     check_cores(e, cfg.platform.cores);
     const RunConfigs kept = cfg;
-    Run run(e, std::move(cfg), progress);
+    Run run(e, std::move(cfg), progress, timeline_limit);
     return run.go(kept, v.name);
 }
 

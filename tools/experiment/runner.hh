@@ -13,6 +13,7 @@
 #include "tools/experiment/experiment.hh"
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,12 +51,14 @@ struct VariantResult {
     std::vector<ProcessState> processes;
     std::uint64_t memory_free = 0; // bytes the page allocator has free at the end
     std::uint64_t page_size = 0;
+    std::shared_ptr<const hw::Timeline> timeline; // with timeline_limit > 0: what the cores did
 };
 
 // Called after each operation with (operations done, total).
 using OpProgress = std::function<void(std::size_t, std::size_t)>;
 
+// timeline_limit > 0 records a timeline of up to that many events (--timeline).
 VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets,
-                          bool check, const OpProgress& progress = {});
+                          bool check, const OpProgress& progress = {}, std::size_t timeline_limit = 0);
 
 } // namespace mmusim::tools

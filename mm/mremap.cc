@@ -9,6 +9,7 @@
 #include "mm/mmap.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
+#include "mm/rmap.hh"
 
 #include <algorithm>
 #include <cerrno>
@@ -165,15 +166,18 @@ std::uint64_t get_extent(const pagetable_move_control& pmc, std::uint64_t size)
     return extent;
 }
 
-// mm/vma.c copy_vma(): the VMA duplicated over [addr, addr + len) (vm_area_dup(), anon_vma_clone() sharing
-// its anon_vma, vma_link()). The merge with a neighbour at the destination (vma_merge_copied_range()) is
-// not ported.
-vm_area_struct& copy_vma(Ctx& c, vm_area_struct& vma, Addr addr, std::uint64_t len, bool& need_rmap_locks)
+// mm/vma.c copy_vma(): the VMA duplicated over [addr, addr + len) with the moved pages' vm_pgoff, so that
+// the rmap finds the moved PTEs through the same anon_vmas (vm_area_dup(), anon_vma_clone(), vma_link()).
+// The merge with a neighbour at the destination (vma_merge_copied_range()) is not ported.
+vm_area_struct& copy_vma(Ctx& c, vm_area_struct& vma, Addr addr, std::uint64_t len, std::uint64_t pgoff,
+                         bool& need_rmap_locks)
 {
     vm_area_struct proto = vma;
     proto.vm_start = addr;
     proto.vm_end = addr + len;
+    proto.vm_pgoff = pgoff;
     vm_area_struct& new_vma = vma_insert_copy(c, *vma.vm_mm, proto);
+    anon_vma_clone(c, new_vma, vma, vma_operation::VMA_OP_REMAP);
     need_rmap_locks = false;
     return new_vma;
 }
@@ -293,7 +297,9 @@ void unmap_source_vma(Ctx& c, vma_remap_struct& vrm)
 vm_area_struct& copy_vma_and_data(Ctx& c, vma_remap_struct& vrm)
 {
     pagetable_move_control pmc; // PAGETABLE_MOVE()
-    vm_area_struct& new_vma = copy_vma(c, *vrm.vma, vrm.new_addr, vrm.new_len, pmc.need_rmap_locks);
+    // move_vma(): new_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT)
+    const std::uint64_t new_pgoff = vrm.vma->vm_pgoff + ((vrm.addr - vrm.vma->vm_start) >> c.k.page_shift());
+    vm_area_struct& new_vma = copy_vma(c, *vrm.vma, vrm.new_addr, vrm.new_len, new_pgoff, pmc.need_rmap_locks);
     pmc.old = vrm.vma;
     pmc.new_vma = &new_vma;
     pmc.old_addr = vrm.addr;

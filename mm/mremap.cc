@@ -64,13 +64,15 @@ PtePtr get_old_entry(Ctx& c, mm_struct& mm, Addr addr, int d)
 }
 
 // mm/mremap.c move_soft_dirty_pte(): moved PTEs are soft-dirty, so that user space notices the move
-// (pgtable_supports_soft_dirty(): x86 here)
+// (pgtable_supports_soft_dirty(): x86 here); a swap PTE carries the bit in its swap form
 pte_t move_soft_dirty_pte(const Ctx& c, pte_t pte)
 {
     const Arch& a = c.k.arch();
     if (a.pte_none(pte))
         return pte;
-    return a.pte_mksoft_dirty(pte); // (pte_swp_mksoft_dirty(): no swap entries here)
+    if (a.pte_present(pte))
+        return a.pte_mksoft_dirty(pte);
+    return a.pte_swp_mksoft_dirty(pte);
 }
 
 // mm/mremap.c mremap_folio_pte_batch(): how many PTEs from ptep map consecutive pages of one large folio
@@ -133,11 +135,12 @@ int move_ptes(Ctx& c, pagetable_move_control& pmc, std::uint64_t extent, PtePtr 
         const pte_t old_pte = ptep_get(c, old_ptep);
         if (a.pte_none(old_pte))
             continue;
-        // If we are remapping a valid PTE, make sure to flush TLB before we drop the PTL for the PTE.
-        if (!a.pte_present(old_pte))
-            throw std::logic_error("move_ptes: non-present PTEs (swap) are not ported");
-        nr_ptes = mremap_folio_pte_batch(c, vma, old_addr, old_ptep, old_pte, max_nr_ptes);
-        force_flush = true;
+        // If we are remapping a valid PTE, make sure to flush TLB before we drop the PTL for the PTE. A
+        // non-present one (a swap entry) moves alone and needs no flush.
+        if (a.pte_present(old_pte)) {
+            nr_ptes = mremap_folio_pte_batch(c, vma, old_addr, old_ptep, old_pte, max_nr_ptes);
+            force_flush = true;
+        }
         pte_t pte = get_and_clear_ptes(c, mm, old_addr, old_ptep, nr_ptes);
         // move_pte() is the identity on arm64 and x86.
         pte = move_soft_dirty_pte(c, pte);

@@ -140,6 +140,42 @@ TEST_P(AnonVma, ForkCowFolioOnlyInChildSharedOneInBoth)
     });
 }
 
+// mremap of a swapped-out range: the swap PTEs move (soft-dirty in their swap form where the architecture
+// has the bit), MM_SWAPENTS stays, the pages come back with their bytes, and no slot is left at exit.
+TEST_P(AnonVma, MremapMovesSwapEntries)
+{
+    TestKernel t = make({"simulation.check=true"});
+    t.run([&](Ctx& c) {
+        const mm::Arch& a = c.k.arch();
+        const std::uint64_t ps = c.k.page_size();
+        const unsigned pages = 32;
+        mm_struct& mm = c.k.mm_alloc(c);
+        do_mmap(c, mm, kBase, pages * ps, PROT_READ | PROT_WRITE, kFlags, 0);
+        fill(c, mm, kBase, pages);
+        ASSERT_EQ(do_madvise(c, mm, kBase, pages * ps, MADV_PAGEOUT), 0);
+        ASSERT_EQ(get_mm_counter(c, mm, MM_SWAPENTS), static_cast<long>(pages));
+        std::vector<pte_t> before;
+        for (unsigned i = 0; i < pages; ++i)
+            before.push_back(pte_at(c, mm, kBase + i * ps));
+        ASSERT_EQ(do_mremap(c, mm, kBase, pages * ps, pages * ps, MREMAP_MAYMOVE | MREMAP_FIXED, kDest),
+                  static_cast<long>(kDest));
+        for (unsigned i = 0; i < pages; ++i) {
+            EXPECT_TRUE(a.pte_none(pte_at(c, mm, kBase + i * ps))) << i;
+            const pte_t moved = pte_at(c, mm, kDest + i * ps);
+            ASSERT_TRUE(a.is_swap_pte(moved)) << i;
+            EXPECT_EQ(moved, a.pte_swp_mksoft_dirty(before[i])) << "the same entry, moved: " << i;
+        }
+        EXPECT_EQ(get_mm_counter(c, mm, MM_SWAPENTS), static_cast<long>(pages));
+        EXPECT_EQ(swap_usage_in_pages(c, c.k.swap().si()), static_cast<long>(pages));
+        for (unsigned i = 0; i < pages / 2; ++i)
+            EXPECT_EQ(read_back(c, mm, kDest, i), pattern(i)) << i;
+        EXPECT_EQ(get_mm_counter(c, mm, MM_SWAPENTS), static_cast<long>(pages / 2));
+        exit_mmap(c, mm);
+        c.k.mm_free(c, mm);
+        EXPECT_EQ(swap_usage_in_pages(c, c.k.swap().si()), 0) << "slots freed at exit";
+    });
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, AnonVma, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"),
                          platform_name);
 

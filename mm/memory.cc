@@ -1080,6 +1080,7 @@ Addr zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Add
         PtePtr pte = pte_offset_map_lock(c, pmd, addr, &ptl);
         if (!pte)
             return addr;
+        flush_tlb_batched_pending(c, *tlb.mm);
         unsigned nr;
         do {
             c.k.charge_sw(c, c.k.config().software.pte_loop);

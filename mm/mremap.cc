@@ -124,7 +124,7 @@ int move_ptes(Ctx& c, pagetable_move_control& pmc, std::uint64_t extent, PtePtr 
     const PAddr new_ptl = pte_lockptr(c, new_ptep);
     if (new_ptl != old_ptl)
         hw::SpinLock(new_ptl).lock(c.cpu); // spin_lock_nested()
-    // flush_tlb_batched_pending(): reclaim's deferred unmap flushes are not modelled.
+    flush_tlb_batched_pending(c, mm);
 
     unsigned nr_ptes = 1;
     for (; old_addr < old_end; old_ptep = pte_offset(old_ptep, nr_ptes), old_addr += nr_ptes * c.k.page_size(),

@@ -614,9 +614,9 @@ bool folio_maybe_mapped_shared(Ctx& c, Folio folio)
 
 namespace {
 
-// mm/rmap.c: mm->tlb_flush_batched holds the pending generation in its low bits, the flushed one above
+// mm/rmap.c: bits 0-14 of mm->tlb_flush_batched record pending generations, bits 16-30 flushed generations
 constexpr unsigned TLB_FLUSH_BATCH_FLUSHED_SHIFT = 16;
-constexpr unsigned TLB_FLUSH_BATCH_PENDING_MASK = (1u << TLB_FLUSH_BATCH_FLUSHED_SHIFT) - 1;
+constexpr unsigned TLB_FLUSH_BATCH_PENDING_MASK = (1u << (TLB_FLUSH_BATCH_FLUSHED_SHIFT - 1)) - 1;
 constexpr unsigned TLB_FLUSH_BATCH_PENDING_LARGE = TLB_FLUSH_BATCH_PENDING_MASK / 2;
 
 // mm/rmap.c set_tlb_ubc_flush_pending(): the flush of [start, end) joins the task's batch
@@ -691,7 +691,7 @@ void flush_tlb_batched_pending(Ctx& c, mm_struct& mm)
     const std::uint64_t pending = batch & TLB_FLUSH_BATCH_PENDING_MASK;
     const std::uint64_t flushed = batch >> TLB_FLUSH_BATCH_FLUSHED_SHIFT;
     if (pending != flushed) {
-        c.k.arch().arch_flush_tlb_batched_pending(c, mm);
+        c.k.arch().flush_tlb_mm(c, mm);
         // If the new TLB flushing is pending during flushing, leave mm->tlb_flush_batched as is, to avoid
         // losing flushing.
         c.cpu.cmpxchg(batched, batch, pending | (pending << TLB_FLUSH_BATCH_FLUSHED_SHIFT), 4, Category::KernelMemory);

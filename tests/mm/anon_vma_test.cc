@@ -179,4 +179,44 @@ TEST_P(AnonVma, MremapMovesSwapEntries)
 INSTANTIATE_TEST_SUITE_P(Platforms, AnonVma, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"),
                          platform_name);
 
+// x86 with the deferred flush (the mm live on both cores, so reclaim defers): reclaim clears a writable PTE and
+// leaves its flush pending (no IPI yet: core 1's TLB still has the translation); mprotect(PROT_READ) of that
+// page finds no present PTE to change and flushes nothing itself, so only flush_tlb_batched_pending() in
+// change_pte_range() removes the stale writable translation.
+TEST(AnonVmaDeferredFlush, MprotectCompletesReclaimsPendingFlush)
+{
+    TestKernel t = make_kernel("skylake-sp", {"cores=2", "simulation.check=true"});
+    mm_struct* mm = nullptr;
+    t.run(0, [&](Ctx& c) {
+        mm = &c.k.mm_alloc(c);
+        do_mmap(c, *mm, kBase, 4 * c.k.page_size(), PROT_READ | PROT_WRITE, kFlags, 0);
+        fill(c, *mm, kBase, 4);
+    });
+    t.run(1, [&](Ctx& c) { // core 1 runs the mm too: its TLB caches the pages, writable
+        for (unsigned i = 0; i < 4; ++i)
+            c.cpu.store(user_access(c, *mm, kBase + i * c.k.page_size(), AccessKind::Write) + 16, i, 8);
+    });
+    t.run(0, [&](Ctx& c) {
+        const std::uint64_t ps = c.k.page_size();
+        const Folio f = folio_at(c, *mm, kBase);
+        folio_get(c, f);
+        folio_lock(c, f);
+        ASSERT_EQ(folio_alloc_swap(c, f), 0);
+        try_to_unmap(c, f, TTU_BATCH_FLUSH | TTU_SYNC);
+        ASSERT_TRUE(c.k.tlb_ubc(c).flush_required) << "the flush is pending";
+        ASSERT_FALSE(c.k.platform().oracle().check_range(kBase, kBase + ps - 1, mm->asid, mm->pgd).empty())
+            << "a TLB still translates the unmapped page";
+        const std::uint64_t ipis = c.cpu.counters().ipis_sent;
+        ASSERT_EQ(do_mprotect_pkey(c, *mm, kBase, ps, PROT_READ), 0);
+        EXPECT_TRUE(c.k.platform().oracle().check_range(kBase, kBase + ps - 1, mm->asid, mm->pgd).empty())
+            << "mprotect completed the pending flush";
+        EXPECT_EQ(c.cpu.counters().ipis_sent, ipis + 1) << "flush_tlb_mm(): one IPI round";
+        try_to_unmap_flush(c);
+        folio_unlock(c, f);
+        folio_put(c, f);
+        exit_mmap(c, *mm);
+        c.k.mm_free(c, *mm);
+    });
+}
+
 } // namespace

@@ -69,6 +69,15 @@ bool mergeable(const vm_area_struct& a, vm_flags_t flags, unsigned folio_order, 
     return !a.anon || !av || a.anon == av;
 }
 
+// mm/vma.c dup_anon_vma(): an unfaulted VMA that absorbs a faulted one takes its anon_vma and chain
+void dup_anon_vma(Ctx& c, vm_area_struct& dst, vm_area_struct& src)
+{
+    if (src.anon && !dst.anon) {
+        dst.anon = src.anon;
+        anon_vma_clone(c, dst, src, vma_operation::VMA_OP_MERGE_UNFAULTED);
+    }
+}
+
 vm_area_struct* vma_ending_at(mm_struct& mm, Addr addr)
 {
     if (!addr)
@@ -109,8 +118,7 @@ Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t
     if (can_prev) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
         if (can_next) { // prev absorbs the new range and next
-            if (!prev->anon && next->anon)
-                anon_vma_clone(c, *prev, *next, vma_operation::VMA_OP_MERGE_UNFAULTED);
+            dup_anon_vma(c, *prev, *next);
             const Addr next_end = next->vm_end;
             remove_vma(c, mm, *next);
             anon_vma_interval_tree_pre_update_vma(c, *prev);
@@ -259,8 +267,7 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
         next && mergeable(*next, vma.vm_flags, vma.folio_order, vma.anon, vma.vm_pgoff + vma_pages(c, vma)) &&
         is_mergeable_anon_vma(vma, *next)) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
-        if (!vma.anon && next->anon)
-            anon_vma_clone(c, vma, *next, vma_operation::VMA_OP_MERGE_UNFAULTED);
+        dup_anon_vma(c, vma, *next);
         const Addr next_end = next->vm_end;
         remove_vma(c, mm, *next);
         anon_vma_interval_tree_pre_update_vma(c, vma);
@@ -272,8 +279,7 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
         prev && mergeable(*prev, vma.vm_flags, vma.folio_order, vma.anon, vma.vm_pgoff - vma_pages(c, *prev)) &&
         is_mergeable_anon_vma(*prev, vma)) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
-        if (!prev->anon && vma.anon)
-            anon_vma_clone(c, *prev, vma, vma_operation::VMA_OP_MERGE_UNFAULTED);
+        dup_anon_vma(c, *prev, vma);
         const Addr end = vma.vm_end;
         remove_vma(c, mm, vma);
         anon_vma_interval_tree_pre_update_vma(c, *prev);

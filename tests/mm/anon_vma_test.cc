@@ -176,6 +176,37 @@ TEST_P(AnonVma, MremapMovesSwapEntries)
     });
 }
 
+// An unfaulted VMA absorbing a faulted neighbour (mmap between them: prev absorbs the new range and next)
+// takes the neighbour's anon_vma (dup_anon_vma()); the folios are then found in the merged VMA, at their
+// addresses, and swap out through it.
+TEST_P(AnonVma, MergeIntoUnfaultedVmaKeepsFoliosFindable)
+{
+    TestKernel t = make({"simulation.check=true"});
+    t.run([&](Ctx& c) {
+        const std::uint64_t ps = c.k.page_size();
+        mm_struct& mm = c.k.mm_alloc(c);
+        do_mmap(c, mm, kBase, 4 * ps, PROT_READ | PROT_WRITE, kFlags, 0);          // unfaulted
+        do_mmap(c, mm, kBase + 8 * ps, 4 * ps, PROT_READ | PROT_WRITE, kFlags, 0); // faulted below
+        fill(c, mm, kBase + 8 * ps, 4);
+        ASSERT_EQ(mm.vmas.size(), 2u);
+        do_mmap(c, mm, kBase + 4 * ps, 4 * ps, PROT_READ | PROT_WRITE, kFlags, 0); // fills the hole
+        ASSERT_EQ(mm.vmas.size(), 1u) << "one VMA of 12 pages";
+        vm_area_struct& vma = mm.vmas.begin()->second;
+        ASSERT_NE(vma.anon, nullptr);
+        EXPECT_EQ(vma.anon_vma_chain.list.size(), 1u);
+        const Folio f = folio_at(c, mm, kBase + 9 * ps);
+        const auto found = rmap_walk_anon_vmas(c, f);
+        ASSERT_EQ(found.size(), 1u);
+        EXPECT_EQ(found[0].first, &vma);
+        EXPECT_EQ(found[0].second, kBase + 9 * ps);
+        ASSERT_EQ(do_madvise(c, mm, kBase, 12 * ps, MADV_PAGEOUT), 0);
+        EXPECT_EQ(get_mm_counter(c, mm, MM_SWAPENTS), 4);
+        EXPECT_EQ(read_back(c, mm, kBase + 8 * ps, 1), pattern(1));
+        exit_mmap(c, mm);
+        c.k.mm_free(c, mm);
+    });
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, AnonVma, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"),
                          platform_name);
 

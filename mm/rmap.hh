@@ -5,6 +5,10 @@
 // under a bit spinlock), PG_anon_exclusive per page, and folio->mapping = anon_vma | PAGE_MAPPING_ANON.
 // Every field is the timed struct page access upstream makes.
 //
+// The anon_vma hierarchy: each VMA with anonymous folios is chained (anon_vma_chain) to its own anon_vma and,
+// after fork, to its ancestors'; each anon_vma keeps the VMAs chained to it in an interval tree by vm_pgoff
+// (host-side, its walks charged) and its root holds the rwsem. find_mergeable_anon_vma() is not ported.
+//
 // The unmap side of reclaim: try_to_unmap() walks the folio's anon_vma (rmap_walk_anon()) and unmaps each
 // VMA's PTEs in try_to_unmap_one(), as mainline before the batched anon unmap series (kernel.anon_unmap_batch
 // off: a swap-backed folio one PTE at a time) or with it (batches, sub-batched by anon-exclusivity), with the

@@ -6,13 +6,14 @@
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
 #include "mm/mmap_lock.hh"
+#include "mm/rmap.hh"
 
 #include <cerrno>
 
 namespace mmusim::mm {
 
 // kernel/fork.c dup_mmap(): the maple tree copied (__mt_dup(), one store per VMA here), each VMA
-// duplicated (vm_area_dup(), anon_vma_fork() sharing the parent's anon_vma), VM_DONTCOPY ones dropped,
+// duplicated (vm_area_dup(), anon_vma_fork(): chained to the parent's anon_vmas plus one of its own), VM_DONTCOPY ones dropped,
 // copy_page_range() unless VM_WIPEONFORK; then flush_tlb_mm(oldmm) before the parent's mmap_lock goes.
 int dup_mmap(Ctx& c, mm_struct& mm, mm_struct& oldmm)
 {
@@ -30,6 +31,10 @@ int dup_mmap(Ctx& c, mm_struct& mm, mm_struct& oldmm)
         proto.vm_mm = &mm;
         proto.vm_flags &= ~VM_LOCKED; // VM_LOCKED | VM_LOCKONFAULT are not inherited
         vm_area_struct& tmp = vma_insert_copy(c, mm, proto);
+        if (anon_vma_fork(c, tmp, *mpnt)) {
+            retval = -ENOMEM;
+            break;
+        }
         retval = copy_page_range(c, tmp, *mpnt);
         if (retval)
             break;

@@ -8,6 +8,7 @@
 #include "mm/mmu_gather.hh"
 #include "mm/internal.hh"
 #include "mm/pgtable.hh"
+#include "mm/rmap.hh"
 #include "mm/phase.hh"
 #include "mm/swap.hh"
 #include "mm/swapfile.hh"
@@ -119,8 +120,7 @@ bool folio_fully_mapped_in(Ctx& c, Folio folio, PtePtr pte, pte_t ptent, Addr ad
 }
 
 // mm/madvise.c madvise_free_pte_range(), the PTE table at *pmd (a PMD leaf is skipped: madvise_free_huge_pmd()
-// is not ported). flush_tlb_batched_pending() has nothing to do: reclaim's deferred flushes complete before it
-// returns here.
+// is not ported).
 void madvise_free_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr addr, Addr end)
 {
     const PhaseScope phase(c, "madvise_free_pte_range");
@@ -132,6 +132,7 @@ void madvise_free_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr
         return;
     const PAddr ptl = pte_lockptr(c, pte);
     hw::SpinLock(ptl).lock(c.cpu);
+    flush_tlb_batched_pending(c, mm);
     long nr_swap = 0;
     const Addr start = addr;
     std::optional<Folio> checked;
@@ -207,6 +208,7 @@ void madvise_cold_or_pageout_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& 
             return;
         const PAddr ptl = pte_lockptr(c, pte);
         hw::SpinLock(ptl).lock(c.cpu);
+        flush_tlb_batched_pending(c, *vma.vm_mm);
         const Addr start = addr;
         std::optional<Folio> checked;
         for (unsigned nr; addr < end; pte = pte_offset(pte, nr), addr += nr * c.k.page_size()) {

@@ -378,12 +378,6 @@ vm_fault_t wp_page_copy(Ctx& c, vm_fault& vmf)
 // include/linux/mm.h vma_is_anonymous(): no vm_ops; the port's only file VMAs are shmem's
 bool vma_is_anonymous(const vm_area_struct& vma) { return !vma.vm_file; }
 
-// include/linux/pagemap.h linear_page_index()
-std::uint64_t linear_page_index(const Ctx& c, const vm_area_struct& vma, Addr address)
-{
-    return ((address - vma.vm_start) >> c.k.page_shift()) + vma.vm_pgoff;
-}
-
 // mm/page-writeback.c noop_dirty_folio() (shmem_aops.dirty_folio) via folio_mark_dirty(): true when the
 // folio became dirty
 bool folio_mark_dirty(Ctx& c, Folio folio)
@@ -1283,6 +1277,7 @@ Addr zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Add
         PtePtr pte = pte_offset_map_lock(c, pmd, addr, &ptl);
         if (!pte)
             return addr;
+        flush_tlb_batched_pending(c, *tlb.mm);
         unsigned nr;
         do {
             c.k.charge_sw(c, c.k.config().software.pte_loop);

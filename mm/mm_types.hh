@@ -12,11 +12,47 @@
 
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace mmusim::mm {
 
+struct anon_vma_chain;
+struct vm_area_struct;
+
+// include/linux/rmap.h struct anon_vma. Its fields live in simulated memory (ANON_VMA_OFF_* in mm/rmap.hh:
+// the root's rwsem, the refcount, num_children, num_active_vmas, root, parent); the host copies here are
+// what the port's C++ needs to follow the pointers. The interval tree of the VMAs chained to it (rb_root) is
+// a host-side container keyed by each VMA's vm_pgoff; the walks charge the accesses upstream's tree makes.
 struct anon_vma {
-    PAddr addr = 0; // simulated struct anon_vma (its root's rwsem and refcount live there)
+    PAddr addr = 0;                         // simulated struct anon_vma
+    anon_vma* root = nullptr;               // the root of this anon_vma's tree (itself for a root)
+    std::shared_ptr<anon_vma> root_ref;     // get_anon_vma(root): a child pins its root (null for a root)
+    std::shared_ptr<anon_vma> parent;       // null for a root (whose parent is itself upstream)
+    unsigned long num_children = 0;         // host copy of the simulated counter
+    unsigned long num_active_vmas = 0;      // host copy of the simulated counter
+    std::multimap<std::uint64_t, anon_vma_chain*> rb_root; // anon_vma_interval_tree, by vma->vm_pgoff
+};
+
+// include/linux/rmap.h struct anon_vma_chain: links one VMA to one anon_vma (the VMA's own and each of its
+// ancestors' after fork). Owned by the VMA's chain list; the anon_vma's tree refers to it.
+struct anon_vma_chain {
+    vm_area_struct* vma = nullptr;
+    std::shared_ptr<anon_vma> av; // avc->anon_vma (keeps the host object alive while chained)
+    std::uint64_t tree_key = 0;   // the vm_pgoff it is filed under in av->rb_root
+    PAddr addr = 0;               // simulated struct anon_vma_chain
+};
+
+// vma->anon_vma_chain (newest first, as list_add() leaves it). Copying a VMA (vm_area_dup()) gives the copy
+// an empty list, as upstream's vm_area_dup() does with INIT_LIST_HEAD: anon_vma_clone()/anon_vma_fork()
+// fill it.
+struct anon_vma_chain_list {
+    std::vector<std::unique_ptr<anon_vma_chain>> list;
+    anon_vma_chain_list() = default;
+    anon_vma_chain_list(const anon_vma_chain_list&) {}
+    anon_vma_chain_list& operator=(const anon_vma_chain_list&) { return *this; }
+    anon_vma_chain_list(anon_vma_chain_list&&) = default;
+    anon_vma_chain_list& operator=(anon_vma_chain_list&&) = default;
+    ~anon_vma_chain_list() = default;
 };
 
 struct mm_struct;
@@ -27,12 +63,14 @@ struct vm_area_struct {
     vm_flags_t vm_flags = 0;
     pgprot_t vm_page_prot;
     mm_struct* vm_mm = nullptr;
-    std::shared_ptr<anon_vma> anon; // shared by parent and child after fork, as the anon_vma chain would
+    std::uint64_t vm_pgoff = 0;      // the page vm_start maps: anonymous, its linear index (start >> PAGE_SHIFT at
+                                     // mmap, kept by splits, merges and mremap); shmem, the file's page
+    anon_vma* anon = nullptr;        // vma->anon_vma: where its new folios go (owned through the chain)
+    anon_vma_chain_list anon_vma_chain; // vma->anon_vma_chain
     unsigned folio_order = 0;        // mTHP order this VMA faults in (sysfs hugepages-<size>kB "always")
     // vma->vm_file of a shared anonymous mapping (shmem_zero_setup()); each VMA holds one f_count reference
     // (get_file() / fput(), mm/shmem.hh). Null for private anonymous memory (vma_is_anonymous()).
     std::shared_ptr<shmem_file> vm_file;
-    std::uint64_t vm_pgoff = 0; // the file page vm_start maps (meaningful with vm_file only)
     PAddr addr = 0;                  // simulated struct vm_area_struct
 };
 

@@ -19,26 +19,47 @@ namespace {
 
 Addr page_align(const Ctx& c, std::uint64_t len) { return (len + c.k.page_size() - 1) & ~(c.k.page_size() - 1); }
 
-// The VMA's start moves: the tree's key changes, the VMA object stays where it is (vma_set_range()).
-void vma_set_start(mm_struct& mm, vm_area_struct& vma, Addr start)
+// The VMA's start moves: the tree's key changes, the VMA object stays where it is (vma_set_range()), and
+// vm_pgoff moves with it so that every page keeps its linear index.
+void vma_set_start(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr start)
 {
+    const auto shift = c.k.page_shift();
     auto node = mm.vmas.extract(vma.vm_start);
     node.key() = start;
-    node.mapped().vm_start = start;
+    vm_area_struct& v = node.mapped();
+    v.vm_pgoff = start >= v.vm_start ? v.vm_pgoff + ((start - v.vm_start) >> shift)
+                                     : v.vm_pgoff - ((v.vm_start - start) >> shift);
+    v.vm_start = start;
     mm.vmas.insert(std::move(node));
 }
 
-// The fields a VMA update writes in its object (vm_start, vm_end, vm_flags).
+// The fields a VMA update writes in its object (vm_start, vm_end, vm_flags, vm_pgoff).
 void vma_write_fields(Ctx& c, const vm_area_struct& vma)
 {
-    c.cpu.store(vma.addr + 0, vma.vm_start, 8, Category::KernelMemory);
-    c.cpu.store(vma.addr + 8, vma.vm_end, 8, Category::KernelMemory);
+    c.cpu.store(vma.addr + VMA_OFF_VM_START, vma.vm_start, 8, Category::KernelMemory);
+    c.cpu.store(vma.addr + VMA_OFF_VM_END, vma.vm_end, 8, Category::KernelMemory);
     c.cpu.store(vma.addr + 32, vma.vm_flags, 8, Category::KernelMemory);
+    c.cpu.store(vma.addr + VMA_OFF_PGOFF, vma.vm_pgoff, 8, Category::KernelMemory);
 }
 
-// mm/vma.c is_mergeable_vma() + is_mergeable_anon_vma(): same flags but VM_SOFTDIRTY, same mTHP order, and
-// anon_vmas that agree (either none, or the same). File (shmem) VMAs are checked by file_mergeable().
-bool mergeable(const vm_area_struct& a, vm_flags_t flags, unsigned folio_order, const anon_vma* av)
+std::uint64_t vma_pages(const Ctx& c, const vm_area_struct& vma) { return (vma.vm_end - vma.vm_start) >> c.k.page_shift(); }
+
+// mm/vma.c is_mergeable_anon_vma(): the same anon_vma, or one side without one while the other's chain is
+// singular (a forked VMA's is not)
+bool is_mergeable_anon_vma(const vm_area_struct& a, const vm_area_struct& b)
+{
+    if (!a.anon || !b.anon) {
+        const vm_area_struct& src = a.anon ? a : b;
+        return !src.anon || src.anon_vma_chain.list.size() == 1;
+    }
+    return a.anon == b.anon;
+}
+
+// mm/vma.c is_mergeable_vma() + is_mergeable_anon_vma(): same flags but VM_SOFTDIRTY, same mTHP order,
+// anon_vmas that agree (either none, or the same); and can_vma_merge_after()/before()'s contiguous vm_pgoff
+// (pgoff: the page offset the VMA must have at `a`'s start). File (shmem) VMAs are checked by file_mergeable().
+bool mergeable(const vm_area_struct& a, vm_flags_t flags, unsigned folio_order, const anon_vma* av,
+               std::uint64_t pgoff)
 {
     if (a.vm_file)
         return false;
@@ -46,7 +67,18 @@ bool mergeable(const vm_area_struct& a, vm_flags_t flags, unsigned folio_order, 
         return false;
     if (a.folio_order != folio_order)
         return false;
-    return !a.anon || !av || a.anon.get() == av;
+    if (a.vm_pgoff != pgoff)
+        return false;
+    return !a.anon || !av || a.anon == av;
+}
+
+// mm/vma.c dup_anon_vma(): an unfaulted VMA that absorbs a faulted one takes its anon_vma and chain
+void dup_anon_vma(Ctx& c, vm_area_struct& dst, vm_area_struct& src)
+{
+    if (src.anon && !dst.anon) {
+        dst.anon = src.anon;
+        anon_vma_clone(c, dst, src, vma_operation::VMA_OP_MERGE_UNFAULTED);
+    }
 }
 
 // mm/vma.c is_mergeable_vma() for two adjacent VMAs `lo` below `hi`: the same file, and hi's vm_pgoff
@@ -103,36 +135,43 @@ Addr mmap_region(Ctx& c, mm_struct& mm, Addr addr, std::uint64_t len, vm_flags_t
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // vma_prev() / vma_next()
     vm_area_struct* prev = vma_ending_at(mm, addr);
     vm_area_struct* next = vma_starting_at(mm, end);
-    const bool can_prev = prev && mergeable(*prev, vm_flags, folio_order, nullptr);
-    bool can_next = next && mergeable(*next, vm_flags, folio_order, nullptr);
-    if (can_prev && can_next && prev->anon && next->anon && prev->anon != next->anon)
+    const std::uint64_t pgoff = addr >> c.k.page_shift(); // do_mmap(): an anonymous mapping's pgoff
+    const std::uint64_t pglen = len >> c.k.page_shift();
+    const bool can_prev = prev && mergeable(*prev, vm_flags, folio_order, nullptr, pgoff - vma_pages(c, *prev));
+    bool can_next = next && mergeable(*next, vm_flags, folio_order, nullptr, pgoff + pglen);
+    if (can_prev && can_next && !is_mergeable_anon_vma(*prev, *next))
         can_next = false;
 
     if (can_prev) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
         if (can_next) { // prev absorbs the new range and next
-            if (!prev->anon)
-                prev->anon = next->anon;
+            dup_anon_vma(c, *prev, *next);
             const Addr next_end = next->vm_end;
             remove_vma(c, mm, *next);
+            anon_vma_interval_tree_pre_update_vma(c, *prev);
             prev->vm_end = next_end;
         } else {
+            anon_vma_interval_tree_pre_update_vma(c, *prev);
             prev->vm_end = end;
         }
         prev->vm_flags |= VM_SOFTDIRTY;
         vma_write_fields(c, *prev);
+        anon_vma_interval_tree_post_update_vma(c, *prev);
         return addr;
     }
     if (can_next) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
-        vma_set_start(mm, *next, addr);
+        anon_vma_interval_tree_pre_update_vma(c, *next);
+        vma_set_start(c, mm, *next, addr);
         next->vm_flags |= VM_SOFTDIRTY;
         vma_write_fields(c, *next);
+        anon_vma_interval_tree_post_update_vma(c, *next);
         return addr;
     }
     vm_area_struct proto;
     proto.vm_start = addr;
     proto.vm_end = end;
+    proto.vm_pgoff = pgoff;
     proto.vm_flags = vm_flags | VM_SOFTDIRTY;
     proto.vm_page_prot = c.k.arch().vm_get_page_prot(vm_flags); // vma_set_page_prot()
     proto.folio_order = folio_order;
@@ -218,25 +257,31 @@ void remove_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma)
     mm.vmas.erase(vma.vm_start);
 }
 
-// mm/vma.c __split_vma(): the new VMA shares the anon_vma (anon_vma_clone())
+// mm/vma.c __split_vma(): the new VMA gets its part's vm_pgoff and the same anon_vmas (anon_vma_clone()).
+// The port's VMA tree is keyed by vm_start, so the old VMA is shrunk before the new one is linked (upstream
+// clones first); nothing walks the rmap in between under the mmap_lock held for writing.
 vm_area_struct& __split_vma(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr addr, bool new_below)
 {
     const PhaseScope phase(c, "__split_vma");
     if (addr <= vma.vm_start || addr >= vma.vm_end)
         throw std::logic_error("__split_vma: address outside the VMA");
-    vm_area_struct proto = vma;
-    const std::uint64_t pgoff_delta = (addr - vma.vm_start) >> c.k.page_shift();
+    vm_area_struct proto = vma; // vm_area_dup(): anon_vma copied, chain empty
     if (new_below) {
         proto.vm_end = addr;
-        vma_set_start(mm, vma, addr);
-        vma.vm_pgoff += pgoff_delta;
     } else {
         proto.vm_start = addr;
-        proto.vm_pgoff += pgoff_delta;
-        vma.vm_end = addr;
+        proto.vm_pgoff += (addr - vma.vm_start) >> c.k.page_shift();
     }
+    anon_vma_interval_tree_pre_update_vma(c, vma); // vma_prepare()
+    if (new_below)
+        vma_set_start(c, mm, vma, addr);
+    else
+        vma.vm_end = addr;
     vma_write_fields(c, vma);
-    return vma_insert_copy(c, mm, proto);
+    anon_vma_interval_tree_post_update_vma(c, vma); // vma_complete()
+    vm_area_struct& new_vma = vma_insert_copy(c, mm, proto);
+    anon_vma_clone(c, new_vma, vma, vma_operation::VMA_OP_SPLIT);
+    return new_vma;
 }
 
 vm_area_struct& vma_split_to(Ctx& c, mm_struct& mm, vm_area_struct& vma, Addr start, Addr end)
@@ -253,25 +298,29 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
     c.k.charge_sw(c, c.k.config().software.vma_lookup); // vma_prev() / vma_next()
     if (vm_area_struct* next = vma_starting_at(mm, vma.vm_end);
         next && (vma.vm_file ? file_mergeable(c, vma, *next)
-                             : mergeable(*next, vma.vm_flags, vma.folio_order, vma.anon.get()))) {
+                             : mergeable(*next, vma.vm_flags, vma.folio_order, vma.anon, vma.vm_pgoff + vma_pages(c, vma)) &&
+                                   is_mergeable_anon_vma(vma, *next))) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
-        if (!vma.anon)
-            vma.anon = next->anon;
+        dup_anon_vma(c, vma, *next);
         const Addr next_end = next->vm_end;
         remove_vma(c, mm, *next);
+        anon_vma_interval_tree_pre_update_vma(c, vma);
         vma.vm_end = next_end;
         vma_write_fields(c, vma);
+        anon_vma_interval_tree_post_update_vma(c, vma);
     }
     if (vm_area_struct* prev = vma_ending_at(mm, vma.vm_start);
         prev && (vma.vm_file ? file_mergeable(c, *prev, vma)
-                             : mergeable(*prev, vma.vm_flags, vma.folio_order, vma.anon.get()))) {
+                             : mergeable(*prev, vma.vm_flags, vma.folio_order, vma.anon, vma.vm_pgoff - vma_pages(c, *prev)) &&
+                                   is_mergeable_anon_vma(*prev, vma))) {
         c.k.charge_sw(c, c.k.config().software.vma_modify);
-        if (!prev->anon)
-            prev->anon = vma.anon;
+        dup_anon_vma(c, *prev, vma);
         const Addr end = vma.vm_end;
         remove_vma(c, mm, vma);
+        anon_vma_interval_tree_pre_update_vma(c, *prev);
         prev->vm_end = end;
         vma_write_fields(c, *prev);
+        anon_vma_interval_tree_post_update_vma(c, *prev);
         return *prev;
     }
     return vma;
@@ -281,8 +330,10 @@ vm_area_struct& vma_merge_neighbours(Ctx& c, mm_struct& mm, vm_area_struct& vma)
 vm_area_struct& vma_merge_extend(Ctx& c, mm_struct& mm, vm_area_struct& vma, std::uint64_t delta)
 {
     c.k.charge_sw(c, c.k.config().software.vma_modify); // vma_expand(): the maple-tree store
+    anon_vma_interval_tree_pre_update_vma(c, vma);
     vma.vm_end += delta;
     vma_write_fields(c, vma);
+    anon_vma_interval_tree_post_update_vma(c, vma);
     return vma_merge_neighbours(c, mm, vma);
 }
 

@@ -9,6 +9,7 @@
 #include "mm/mmap.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
+#include "mm/rmap.hh"
 
 #include <cerrno>
 #include <optional>
@@ -121,6 +122,7 @@ long change_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, 
         return 0;
     const PAddr ptl = pte_lockptr(c, pte);
     hw::SpinLock(ptl).lock(c.cpu);
+    flush_tlb_batched_pending(c, *vma.vm_mm);
     long pages = 0;
     unsigned nr_ptes;
     do {

@@ -9,6 +9,7 @@
 #include "mm/mmap.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
+#include "mm/rmap.hh"
 
 #include <algorithm>
 #include <cerrno>
@@ -63,13 +64,15 @@ PtePtr get_old_entry(Ctx& c, mm_struct& mm, Addr addr, int d)
 }
 
 // mm/mremap.c move_soft_dirty_pte(): moved PTEs are soft-dirty, so that user space notices the move
-// (pgtable_supports_soft_dirty(): x86 here)
+// (pgtable_supports_soft_dirty(): x86 here); a swap PTE carries the bit in its swap form
 pte_t move_soft_dirty_pte(const Ctx& c, pte_t pte)
 {
     const Arch& a = c.k.arch();
     if (a.pte_none(pte))
         return pte;
-    return a.pte_mksoft_dirty(pte); // (pte_swp_mksoft_dirty(): no swap entries here)
+    if (a.pte_present(pte))
+        return a.pte_mksoft_dirty(pte);
+    return a.pte_swp_mksoft_dirty(pte);
 }
 
 // mm/mremap.c mremap_folio_pte_batch(): how many PTEs from ptep map consecutive pages of one large folio
@@ -121,7 +124,7 @@ int move_ptes(Ctx& c, pagetable_move_control& pmc, std::uint64_t extent, PtePtr 
     const PAddr new_ptl = pte_lockptr(c, new_ptep);
     if (new_ptl != old_ptl)
         hw::SpinLock(new_ptl).lock(c.cpu); // spin_lock_nested()
-    // flush_tlb_batched_pending(): reclaim's deferred unmap flushes are not modelled.
+    flush_tlb_batched_pending(c, mm);
 
     unsigned nr_ptes = 1;
     for (; old_addr < old_end; old_ptep = pte_offset(old_ptep, nr_ptes), old_addr += nr_ptes * c.k.page_size(),
@@ -132,11 +135,12 @@ int move_ptes(Ctx& c, pagetable_move_control& pmc, std::uint64_t extent, PtePtr 
         const pte_t old_pte = ptep_get(c, old_ptep);
         if (a.pte_none(old_pte))
             continue;
-        // If we are remapping a valid PTE, make sure to flush TLB before we drop the PTL for the PTE.
-        if (!a.pte_present(old_pte))
-            throw std::logic_error("move_ptes: non-present PTEs (swap) are not ported");
-        nr_ptes = mremap_folio_pte_batch(c, vma, old_addr, old_ptep, old_pte, max_nr_ptes);
-        force_flush = true;
+        // If we are remapping a valid PTE, make sure to flush TLB before we drop the PTL for the PTE. A
+        // non-present one (a swap entry) moves alone and needs no flush.
+        if (a.pte_present(old_pte)) {
+            nr_ptes = mremap_folio_pte_batch(c, vma, old_addr, old_ptep, old_pte, max_nr_ptes);
+            force_flush = true;
+        }
         pte_t pte = get_and_clear_ptes(c, mm, old_addr, old_ptep, nr_ptes);
         // move_pte() is the identity on arm64 and x86.
         pte = move_soft_dirty_pte(c, pte);
@@ -165,15 +169,18 @@ std::uint64_t get_extent(const pagetable_move_control& pmc, std::uint64_t size)
     return extent;
 }
 
-// mm/vma.c copy_vma(): the VMA duplicated over [addr, addr + len) (vm_area_dup(), anon_vma_clone() sharing
-// its anon_vma, vma_link()). The merge with a neighbour at the destination (vma_merge_copied_range()) is
-// not ported.
-vm_area_struct& copy_vma(Ctx& c, vm_area_struct& vma, Addr addr, std::uint64_t len, bool& need_rmap_locks)
+// mm/vma.c copy_vma(): the VMA duplicated over [addr, addr + len) with the moved pages' vm_pgoff, so that
+// the rmap finds the moved PTEs through the same anon_vmas (vm_area_dup(), anon_vma_clone(), vma_link()).
+// The merge with a neighbour at the destination (vma_merge_copied_range()) is not ported.
+vm_area_struct& copy_vma(Ctx& c, vm_area_struct& vma, Addr addr, std::uint64_t len, std::uint64_t pgoff,
+                         bool& need_rmap_locks)
 {
     vm_area_struct proto = vma;
     proto.vm_start = addr;
     proto.vm_end = addr + len;
+    proto.vm_pgoff = pgoff;
     vm_area_struct& new_vma = vma_insert_copy(c, *vma.vm_mm, proto);
+    anon_vma_clone(c, new_vma, vma, vma_operation::VMA_OP_REMAP);
     need_rmap_locks = false;
     return new_vma;
 }
@@ -293,9 +300,9 @@ void unmap_source_vma(Ctx& c, vma_remap_struct& vrm)
 vm_area_struct& copy_vma_and_data(Ctx& c, vma_remap_struct& vrm)
 {
     pagetable_move_control pmc; // PAGETABLE_MOVE()
-    vm_area_struct& new_vma = copy_vma(c, *vrm.vma, vrm.new_addr, vrm.new_len, pmc.need_rmap_locks);
-    // copy_vma()'s new_pgoff: the file offset of the moved range (shmem VMAs)
-    new_vma.vm_pgoff = vrm.vma->vm_pgoff + ((vrm.addr - vrm.vma->vm_start) >> c.k.page_shift());
+    // move_vma(): new_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT)
+    const std::uint64_t new_pgoff = vrm.vma->vm_pgoff + ((vrm.addr - vrm.vma->vm_start) >> c.k.page_shift());
+    vm_area_struct& new_vma = copy_vma(c, *vrm.vma, vrm.new_addr, vrm.new_len, new_pgoff, pmc.need_rmap_locks);
     pmc.old = vrm.vma;
     pmc.new_vma = &new_vma;
     pmc.old_addr = vrm.addr;

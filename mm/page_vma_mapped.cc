@@ -50,8 +50,15 @@ bool page_vma_mapped_walk(Ctx& c, struct page_vma_mapped_walk& pvmw)
     if (!pvmw.started) {
         pvmw.started = true;
         pvmw.flags &= ~PVMW_PGTABLE_CROSSED;
-        // vma_address_end(): the folio's last page + 1, clamped to the VMA; vma_address() clamps the start
-        pvmw.end = std::min<Addr>(pvmw.address + pvmw.nr_pages * psize, vma.vm_end);
+        // mm/internal.h vma_address_end(): the folio's last page + 1 (from its pgoff), clamped to the VMA;
+        // vma_address() clamps the start
+        if (pvmw.nr_pages == 1) {
+            pvmw.end = pvmw.address + psize;
+        } else {
+            const Addr address = vma.vm_start + ((pvmw.pgoff + pvmw.nr_pages - vma.vm_pgoff) << c.k.page_shift());
+            // Check for address beyond vma (or wrapped through 0?)
+            pvmw.end = address < vma.vm_start || address > vma.vm_end ? vma.vm_end : address;
+        }
         pvmw.address = std::max<Addr>(pvmw.address, vma.vm_start);
     } else {
         pvmw.address += psize; // step past the PTE returned last time

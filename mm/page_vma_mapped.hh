@@ -23,6 +23,7 @@ struct page_vma_mapped_walk {
     vm_area_struct* vma = nullptr;
     Addr address = 0; // the current PTE's address (the folio's first address in vma before the first call)
     Addr end = 0;     // vma_address_end(): set on the first call
+    std::uint64_t pgoff = 0; // folio_pgoff(): the folio's linear page index
     PtePtr pmd = 0;
     PtePtr pte = 0;
     PAddr ptl = 0; // the held page-table lock, 0 when none

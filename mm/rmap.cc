@@ -11,6 +11,8 @@
 #include "mm/swapfile.hh"
 
 #include <algorithm>
+#include <optional>
+#include <stdexcept>
 
 namespace mmusim::mm {
 
@@ -44,11 +46,12 @@ void store_slot(Ctx& c, Folio f, int idx, int v)
 }
 
 // mm/rmap.c __folio_set_anon(): WRITE_ONCE(folio->mapping, anon_vma | PAGE_MAPPING_ANON) and folio->index =
-// linear_page_index() (an anonymous private VMA's vm_pgoff is its start >> PAGE_SHIFT, so the index is the
-// address's page number). The root anon_vma is the VMA's own here (no anon_vma chains).
-void __folio_set_anon(Ctx& c, Folio folio, vm_area_struct& vma, Addr address)
+// linear_page_index(vma, address). If the folio isn't exclusive to this vma, we must use the _oldest_
+// possible anon_vma for the folio mapping.
+void __folio_set_anon(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, bool exclusive)
 {
-    folio_set_mapping(c, folio, vma.anon->addr | PAGE_MAPPING_ANON, address >> c.k.page_shift());
+    const anon_vma* av = exclusive ? vma.anon : vma.anon->root;
+    folio_set_mapping(c, folio, av->addr | PAGE_MAPPING_ANON, linear_page_index(c, vma, address));
 }
 
 // mm/rmap.c __folio_add_rmap() at PTE level with CONFIG_NO_PAGE_MAPCOUNT. Returns the pages that became
@@ -161,30 +164,316 @@ int folio_sub_return_large_mapcount(Ctx& c, Folio folio, int diff, vm_area_struc
     return new_mapcount_val + 1;
 }
 
-// mm/rmap.c __anon_vma_prepare()
-void anon_vma_prepare(Ctx& c, vm_area_struct& vma)
+// ---- anon_vma and anon_vma_chain (mm/rmap.c) ----
+
+namespace {
+
+constexpr Category kAv = Category::KernelMemory;
+// kernel/locking/rwsem.c: a reader adds RWSEM_READER_BIAS, a writer swaps 0 for RWSEM_WRITER_LOCKED
+constexpr std::uint64_t RWSEM_WRITER_LOCKED = 1, RWSEM_READER_BIAS = 256;
+
+PAddr root_rwsem(const anon_vma& av) { return av.root->addr + ANON_VMA_OFF_RWSEM; }
+
+// include/linux/rmap.h anon_vma_lock_write(): down_write(&anon_vma->root->rwsem), the fast path spun on
+void anon_vma_lock_write(Ctx& c, anon_vma& av)
 {
-    if (vma.anon)
-        return;
+    c.cpu.load(av.addr + ANON_VMA_OFF_ROOT, 8, kAv); // anon_vma->root
+    const PAddr sem = root_rwsem(av);
+    while (c.cpu.cmpxchg(sem, 0, RWSEM_WRITER_LOCKED, 8, Category::Lock) != 0)
+        c.cpu.spin_pause(Category::Lock);
+}
+// include/linux/rmap.h anon_vma_unlock_write(): up_write()
+void anon_vma_unlock_write(Ctx& c, anon_vma& av) { c.cpu.fetch_sub(root_rwsem(av), RWSEM_WRITER_LOCKED, 8, Category::Lock); }
+
+// A counter field of the simulated anon_vma, kept in step with its host copy.
+void av_store(Ctx& c, const anon_vma& av, unsigned off, std::uint64_t v) { c.cpu.store(av.addr + off, v, 8, kAv); }
+
+// mm/rmap.c anon_vma_alloc(): refcount 1, its own root (the parent link of a root is itself)
+std::shared_ptr<anon_vma> anon_vma_alloc(Ctx& c)
+{
     auto av = std::make_shared<anon_vma>();
-    av->addr = c.k.kmalloc(c, ANON_VMA_BYTES); // anon_vma_alloc(): refcount 1
-    c.cpu.store(av->addr + ANON_VMA_OFF_REFCOUNT, 1, 4, Category::KernelMemory);
-    hw::SpinLock lock(vma.vm_mm->page_table_lock());
-    lock.lock(c.cpu);
-    vma.anon = std::move(av);
-    lock.unlock(c.cpu);
+    av->addr = c.k.kmalloc(c, ANON_VMA_BYTES);
+    av->root = av.get();
+    c.cpu.store(av->addr + ANON_VMA_OFF_REFCOUNT, 1, 4, kAv); // atomic_set(&anon_vma->refcount, 1)
+    av_store(c, *av, ANON_VMA_OFF_NUM_CHILDREN, 0);
+    av_store(c, *av, ANON_VMA_OFF_NUM_ACTIVE_VMAS, 0);
+    av_store(c, *av, ANON_VMA_OFF_ROOT, av->addr);   // anon_vma->root = anon_vma
+    av_store(c, *av, ANON_VMA_OFF_PARENT, av->addr); // anon_vma->parent = anon_vma
+    return av;
 }
 
-// mm/rmap.c unlink_anon_vmas(): put_anon_vma() of the last user frees it
+// mm/rmap.c anon_vma_free(): the rwsem_is_locked() check against folio_lock_anon_vma_read(), then the free
+void anon_vma_free(Ctx& c, anon_vma& av)
+{
+    if (c.cpu.load(root_rwsem(av), 8, Category::Lock)) { // rwsem_is_locked(&anon_vma->root->rwsem)
+        anon_vma_lock_write(c, av);
+        anon_vma_unlock_write(c, av);
+    }
+    c.k.kfree(c, av.addr, ANON_VMA_BYTES);
+}
+
+// include/linux/rmap.h get_anon_vma()
+void get_anon_vma(Ctx& c, anon_vma& av) { c.cpu.fetch_add(av.addr + ANON_VMA_OFF_REFCOUNT, 1, 4, kAv); }
+
+// include/linux/rmap.h put_anon_vma() -> mm/rmap.c __put_anon_vma(): the last reference frees it, and a
+// child's free drops its reference on the root. (The host object goes with the last shared_ptr.)
+void put_anon_vma(Ctx& c, anon_vma& av)
+{
+    if (c.cpu.fetch_sub(av.addr + ANON_VMA_OFF_REFCOUNT, 1, 4, kAv) != 1) // atomic_dec_and_test()
+        return;
+    anon_vma* root = av.root;
+    anon_vma_free(c, av);
+    if (root != &av && c.cpu.fetch_sub(root->addr + ANON_VMA_OFF_REFCOUNT, 1, 4, kAv) == 1)
+        anon_vma_free(c, *root);
+}
+
+// mm/rmap.c anon_vma_chain_alloc()
+std::unique_ptr<anon_vma_chain> anon_vma_chain_alloc(Ctx& c)
+{
+    auto avc = std::make_unique<anon_vma_chain>();
+    avc->addr = c.k.kmalloc(c, AVC_BYTES);
+    return avc;
+}
+
+// mm/rmap.c anon_vma_chain_free()
+void anon_vma_chain_free(Ctx& c, std::unique_ptr<anon_vma_chain> avc) { c.k.kfree(c, avc->addr, AVC_BYTES); }
+
+// mm/rmap.c anon_vma_chain_assign(): avc->vma, avc->anon_vma, list_add() at the head of vma->anon_vma_chain
+anon_vma_chain& anon_vma_chain_assign(Ctx& c, vm_area_struct& vma, std::unique_ptr<anon_vma_chain> avc,
+                                      std::shared_ptr<anon_vma> av)
+{
+    c.cpu.store(avc->addr + AVC_OFF_VMA, vma.addr, 8, kAv);
+    c.cpu.store(avc->addr + AVC_OFF_ANON_VMA, av->addr, 8, kAv);
+    c.cpu.store(avc->addr + AVC_OFF_SAME_VMA, vma.addr + VMA_OFF_ANON_VMA_CHAIN, 8, kAv); // list_add()
+    c.cpu.store(vma.addr + VMA_OFF_ANON_VMA_CHAIN, avc->addr + AVC_OFF_SAME_VMA, 8, kAv);
+    avc->vma = &vma;
+    avc->av = std::move(av);
+    auto& list = vma.anon_vma_chain.list;
+    list.insert(list.begin(), std::move(avc));
+    return *list.front();
+}
+
+// The rb-tree descent of an interval-tree insert or erase (host-side here) is charged one software.vma_lookup
+// (an estimate, like the maple-tree steps) plus the stores to the avc's own rb node and subtree bound.
+void charge_interval_tree_update(Ctx& c, const anon_vma_chain& avc)
+{
+    c.k.charge_sw(c, c.k.config().software.vma_lookup);
+    c.cpu.store(avc.addr + AVC_OFF_RB, 0, 8, kAv);
+    c.cpu.store(avc.addr + AVC_OFF_RB_SUBTREE_LAST, 0, 8, kAv);
+}
+
+// mm/interval_tree.c anon_vma_interval_tree_insert(): filed under vma->vm_pgoff
+void anon_vma_interval_tree_insert(Ctx& c, anon_vma_chain& avc)
+{
+    c.cpu.load(avc.vma->addr + VMA_OFF_PGOFF, 8, kAv); // avc_start_pgoff()
+    avc.tree_key = avc.vma->vm_pgoff;
+    avc.av->rb_root.emplace(avc.tree_key, &avc);
+    charge_interval_tree_update(c, avc);
+}
+
+// mm/interval_tree.c anon_vma_interval_tree_remove()
+void anon_vma_interval_tree_remove(Ctx& c, anon_vma_chain& avc)
+{
+    auto [lo, hi] = avc.av->rb_root.equal_range(avc.tree_key);
+    for (auto it = lo; it != hi; ++it)
+        if (it->second == &avc) {
+            avc.av->rb_root.erase(it);
+            break;
+        }
+    charge_interval_tree_update(c, avc);
+}
+
+void set_num_children(Ctx& c, anon_vma& av, unsigned long v)
+{
+    av.num_children = v;
+    av_store(c, av, ANON_VMA_OFF_NUM_CHILDREN, v);
+}
+void set_num_active_vmas(Ctx& c, anon_vma& av, unsigned long v)
+{
+    av.num_active_vmas = v;
+    av_store(c, av, ANON_VMA_OFF_NUM_ACTIVE_VMAS, v);
+}
+
+// vma->anon_vma = anon_vma
+void set_vma_anon_vma(Ctx& c, vm_area_struct& vma, anon_vma* av)
+{
+    vma.anon = av;
+    c.cpu.store(vma.addr + VMA_OFF_ANON_VMA, av ? av->addr : 0, 8, kAv);
+}
+
+std::shared_ptr<anon_vma> shared_of(const vm_area_struct& vma, const anon_vma* av)
+{
+    for (const auto& avc : vma.anon_vma_chain.list)
+        if (avc->av.get() == av)
+            return avc->av;
+    throw std::logic_error("anon_vma: the VMA's anon_vma is not on its chain");
+}
+
+// mm/rmap.c maybe_reuse_anon_vma(): on fork, an anon_vma no VMA uses any more with at most one child
+void maybe_reuse_anon_vma(Ctx& c, vm_area_struct& dst, anon_vma& av)
+{
+    if (dst.anon)
+        return;
+    c.cpu.load(av.addr + ANON_VMA_OFF_NUM_ACTIVE_VMAS, 8, kAv);
+    if (av.num_active_vmas > 0)
+        return;
+    c.cpu.load(av.addr + ANON_VMA_OFF_NUM_CHILDREN, 8, kAv);
+    if (av.num_children > 1)
+        return;
+    set_vma_anon_vma(c, dst, &av);
+    set_num_active_vmas(c, av, av.num_active_vmas + 1);
+}
+
+} // namespace
+
+// mm/rmap.c __anon_vma_prepare() (find_mergeable_anon_vma() is not ported: a new anon_vma every time)
+void anon_vma_prepare(Ctx& c, vm_area_struct& vma)
+{
+    if (vma.anon) // anon_vma_prepare()'s inline test (the fault path's VMA fields are not charged in the port)
+        return;
+    auto avc = anon_vma_chain_alloc(c);
+    std::shared_ptr<anon_vma> av = anon_vma_alloc(c);
+    set_num_children(c, *av, av->num_children + 1); // self-parent link for new root
+    anon_vma_lock_write(c, *av);
+    // page_table_lock to protect against threads
+    hw::SpinLock lock(vma.vm_mm->page_table_lock());
+    lock.lock(c.cpu);
+    set_vma_anon_vma(c, vma, av.get());
+    anon_vma_chain& a = anon_vma_chain_assign(c, vma, std::move(avc), av);
+    anon_vma_interval_tree_insert(c, a);
+    set_num_active_vmas(c, *av, av->num_active_vmas + 1);
+    lock.unlock(c.cpu);
+    anon_vma_unlock_write(c, *av);
+}
+
+// mm/rmap.c anon_vma_clone(): a chain in dst to every anon_vma src's chain links to
+int anon_vma_clone(Ctx& c, vm_area_struct& dst, vm_area_struct& src, vma_operation operation)
+{
+    if (!dst.anon_vma_chain.list.empty())
+        throw std::logic_error("anon_vma_clone: the destination already has a chain");
+    anon_vma* active_anon_vma = src.anon;
+    if (!active_anon_vma)
+        return 0;
+    // Allocate AVCs, oldest first so that dst's list ends up in src's order (list_add() of each).
+    const auto& src_list = src.anon_vma_chain.list;
+    for (auto it = src_list.rbegin(); it != src_list.rend(); ++it) {
+        c.cpu.load((*it)->addr + AVC_OFF_ANON_VMA, 8, kAv); // pavc->anon_vma
+        anon_vma_chain_assign(c, dst, anon_vma_chain_alloc(c), (*it)->av);
+    }
+    // Now link the anon_vma's back to the newly inserted AVCs. Note that all anon_vma's share the same root.
+    anon_vma_lock_write(c, *active_anon_vma);
+    auto& dst_list = dst.anon_vma_chain.list;
+    for (auto it = dst_list.rbegin(); it != dst_list.rend(); ++it) { // list_for_each_entry_reverse()
+        anon_vma_interval_tree_insert(c, **it);
+        if (operation == vma_operation::VMA_OP_FORK)
+            maybe_reuse_anon_vma(c, dst, *(*it)->av);
+    }
+    if (operation != vma_operation::VMA_OP_FORK)
+        set_num_active_vmas(c, *dst.anon, dst.anon->num_active_vmas + 1);
+    anon_vma_unlock_write(c, *active_anon_vma);
+    return 0;
+}
+
+// mm/rmap.c anon_vma_fork(): attach vma to its own anon_vma, as well as to the anon_vmas that the
+// corresponding VMA in the parent process is attached to.
+int anon_vma_fork(Ctx& c, vm_area_struct& vma, vm_area_struct& pvma)
+{
+    // Don't bother if the parent process has no anon_vma here.
+    if (!pvma.anon)
+        return 0;
+    // Drop inherited anon_vma, we'll reuse existing or allocate new.
+    set_vma_anon_vma(c, vma, nullptr);
+    std::shared_ptr<anon_vma> av = anon_vma_alloc(c);
+    auto avc = anon_vma_chain_alloc(c);
+    // First, attach the new VMA to the parent VMA's anon_vmas, so rmap can find non-COWed pages in child
+    // processes.
+    const int rc = anon_vma_clone(c, vma, pvma, vma_operation::VMA_OP_FORK);
+    // An error arose or an existing anon_vma was reused, all done then.
+    if (rc || vma.anon) {
+        put_anon_vma(c, *av);
+        anon_vma_chain_free(c, std::move(avc));
+        return rc;
+    }
+    // OK no reuse, so add our own anon_vma.
+    set_num_active_vmas(c, *av, 1);
+    // The root anon_vma's rwsem is the lock actually used when we lock any of the anon_vmas in this tree.
+    anon_vma& pav = *pvma.anon;
+    c.cpu.load(pav.addr + ANON_VMA_OFF_ROOT, 8, kAv);
+    av->root = pav.root;
+    av->root_ref = pav.root == &pav ? shared_of(pvma, &pav) : pav.root_ref;
+    av->parent = shared_of(pvma, &pav);
+    av_store(c, *av, ANON_VMA_OFF_ROOT, av->root->addr);
+    av_store(c, *av, ANON_VMA_OFF_PARENT, pav.addr);
+    // The root anon_vma needs to be pinned until this anon_vma is freed, because the lock lives in the root.
+    get_anon_vma(c, *av->root);
+    // Mark this anon_vma as the one where our new (COWed) pages go.
+    set_vma_anon_vma(c, vma, av.get());
+    anon_vma_chain& a = anon_vma_chain_assign(c, vma, std::move(avc), av);
+    // Now let rmap see it.
+    anon_vma_lock_write(c, *av);
+    anon_vma_interval_tree_insert(c, a);
+    set_num_children(c, pav, pav.num_children + 1); // anon_vma->parent->num_children++
+    anon_vma_unlock_write(c, *av);
+    return 0;
+}
+
+// mm/rmap.c unlink_anon_vmas(): remove all links between a VMA and anon_vma's, freeing the anon_vma_chain
+// objects; an anon_vma no VMA references any more is put.
 void unlink_anon_vmas(Ctx& c, vm_area_struct& vma)
+{
+    anon_vma* active_anon_vma = vma.anon;
+    // Unfaulted is a no-op.
+    if (!active_anon_vma)
+        return;
+    anon_vma_lock_write(c, *active_anon_vma);
+    // Unlink each anon_vma chained to the VMA. This list is ordered from newest to oldest, ensuring the root
+    // anon_vma gets freed last.
+    auto& list = vma.anon_vma_chain.list;
+    std::vector<std::unique_ptr<anon_vma_chain>> empty; // leave empty anon_vmas on the list
+    for (auto& avc : list) {
+        c.cpu.load(avc->addr + AVC_OFF_ANON_VMA, 8, kAv);
+        anon_vma& av = *avc->av;
+        anon_vma_interval_tree_remove(c, *avc);
+        // Leave empty anon_vmas on the list - we'll need to free them outside the lock.
+        if (av.rb_root.empty()) {
+            anon_vma& parent = av.parent ? *av.parent : av;
+            set_num_children(c, parent, parent.num_children - 1); // anon_vma->parent->num_children--
+            empty.push_back(std::move(avc));
+            continue;
+        }
+        anon_vma_chain_free(c, std::move(avc));
+    }
+    list.clear();
+    set_num_active_vmas(c, *active_anon_vma, active_anon_vma->num_active_vmas - 1);
+    // vma would still be needed after unlink, and anon_vma will be prepared when handle fault.
+    set_vma_anon_vma(c, vma, nullptr);
+    // The lock word lives in the root, which the list's last (oldest) entry keeps alive until the end.
+    anon_vma_unlock_write(c, *active_anon_vma);
+    // Iterate the list once more, it now only contains empty and unlinked anon_vmas, destroy them.
+    for (auto& avc : empty) {
+        put_anon_vma(c, *avc->av);
+        anon_vma_chain_free(c, std::move(avc));
+    }
+}
+
+// mm/vma.c anon_vma_interval_tree_pre_update_vma() under vma_prepare()'s anon_vma_lock_write()
+void anon_vma_interval_tree_pre_update_vma(Ctx& c, vm_area_struct& vma)
 {
     if (!vma.anon)
         return;
-    if (vma.anon.use_count() == 1) {
-        c.cpu.fetch_sub(vma.anon->addr + ANON_VMA_OFF_REFCOUNT, 1, 4, Category::KernelMemory);
-        c.k.kfree(c, vma.anon->addr, ANON_VMA_BYTES);
-    }
-    vma.anon.reset();
+    anon_vma_lock_write(c, *vma.anon);
+    for (auto& avc : vma.anon_vma_chain.list)
+        anon_vma_interval_tree_remove(c, *avc);
+}
+
+// mm/vma.c anon_vma_interval_tree_post_update_vma(), then vma_complete()'s anon_vma_unlock_write()
+void anon_vma_interval_tree_post_update_vma(Ctx& c, vm_area_struct& vma)
+{
+    if (!vma.anon)
+        return;
+    for (auto& avc : vma.anon_vma_chain.list)
+        anon_vma_interval_tree_insert(c, *avc);
+    anon_vma_unlock_write(c, *vma.anon);
 }
 
 // mm/rmap.c folio_add_new_anon_rmap()
@@ -194,7 +483,7 @@ void folio_add_new_anon_rmap(Ctx& c, Folio folio, vm_area_struct& vma, Addr addr
     const bool exclusive = flags & RMAP_EXCLUSIVE;
     if (!folio_test_flag(c, folio, PG_swapbacked))
         __folio_set_flag(c, folio, PG_swapbacked); // __folio_set_swapbacked() (no VM_DROPPABLE here)
-    __folio_set_anon(c, folio, vma, address);
+    __folio_set_anon(c, folio, vma, address, exclusive);
 
     if (!folio_test_large(c, folio)) {
         folio_atomic_set(c, folio, PAGE_OFF_MAPCOUNT, 0); // increment count (starts at -1)
@@ -331,9 +620,9 @@ bool folio_maybe_mapped_shared(Ctx& c, Folio folio)
 
 namespace {
 
-// mm/rmap.c: mm->tlb_flush_batched holds the pending generation in its low bits, the flushed one above
+// mm/rmap.c: bits 0-14 of mm->tlb_flush_batched record pending generations, bits 16-30 flushed generations
 constexpr unsigned TLB_FLUSH_BATCH_FLUSHED_SHIFT = 16;
-constexpr unsigned TLB_FLUSH_BATCH_PENDING_MASK = (1u << TLB_FLUSH_BATCH_FLUSHED_SHIFT) - 1;
+constexpr unsigned TLB_FLUSH_BATCH_PENDING_MASK = (1u << (TLB_FLUSH_BATCH_FLUSHED_SHIFT - 1)) - 1;
 constexpr unsigned TLB_FLUSH_BATCH_PENDING_LARGE = TLB_FLUSH_BATCH_PENDING_MASK / 2;
 
 // mm/rmap.c set_tlb_ubc_flush_pending(): the flush of [start, end) joins the task's batch
@@ -408,7 +697,7 @@ void flush_tlb_batched_pending(Ctx& c, mm_struct& mm)
     const std::uint64_t pending = batch & TLB_FLUSH_BATCH_PENDING_MASK;
     const std::uint64_t flushed = batch >> TLB_FLUSH_BATCH_FLUSHED_SHIFT;
     if (pending != flushed) {
-        c.k.arch().arch_flush_tlb_batched_pending(c, mm);
+        c.k.arch().flush_tlb_mm(c, mm);
         // If the new TLB flushing is pending during flushing, leave mm->tlb_flush_batched as is, to avoid
         // losing flushing.
         c.cpu.cmpxchg(batched, batch, pending | (pending << TLB_FLUSH_BATCH_FLUSHED_SHIFT), 4, Category::KernelMemory);
@@ -491,6 +780,7 @@ bool try_to_unmap_one(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, tt
     pvmw.nr_pages = folio_nr;
     pvmw.vma = &vma;
     pvmw.address = address;
+    pvmw.pgoff = c.cpu.load(page_addr(c, folio.pfn) + PAGE_OFF_INDEX, 8, Category::StructPage); // folio_pgoff()
     if (flags & TTU_SYNC)
         pvmw.flags = PVMW_SYNC;
     bool ret = true;
@@ -646,41 +936,87 @@ bool try_to_unmap_one(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, tt
 // mm/rmap.c folio_not_mapped(): rmap_walk_control.done of try_to_unmap()
 bool folio_not_mapped(Ctx& c, Folio folio) { return !folio_mapped(c, folio); }
 
-// mm/rmap.c rmap_walk_anon(): every VMA on the folio's anon_vma whose range covers the folio, under the
-// anon_vma's read lock (folio_lock_anon_vma_read()). The port's anon_vma has no interval tree: the VMAs
-// sharing it are found host-side and each one the tree's walk would visit is charged software.vma_lookup
-// (an estimate of one anon_vma_interval_tree step).
+// The anon_vma a folio->mapping names (host side: upstream follows the pointer). A mapped folio's anon_vma
+// is chained to a VMA that maps it, so the VMAs' chains find it.
+anon_vma* anon_vma_at(Ctx& c, PAddr pa)
+{
+    for (const auto& mm : c.k.mms())
+        for (auto& [start, vma] : mm->vmas)
+            for (const auto& avc : vma.anon_vma_chain.list)
+                if (avc->av->addr == pa)
+                    return avc->av.get();
+    return nullptr;
+}
+
+// mm/internal.h vma_address(): the folio's first address in the VMA (the VMA's start when the folio begins
+// before it), or nullopt (-EFAULT) when the VMA does not cover it
+std::optional<Addr> vma_address(Ctx& c, const vm_area_struct& vma, std::uint64_t pgoff, unsigned long nr_pages)
+{
+    c.cpu.load(vma.addr + VMA_OFF_PGOFF, 8, kAv);
+    c.cpu.load(vma.addr + VMA_OFF_VM_START, 8, kAv);
+    if (pgoff >= vma.vm_pgoff) {
+        const Addr address = vma.vm_start + ((pgoff - vma.vm_pgoff) << c.k.page_shift());
+        c.cpu.load(vma.addr + VMA_OFF_VM_END, 8, kAv);
+        // Check for address beyond vma (or wrapped through 0?)
+        if (address < vma.vm_start || address >= vma.vm_end)
+            return std::nullopt;
+        return address;
+    }
+    if (pgoff + nr_pages - 1 >= vma.vm_pgoff)
+        return vma.vm_start;
+    return std::nullopt;
+}
+
+// mm/rmap.c rmap_walk_anon(): every VMA on the folio's anon_vma whose pages cover the folio's
+// (anon_vma_interval_tree_foreach() over [pgoff_start, pgoff_end]), under the root's rwsem for reading
+// (folio_lock_anon_vma_read(): the folio must still be mapped). The tree is host-side: each node the walk
+// looks at costs the loads of avc->rb_subtree_last and avc->vma, the VMA's vm_pgoff/vm_start/vm_end
+// (avc_start_pgoff(), avc_last_pgoff(), vma_address()) and software.vma_lookup (an estimate of one
+// interval-tree step).
 template <typename RmapOne>
 void rmap_walk_anon(Ctx& c, Folio folio, bool locked, RmapOne&& rmap_one)
 {
     const std::uint64_t mapping = folio_mapping_raw(c, folio);
     if (!(mapping & PAGE_MAPPING_ANON))
         return;
-    const PAddr av = mapping & ~PAGE_MAPPING_ANON; // folio_anon_vma()
-    const PAddr rwsem = av; // anon_vma->root->rwsem (the root is the anon_vma itself in the port)
-    if (!locked)
-        c.cpu.fetch_add(rwsem, 1, 8, Category::Lock); // anon_vma_lock_read(): down_read()
+    const PAddr av_addr = mapping & ~PAGE_MAPPING_ANON; // folio_anon_vma()
+    if (!locked && !folio_mapped(c, folio))
+        return; // folio_lock_anon_vma_read(): an unmapped folio's anon_vma may be gone
+    anon_vma* av = anon_vma_at(c, av_addr);
+    if (!av)
+        return;
+    const PAddr rwsem = av->root->addr + ANON_VMA_OFF_RWSEM;
+    if (!locked) {
+        c.cpu.load(av->addr + ANON_VMA_OFF_ROOT, 8, kAv); // READ_ONCE(anon_vma->root)
+        c.cpu.fetch_add(rwsem, RWSEM_READER_BIAS, 8, Category::Lock); // down_read_trylock()
+    }
     const std::uint64_t pgoff_start =
         c.cpu.load(page_addr(c, folio.pfn) + PAGE_OFF_INDEX, 8, Category::StructPage); // folio_pgoff()
-    const std::uint64_t nr = folio_nr_pages(c, folio);
-    const Addr fstart = static_cast<Addr>(pgoff_start) << c.k.page_shift();
-    const Addr fend = fstart + nr * c.k.page_size();
-    std::vector<vm_area_struct*> vmas; // anon_vma_interval_tree_foreach()
-    for (const auto& mm : c.k.mms())
-        for (auto& [start, vma] : mm->vmas)
-            if (vma.anon && vma.anon->addr == av && vma.vm_start < fend && vma.vm_end > fstart)
-                vmas.push_back(&vma);
-    for (vm_area_struct* vma : vmas) {
+    const unsigned long nr = folio_nr_pages(c, folio);
+    const std::uint64_t pgoff_end = pgoff_start + nr - 1;
+    std::vector<std::pair<vm_area_struct*, Addr>> found; // anon_vma_interval_tree_foreach()
+    for (auto it = av->rb_root.begin(); it != av->rb_root.end() && it->first <= pgoff_end; ++it) {
+        const anon_vma_chain& avc = *it->second;
         c.k.charge_sw(c, c.k.config().software.vma_lookup);
-        // vma_address(): the folio's first address in this VMA (the port's anonymous vm_pgoff is
-        // vm_start >> PAGE_SHIFT, so the index is the address's page number)
-        if (!rmap_one(*vma, fstart))
+        c.cpu.load(avc.addr + AVC_OFF_RB_SUBTREE_LAST, 8, kAv);
+        c.cpu.load(avc.addr + AVC_OFF_VMA, 8, kAv);
+        vm_area_struct& vma = *avc.vma;
+        const std::uint64_t last = vma.vm_pgoff + ((vma.vm_end - vma.vm_start) >> c.k.page_shift()) - 1;
+        if (last < pgoff_start)
+            continue;
+        const std::optional<Addr> address = vma_address(c, vma, pgoff_start, nr);
+        if (!address)
+            throw std::logic_error("rmap_walk_anon: a VMA on the anon_vma does not cover the folio");
+        found.emplace_back(&vma, *address);
+    }
+    for (auto& [vma, address] : found) {
+        if (!rmap_one(*vma, address))
             break;
         if (folio_not_mapped(c, folio))
             break;
     }
     if (!locked)
-        c.cpu.fetch_sub(rwsem, 1, 8, Category::Lock); // anon_vma_unlock_read()
+        c.cpu.fetch_sub(rwsem, RWSEM_READER_BIAS, 8, Category::Lock); // anon_vma_unlock_read()
 }
 
 } // namespace
@@ -693,6 +1029,16 @@ void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags)
     const PhaseScope phase(c, "try_to_unmap");
     rmap_walk_anon(c, folio, flags & TTU_RMAP_LOCKED,
                    [&](vm_area_struct& vma, Addr address) { return try_to_unmap_one(c, folio, vma, address, flags); });
+}
+
+std::vector<std::pair<vm_area_struct*, Addr>> rmap_walk_anon_vmas(Ctx& c, Folio folio)
+{
+    std::vector<std::pair<vm_area_struct*, Addr>> out;
+    rmap_walk_anon(c, folio, false, [&](vm_area_struct& vma, Addr address) {
+        out.emplace_back(&vma, address);
+        return true;
+    });
+    return out;
 }
 
 } // namespace mmusim::mm

@@ -5,6 +5,10 @@
 // under a bit spinlock), PG_anon_exclusive per page, and folio->mapping = anon_vma | PAGE_MAPPING_ANON.
 // Every field is the timed struct page access upstream makes.
 //
+// The anon_vma hierarchy: each VMA with anonymous folios is chained (anon_vma_chain) to its own anon_vma and,
+// after fork, to its ancestors'; each anon_vma keeps the VMAs chained to it in an interval tree by vm_pgoff
+// (host-side, its walks charged) and its root holds the rwsem. find_mergeable_anon_vma() is not ported.
+//
 // The unmap side of reclaim: try_to_unmap() walks the folio's anon_vma (rmap_walk_anon()) and unmaps each
 // VMA's PTEs in try_to_unmap_one(), as mainline before the batched anon unmap series (kernel.anon_unmap_batch
 // off: a swap-backed folio one PTE at a time) or with it (batches, sub-batched by anon-exclusivity), with the
@@ -19,6 +23,8 @@
 #include "mm/kernel.hh"
 
 #include <cerrno>
+#include <utility>
+#include <vector>
 
 namespace mmusim::mm {
 
@@ -38,14 +44,43 @@ constexpr std::uint64_t MM_ID_MASK = (std::uint64_t{1} << MM_ID_BITS) - 1;
 constexpr unsigned FOLIO_MM_IDS_LOCK_BITNUM = MM_ID_BITS;
 constexpr unsigned FOLIO_MM_IDS_SHARED_BITNUM = 2 * MM_ID_BITS + 1;
 
-// struct anon_vma in simulated memory (its refcount is the field the sanity checks read)
-constexpr unsigned ANON_VMA_OFF_REFCOUNT = 8, ANON_VMA_BYTES = 128;
+// struct anon_vma in simulated memory (include/linux/rmap.h order: root, rwsem, refcount, num_children,
+// num_active_vmas, parent, rb_root; the rwsem word first so that the existing lock line is the root's)
+constexpr unsigned ANON_VMA_OFF_RWSEM = 0, ANON_VMA_OFF_REFCOUNT = 8, ANON_VMA_OFF_NUM_CHILDREN = 16,
+                   ANON_VMA_OFF_NUM_ACTIVE_VMAS = 24, ANON_VMA_OFF_ROOT = 32, ANON_VMA_OFF_PARENT = 40,
+                   ANON_VMA_OFF_RB_ROOT = 48, ANON_VMA_BYTES = 128;
+// struct anon_vma_chain in simulated memory: vma, anon_vma, same_vma, rb, rb_subtree_last
+constexpr unsigned AVC_OFF_VMA = 0, AVC_OFF_ANON_VMA = 8, AVC_OFF_SAME_VMA = 16, AVC_OFF_RB = 32,
+                   AVC_OFF_RB_SUBTREE_LAST = 56, AVC_BYTES = 64;
+// struct vm_area_struct fields the rmap reads and writes (the rest of its layout: mm/mmap.cc)
+constexpr unsigned VMA_OFF_VM_START = 0, VMA_OFF_VM_END = 8, VMA_OFF_PGOFF = 120, VMA_OFF_ANON_VMA_CHAIN = 136,
+                   VMA_OFF_ANON_VMA = 152;
 
-// mm/rmap.c __anon_vma_prepare() via anon_vma_prepare(): the VMA's anon_vma, allocated on first need and
-// installed under mm->page_table_lock.
+// mm/vma.h enum vma_operation: why anon_vma_clone() runs
+enum class vma_operation { VMA_OP_SPLIT, VMA_OP_MERGE_UNFAULTED, VMA_OP_REMAP, VMA_OP_FORK };
+
+// include/linux/pagemap.h linear_page_index(): vma->vm_pgoff + the page's offset in the VMA
+inline std::uint64_t linear_page_index(const Ctx& c, const vm_area_struct& vma, Addr address)
+{
+    return vma.vm_pgoff + ((address - vma.vm_start) >> c.k.page_shift());
+}
+
+// mm/rmap.c __anon_vma_prepare() via anon_vma_prepare(): the VMA's anon_vma, allocated on first need with its
+// chain, installed under the anon_vma lock and mm->page_table_lock.
 void anon_vma_prepare(Ctx& c, vm_area_struct& vma);
-// mm/rmap.c unlink_anon_vmas(): the VMA lets go of its anon_vma; the last user frees it.
+// mm/rmap.c anon_vma_clone(): dst (a split-off part, a merge target, mremap's copy) chained to every
+// anon_vma src is chained to. 0 (the port does not fail allocations here).
+int anon_vma_clone(Ctx& c, vm_area_struct& dst, vm_area_struct& src, vma_operation operation);
+// mm/rmap.c anon_vma_fork(): the child's VMA chained to the parent's anon_vmas plus one of its own (a child
+// of the parent VMA's anon_vma), where its COW folios go; or an unused one of the hierarchy reused.
+int anon_vma_fork(Ctx& c, vm_area_struct& vma, vm_area_struct& pvma);
+// mm/rmap.c unlink_anon_vmas(): the VMA leaves the interval trees, its chain is freed, and anon_vmas no VMA
+// references any more are put (the last reference frees one).
 void unlink_anon_vmas(Ctx& c, vm_area_struct& vma);
+// mm/vma.c anon_vma_interval_tree_pre_update_vma() / anon_vma_interval_tree_post_update_vma(): around a
+// change of the VMA's vm_start/vm_pgoff/vm_end (the trees are keyed by them), under the anon_vma lock
+void anon_vma_interval_tree_pre_update_vma(Ctx& c, vm_area_struct& vma);
+void anon_vma_interval_tree_post_update_vma(Ctx& c, vm_area_struct& vma);
 
 // mm/rmap.c folio_add_new_anon_rmap(): a new folio mapped entirely by `vma` from `address`, by PTEs or, at
 // pgtable_level::PMD, by one PMD leaf. Upstream infers the level from folio_test_pmd_mappable(); the port also
@@ -125,6 +160,10 @@ void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags);
 void try_to_unmap_flush(Ctx& c);
 // mm/rmap.c try_to_unmap_flush_dirty(): the same, only if a deferred PTE was writable/dirty (before pageout())
 void try_to_unmap_flush_dirty(Ctx& c);
+// mm/rmap.c rmap_walk_anon() over the folio's anon_vma: the VMAs the walk visits and the address it hands
+// each (vma_address()), for tests and tools that look at what the rmap finds
+std::vector<std::pair<vm_area_struct*, Addr>> rmap_walk_anon_vmas(Ctx& c, Folio folio);
+
 // mm/rmap.c flush_tlb_batched_pending(): under the PTL, before changing PTEs reclaim may have cleared without
 // a completed flush (zap, mprotect, madvise, mremap call it upstream)
 void flush_tlb_batched_pending(Ctx& c, mm_struct& mm);

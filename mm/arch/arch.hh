@@ -147,9 +147,6 @@ public:
     virtual void arch_tlbbatch_add_pending(Ctx&, arch_tlbflush_unmap_batch&, mm_struct&, Addr, Addr) {}
     // asm/tlbflush.h arch_tlbbatch_flush(): everything added since the last flush
     virtual void arch_tlbbatch_flush(Ctx&, arch_tlbflush_unmap_batch&) {}
-    // asm/tlbflush.h arch_flush_tlb_batched_pending() (mm/rmap.c flush_tlb_batched_pending()): the generic
-    // one is flush_tlb_mm(); arm64 only waits for the TLBIs already issued.
-    virtual void arch_flush_tlb_batched_pending(Ctx& c, mm_struct& mm) { flush_tlb_mm(c, mm); }
 };
 
 // The architecture's operations for the kernel's platform (mm/arch/arch.cc): arm64, x86-64 or RISC-V.

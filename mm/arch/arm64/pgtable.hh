@@ -283,8 +283,6 @@ public:
     void arch_tlbbatch_add_pending(Ctx& c, arch_tlbflush_unmap_batch& batch, mm_struct& mm, Addr start,
                                    Addr end) override;
     void arch_tlbbatch_flush(Ctx& c, arch_tlbflush_unmap_batch& batch) override;
-    // asm/tlbflush.h arch_flush_tlb_batched_pending(): dsb(ish)
-    void arch_flush_tlb_batched_pending(Ctx& c, mm_struct&) override { __tlbi_sync_s1ish(c); }
 
 private:
     // contpte.c internals

@@ -34,11 +34,31 @@ namespace {
 constexpr std::uint64_t kMaxRegion = std::uint64_t{1} << 40; // 1 TiB: far beyond any platform's memory
 constexpr unsigned kMaxCoreId = kMaxCores - 1;
 
+// A list of cores: numbers, or ranges FIRST-LAST (inclusive: [0-63] is every core of a 64-core platform).
 std::vector<unsigned> cores_of(const ConfigNode& n, const std::string& key)
 {
     std::vector<unsigned> out;
-    for (std::uint64_t c : n.u64_list(key, 0, kMaxCoreId))
-        out.push_back(static_cast<unsigned>(c));
+    const auto number = [&](const std::string& text, const std::string& item) {
+        if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos)
+            n.fail(key, "'" + item + "' is not a core number or a range FIRST-LAST");
+        const unsigned long v = std::stoul(text);
+        if (v > kMaxCoreId)
+            n.fail(key, "core " + text + " is beyond the largest core number " + std::to_string(kMaxCoreId));
+        return static_cast<unsigned>(v);
+    };
+    for (const std::string& item : n.str_list(key)) {
+        const auto dash = item.find('-');
+        if (dash == std::string::npos) {
+            out.push_back(number(item, item));
+            continue;
+        }
+        const unsigned first = number(item.substr(0, dash), item);
+        const unsigned last = number(item.substr(dash + 1), item);
+        if (last < first)
+            n.fail(key, "range '" + item + "' ends before it starts");
+        for (unsigned c = first; c <= last; ++c)
+            out.push_back(c);
+    }
     std::set<unsigned> seen;
     for (unsigned c : out)
         if (!seen.insert(c).second)

@@ -270,8 +270,17 @@ std::map<std::string, double> flatten_report(const nlohmann::ordered_json& repor
         for (const json& v : report["variants"]) {
             if (v.contains("operations")) {
                 const std::vector<std::string> names = op_names(v["operations"]);
-                for (std::size_t i = 0; i < names.size(); ++i)
+                for (std::size_t i = 0; i < names.size(); ++i) {
                     flatten(v["operations"][i], names[i], out, skip);
+                    // TLB maintenance on every core (cycles per flushed page, in shootdown studies)
+                    double m = 0;
+                    for (const char* cat : {"tlbi", "dsb", "tlbi_receive", "barrier", "ipi_send", "ipi_wait", "ipi_handler"})
+                        if (const auto it = out.find(names[i] + ".cycles_by_category." + cat); it != out.end())
+                            m += it->second;
+                    out[names[i] + ".maintenance_cycles"] = m;
+                    if (const auto p = out.find(names[i] + ".ptes"); p != out.end() && p->second > 0)
+                        out[names[i] + ".maintenance_cycles_per_pte"] = m / p->second;
+                }
             }
             if (v.contains("processes"))
                 for (const json& p : v["processes"])

@@ -206,7 +206,13 @@ void Core::idle(sc_core::sc_time d)
 
 void Core::wait_event(sc_core::sc_event& ev)
 {
+    // Catching up with simulated time may yield, and what the caller waits for may happen meanwhile (a
+    // notification no wait was there to see): then return at once, so that the caller looks again.
+    const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+    const std::uint64_t d0 = sc_core::sc_delta_count();
     sync_now();
+    if (sc_core::sc_time_stamp() != t0 || sc_core::sc_delta_count() != d0)
+        return;
     if (serve_interrupt())
         return;
     const bool irq_only = &ev == &irq_event_;

@@ -115,8 +115,9 @@ public:
     void raise(Interrupt irq);
     // Waits without working for `d` of simulated time (the core is busy elsewhere), taking interrupts.
     void idle(sc_core::sc_time d);
-    // Waits until `ev` is notified, taking interrupts meanwhile. May return after taking an interrupt
-    // without `ev`: callers re-check what they wait for.
+    // Waits until `ev` is notified, taking interrupts meanwhile. May return without `ev` (after taking an
+    // interrupt, or after catching up with simulated time, during which `ev` may have fired unseen): callers
+    // re-check what they wait for, in a loop.
     void wait_event(sc_core::sc_event& ev);
     void charge(Cycles c, Category cat)
     {

@@ -143,7 +143,8 @@ void check_point(const SweepSpec& s, const SweepPoint& p)
         sets.push_back(set);
     try {
         if (s.experiment.empty()) {
-            (void)load_run_configs(s.platform, s.kernel, sets);
+            const ReplayFiles f = replay_files(s, sets);
+            (void)load_run_configs(f.platform, f.kernel, f.sets);
             return;
         }
         std::vector<std::string> experiment_sets, config_sets;

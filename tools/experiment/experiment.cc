@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -237,6 +238,10 @@ struct Loader {
             op.file = n.str("file");
             if (op.file.empty())
                 n.fail("file", "must not be empty");
+            // Relative to the experiment file, so that an experiment runs from any directory (and a sweep's
+            // jobs are self-contained).
+            if (op.file != "-" && op.file.front() != '/')
+                op.file = (std::filesystem::path(e.source).parent_path() / op.file).lexically_normal().string();
             if (op.file != "-") {
                 struct stat st;
                 if (::stat(op.file.c_str(), &st) != 0)

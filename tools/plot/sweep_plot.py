@@ -86,7 +86,9 @@ def main():
                     for v, _ in pts:
                         if v not in order:
                             order.append(v)
-                for key, pts in sorted(lines.items()):
+                def line_order(item):  # numbers (4K, 64) by value, then names
+                    return tuple((0, number(v), "") if number(v) is not None else (1, 0, str(v)) for v in item[0])
+                for key, pts in sorted(lines.items(), key=line_order):
                     if categorical:
                         pts = sorted(pts, key=lambda p: order.index(p[0]))
                         xs = [order.index(v) for v, _ in pts]

@@ -230,24 +230,40 @@ std::vector<SweepPoint> expand_points(const SweepSpec& s, const std::vector<std:
 
 std::vector<std::string> job_arguments(const SweepSpec& s, const SweepPoint& p, const std::string& json_out)
 {
+    std::vector<std::string> sets = s.sets;
+    sets.insert(sets.end(), p.sets.begin(), p.sets.end());
     std::vector<std::string> args;
     if (!s.experiment.empty()) {
         args = {"run", s.experiment};
         if (!p.variant.empty())
             args.insert(args.end(), {"--variant", p.variant});
     } else {
+        const ReplayFiles f = replay_files(s, sets);
         args = {"replay", s.trace, "--format", s.format};
-        if (!s.platform.empty())
-            args.insert(args.end(), {"--platform", s.platform});
-        if (!s.kernel.empty())
-            args.insert(args.end(), {"--kernel", s.kernel});
+        if (!f.platform.empty())
+            args.insert(args.end(), {"--platform", f.platform});
+        if (!f.kernel.empty())
+            args.insert(args.end(), {"--kernel", f.kernel});
+        sets = f.sets;
     }
-    for (const std::string& set : s.sets)
-        args.insert(args.end(), {"--set", set});
-    for (const std::string& set : p.sets)
+    for (const std::string& set : sets)
         args.insert(args.end(), {"--set", set});
     args.insert(args.end(), {"--json", json_out, "--quiet", "--no-progress"});
     return args;
+}
+
+ReplayFiles replay_files(const SweepSpec& s, const std::vector<std::string>& sets)
+{
+    ReplayFiles f{s.platform, s.kernel, {}};
+    for (const std::string& set : sets) {
+        if (set.rfind("platform=", 0) == 0)
+            f.platform = resolve_platform(set.substr(9));
+        else if (set.rfind("kernel=", 0) == 0)
+            f.kernel = resolve_kernel(set.substr(7));
+        else
+            f.sets.push_back(set);
+    }
+    return f;
 }
 
 } // namespace mmusim::tools

@@ -60,6 +60,14 @@ SweepSpec load_sweep(const std::string& path);
 // variant names to run (for a replay: one empty name).
 std::vector<SweepPoint> expand_points(const SweepSpec& s, const std::vector<std::string>& variants);
 
+// A replay's platform and kernel files: the sweep's, or a point's `platform=NAME` / `kernel=NAME` (which a replay
+// takes as --platform / --kernel), and the other assignments. Throws ConfigError for an unknown name.
+struct ReplayFiles {
+    std::string platform, kernel;
+    std::vector<std::string> sets;
+};
+ReplayFiles replay_files(const SweepSpec& s, const std::vector<std::string>& sets);
+
 // The arguments after the program name of the job that runs `p` and writes its JSON report to `json_out`.
 std::vector<std::string> job_arguments(const SweepSpec& s, const SweepPoint& p, const std::string& json_out);
 

@@ -66,6 +66,11 @@ public:
         for (unsigned i = 0; i < cores; ++i)
             platform_.core(i).set_work([this](hw::Core& cpu) { work(cpu); });
         platform_.run();
+        // Every core waits in simulated time for its turn; a simulation that ran out of events before the
+        // workload's end is a lost wakeup, never a result.
+        if (results_.size() != e_.workload.size())
+            throw std::logic_error("the simulation stopped after " + std::to_string(results_.size()) + " of " +
+                                   std::to_string(e_.workload.size()) + " operations: every core was waiting (a lost wakeup)");
         r.ops = std::move(results_);
         for (const ProcessSpec& spec : e_.processes) {
             auto it = mms_.find(spec.name);

@@ -44,7 +44,7 @@ cp "$root"/traces/samples/native_example.txt "$root"/traces/samples/program_sysc
 lackey_text=$(mktemp)
 xz -dc "$root/traces/samples/lackey_true.txt.xz" >"$lackey_text"
 head -c 8192 "$lackey_text" >"$seeds/lackey_reader/head"
-tail -c +1000000 "$lackey_text" | head -c 8192 >"$seeds/lackey_reader/middle"
+dd if="$lackey_text" of="$seeds/lackey_reader/middle" bs=8192 skip=128 count=1 status=none
 tail -c 8192 "$lackey_text" >"$seeds/lackey_reader/tail"
 head -c 4096 "$lackey_text" | gzip -c >"$seeds/compressed_input/lackey_head.gz"
 rm -f "$lackey_text"

@@ -221,7 +221,8 @@ std::vector<std::pair<std::string, std::string>> nasties(const std::string& harn
     } else {
         for (const auto& [name, text] : yaml_nasties())
             v.push_back({name, text});
-        for (const fs::path& p : seeds()[harness]) {
+        const auto all_seeds = seeds(); // a named map: a loop over a temporary's member would dangle
+        for (const fs::path& p : all_seeds.at(harness)) {
             const std::string text = slurp_bytes(p);
             v.push_back({p.filename().string() + " with huge numbers", with_numbers(text, huge)});
             v.push_back({p.filename().string() + " with zeros", with_numbers(text, "0")});
@@ -241,7 +242,8 @@ TEST_P(FuzzRegression, SavedCrashInputs)
 
 TEST_P(FuzzRegression, Seeds)
 {
-    for (const fs::path& p : seeds().at(GetParam())) {
+    const auto all_seeds = seeds(); // a named map: a loop over a temporary's member would dangle
+    for (const fs::path& p : all_seeds.at(GetParam())) {
         ASSERT_TRUE(fs::is_regular_file(p)) << p;
         feed(GetParam(), slurp_bytes(p), p.string());
     }

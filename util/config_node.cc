@@ -181,21 +181,26 @@ YAML::Node parse(const std::string& text, const Source& src, const std::string& 
     if (const auto nul = text.find('\0'); nul != std::string::npos)
         throw ConfigError(src.at(1 + int(std::count(text.begin(), text.begin() + std::ptrdiff_t(nul), '\n'))) +
                           ": NUL byte in the text");
-    std::vector<YAML::Node> docs;
+    // Not YAML::LoadAll: on a token it cannot use (a ',' outside [] or {}), yaml-cpp 0.7's parser starts a new,
+    // empty document without consuming it, forever (found by fuzzing, docs/CHECKING.md). The first document and
+    // where a second one starts are read with a bounded number of documents instead.
+    YAML::Node doc;
+    YAML::Mark second = YAML::Mark::null_mark();
     try {
-        docs = YAML::LoadAll(text);
+        doc = YAML::Load(text);
+        second = second_document(text);
     } catch (const YAML::DeepRecursion&) {
         // No line: yaml-cpp's mark is where its scanner had read ahead to, often the end of the file.
         throw ConfigError(src.name + ": " + too_deep());
     } catch (const YAML::Exception& e) {
         throw ConfigError(src.at(e.mark) + ": YAML syntax error: " + e.msg);
     }
-    if (docs.size() > 1)
-        throw ConfigError(src.at(second_document(text)) + ": a second YAML document; a config is one document");
-    if (docs.empty())
+    if (!second.is_null())
+        throw ConfigError(src.at(second) + ": a second YAML document; a config is one document");
+    if (!doc)
         return YAML::Node();
-    Validator(src, base).run(docs.front());
-    return docs.front();
+    Validator(src, base).run(doc);
+    return doc;
 }
 
 std::size_t list_index(const YAML::Node& list, const std::string& part, const std::string& list_path,

@@ -259,11 +259,13 @@ void print_experiment_table(const ordered_json& report, std::ostream& out)
                 }
                 out << "\n";
             };
-            for (const auto& [name, _] : names)
+            for (const auto& entry : names) {
+                const std::string& name = entry.first; // no structured binding: clang 14 cannot capture one
                 row(name, [&](const ordered_json& o) {
                     const auto& ph = o["kernel"]["phases"];
                     return ph.contains(name) ? ph[name].get<std::uint64_t>() : std::uint64_t{0};
                 });
+            }
             row("(elsewhere on its core)", [](const ordered_json& o) { return o["kernel"]["phases_other"].get<std::uint64_t>(); });
         }
         // PTE reads and TLB maintenance, per variant: the kernel's ptep_get() calls (arm64: of them

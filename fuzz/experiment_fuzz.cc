@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// libFuzzer harness: fuzz::experiment() (fuzz/targets.cc). Run by tools/fuzz.sh; docs/CHECKING.md, "Fuzzing".
+#include "fuzz/targets.hh"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    mmusim::fuzz::experiment(data, size);
+    return 0;
+}

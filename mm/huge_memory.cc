@@ -126,7 +126,7 @@ void set_huge_zero_folio(Ctx& c, PAddr pgtable, mm_struct& mm, vm_area_struct& v
 {
     const pte_t entry = c.k.arch().pte_mkspecial(folio_mk_pmd(c, zero_folio, vma.vm_page_prot)); // pmd_mkspecial()
     pgtable_trans_huge_deposit(c, mm, pmd, pgtable);
-    c.k.arch().set_pmd_at(c, mm, haddr, pmd, entry);
+    set_pmd_at(c, mm, haddr, pmd, entry);
     mm_inc_nr_ptes(c, mm);
 }
 
@@ -161,7 +161,7 @@ void map_anon_folio_pmd_nopf(Ctx& c, Folio folio, PtePtr pmd, vm_area_struct& vm
     entry = maybe_pmd_mkwrite(c, a.pte_mkdirty(entry), vma); // pmd_mkdirty()
     folio_add_new_anon_rmap(c, folio, vma, haddr, RMAP_EXCLUSIVE, pgtable_level::PMD);
     folio_add_lru_vma(c, folio, vma);
-    c.k.arch().set_pmd_at(c, *vma.vm_mm, haddr, pmd, entry);
+    set_pmd_at(c, *vma.vm_mm, haddr, pmd, entry);
     c.k.arch().update_mmu_cache_pmd(c, vma, haddr, pmd);
 }
 
@@ -405,7 +405,7 @@ bool zap_huge_pmd(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, Addr
         return false;
     }
     // pmdp_huge_get_and_clear_full() is pmdp_huge_get_and_clear() on arm64, x86 and RISC-V
-    const pte_t orig_pmd = c.k.arch().pmdp_huge_get_and_clear(c, mm, addr, pmd);
+    const pte_t orig_pmd = pmdp_huge_get_and_clear(c, mm, addr, pmd);
     tlb_flush_pmd_range(tlb, addr, hpage_pmd_size(c)); // tlb_remove_pmd_tlb_entry()
 
     const bool is_present = c.k.arch().pte_present(orig_pmd);
@@ -478,7 +478,7 @@ PAddr pgtable_trans_huge_withdraw(Ctx& c, mm_struct& mm, PtePtr pmdp)
 // mm/pgtable-generic.c pmdp_huge_clear_flush()
 pte_t pmdp_huge_clear_flush(Ctx& c, vm_area_struct& vma, Addr address, PtePtr pmdp)
 {
-    const pte_t pmd = c.k.arch().pmdp_huge_get_and_clear(c, *vma.vm_mm, address, pmdp);
+    const pte_t pmd = pmdp_huge_get_and_clear(c, *vma.vm_mm, address, pmdp);
     c.k.arch().flush_pmd_tlb_range(c, vma, address, address + hpage_pmd_size(c));
     return pmd;
 }

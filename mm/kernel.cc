@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/kernel.hh"
 
+#include "mm/page_table_check.hh"
 #include "mm/swapfile.hh"
 
 #include <algorithm>
@@ -23,6 +24,8 @@ Kernel::Kernel(hw::Platform& platform, KernelConfig cfg)
     page_alloc_ = std::make_unique<PageAllocator>(*this, phys_);
     if (cfg_.swap_size)
         swap_ = std::make_unique<Swap>(*this, phys_, cfg_.swap_size); // swapon at boot
+    if (platform_.checked())
+        ptc_ = std::make_unique<PageTableCheck>(*this);
 }
 
 Kernel::~Kernel() = default;

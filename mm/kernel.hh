@@ -22,6 +22,7 @@ namespace mmusim::mm {
 
 class Kernel;
 class Swap;
+class PageTableCheck;
 
 // include/linux/sched.h struct tlbflush_unmap_batch: current->tlb_ubc, the deferred unmap flush of the task
 // (the port's task is the core's work: one per core).
@@ -53,6 +54,8 @@ public:
     // The swap device and the swap globals (mm/swapfile.hh); kernel.swap_size 0 means none (swap() throws).
     bool has_swap() const { return swap_ != nullptr; }
     Swap& swap();
+    // CONFIG_PAGE_TABLE_CHECK (mm/page_table_check.hh): only in checked mode, null otherwise
+    PageTableCheck* page_table_check() { return ptc_.get(); }
 
     unsigned page_shift() const { return format().page_shift(); }
     std::uint64_t page_size() const { return format().page_size(); }
@@ -116,6 +119,7 @@ private:
     std::unique_ptr<Arch> arch_;
     std::unique_ptr<PageAllocator> page_alloc_;
     std::unique_ptr<Swap> swap_;
+    std::unique_ptr<PageTableCheck> ptc_;
     PAddr lruvec_ = 0;
     std::vector<std::unique_ptr<mm_struct>> mms_;
     Asid next_asid_ = 1;

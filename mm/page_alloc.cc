@@ -12,6 +12,7 @@
 
 #include "hw/core/spinlock.hh"
 #include "mm/kernel.hh"
+#include "mm/page_table_check.hh"
 
 #include "util/hex.hh"
 
@@ -196,6 +197,8 @@ void PageAllocator::free_folio(Ctx& c, Folio f)
 
     const std::uint64_t bytes = k_.page_size() << order;
     check_unreachable(c, f.pfn << k_.page_shift(), bytes, "folio");
+    if (PageTableCheck* ptc = k_.page_table_check())
+        ptc->zero(f.pfn, bytes >> k_.page_shift()); // page_table_check_free()
     const std::uint64_t steps = phys_.steps();
     pcp_account(c, order, false);
     phys_.free(f.pfn << k_.page_shift(), bytes, bytes);

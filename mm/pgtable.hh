@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The page-table helpers generic mm code calls (include/linux/pgtable.h), with the kernel's names. Each records
+// The page-table helpers generic mm code calls (include/linux/pgtable.h), with the kernel's names. In checked mode
+// the leaf set/clear helpers also update CONFIG_PAGE_TABLE_CHECK's counts (mm/page_table_check.hh). Each records
 // its batch size in the kernel's statistics and runs the architecture's version (mm/arch/arch.hh): arm64's
 // contpte versions or the generic loops of mm/pgtable_generic.cc.
 #pragma once
 
 #include "mm/kernel.hh"
+#include "mm/page_table_check.hh"
 #include "util/ftrace.hh"
 
 namespace mmusim::mm {
@@ -19,6 +21,8 @@ inline void set_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte, u
 {
     MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "set_ptes addr={:#x} nr={} pte={:#x}", addr, nr, pte.val);
     c.k.stats().batch("set_ptes", nr);
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_set(mm, addr, ptep, pte, nr);
     c.k.arch().set_ptes(c, mm, addr, ptep, pte, nr);
 }
 inline void set_pte_at(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte) { set_ptes(c, mm, addr, ptep, pte, 1); }
@@ -26,6 +30,8 @@ inline void set_pte_at(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, pte_t pte)
 inline pte_t ptep_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep)
 {
     c.k.stats().batch("ptep_get_and_clear", 1);
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_clear(mm, addr, ptep, 1);
     return c.k.arch().ptep_get_and_clear(c, mm, addr, ptep);
 }
 
@@ -33,6 +39,8 @@ inline pte_t get_and_clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr pt
 {
     MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "get_and_clear_full_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("get_and_clear_full_ptes", nr);
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_clear(mm, addr, ptep, nr);
     return c.k.arch().get_and_clear_full_ptes(c, mm, addr, ptep, nr, full);
 }
 
@@ -47,6 +55,8 @@ inline void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsig
 {
     MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "clear_full_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("clear_full_ptes", nr);
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_clear(mm, addr, ptep, nr);
     c.k.arch().clear_full_ptes(c, mm, addr, ptep, nr, full);
 }
 
@@ -70,6 +80,8 @@ inline pte_t modify_prot_start_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PteP
 {
     MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "modify_prot_start_ptes addr={:#x} nr={}", addr, nr);
     c.k.stats().batch("modify_prot_start_ptes", nr);
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_clear(*vma.vm_mm, addr, ptep, nr);
     return c.k.arch().modify_prot_start_ptes(c, vma, addr, ptep, nr);
 }
 
@@ -77,7 +89,25 @@ inline void modify_prot_commit_ptes(Ctx& c, vm_area_struct& vma, Addr addr, PteP
                                     unsigned nr)
 {
     c.k.stats().batch("modify_prot_commit_ptes", nr);
+    // the entries are none (start cleared them): counted as set here, the old entries having been cleared
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_set(*vma.vm_mm, addr, ptep, pte, nr);
     c.k.arch().modify_prot_commit_ptes(c, vma, addr, ptep, old_pte, pte, nr);
+}
+
+// set_pmd_at() / pmdp_huge_get_and_clear(): the architecture's, with page_table_check_pmd_set() /
+// page_table_check_pmd_clear() in checked mode
+inline void set_pmd_at(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp, pte_t pmd)
+{
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->pmd_set(mm, addr, pmdp, pmd);
+    c.k.arch().set_pmd_at(c, mm, addr, pmdp, pmd);
+}
+inline pte_t pmdp_huge_get_and_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr pmdp)
+{
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->pmd_clear(mm, addr, pmdp);
+    return c.k.arch().pmdp_huge_get_and_clear(c, mm, addr, pmdp);
 }
 
 inline int ptep_set_access_flags(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t entry, int dirty)

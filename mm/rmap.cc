@@ -2,6 +2,8 @@
 #include "mm/phase.hh"
 #include "mm/rmap.hh"
 
+#include "mm/debug_vm.hh"
+
 #include "hw/core/spinlock.hh"
 #include "mm/huge_memory.hh"
 #include "mm/internal.hh"
@@ -515,9 +517,29 @@ void folio_remove_rmap_pmd(Ctx& c, Folio folio, pfn_t, vm_area_struct& vma)
 }
 
 // mm/rmap.c folio_add_anon_rmap_ptes() -> __folio_add_anon_rmap()
-void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma, Addr,
+// mm/internal.h / include/linux/rmap.h __folio_rmap_sanity_checks() at PTE level, and __folio_add_anon_rmap()'s
+// VM_BUG_ON_VMA() of the range (checked mode only; untimed)
+static void rmap_sanity_checks(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma, Addr address, const char* op)
+{
+    if (!vm_checked(c.k))
+        return;
+    MMUSIM_VM_BUG_ON_FOLIO(c, nr_pages <= 0, op, folio, vma.vm_mm, address);
+    MMUSIM_VM_BUG_ON_FOLIO(c, folio_head_untimed(c.k, page) != folio.pfn, op, folio, vma.vm_mm, address);
+    MMUSIM_VM_BUG_ON_FOLIO(c, folio_head_untimed(c.k, page + nr_pages - 1) != folio.pfn, op, folio, vma.vm_mm, address);
+    if (address) {
+        const Addr end = address + (static_cast<Addr>(nr_pages) << c.k.page_shift());
+        MMUSIM_VM_BUG_ON_FOLIO(c, address < vma.vm_start || end > vma.vm_end, op, folio, vma.vm_mm, address);
+        // a PTE batch never crosses its page table (one PMD)
+        const hw::PageTableFormat& f = c.k.format();
+        const Addr pmd_size = Addr{1} << f.level(f.levels() - 2).shift;
+        MMUSIM_VM_BUG_ON_FOLIO(c, (address & ~(pmd_size - 1)) != ((end - 1) & ~(pmd_size - 1)), op, folio, vma.vm_mm, address);
+    }
+}
+
+void folio_add_anon_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma, Addr address,
                               rmap_t flags)
 {
+    rmap_sanity_checks(c, folio, page, nr_pages, vma, address, "folio_add_anon_rmap_ptes");
     __folio_add_rmap(c, folio, nr_pages, vma);
     if (flags & RMAP_EXCLUSIVE)
         for (int i = 0; i < nr_pages; ++i)
@@ -531,9 +553,12 @@ void folio_add_file_rmap_ptes(Ctx& c, Folio folio, pfn_t, int nr_pages, vm_area_
 }
 
 // mm/rmap.c folio_remove_rmap_ptes() -> __folio_remove_rmap() at PTE level, CONFIG_NO_PAGE_MAPCOUNT
-void folio_remove_rmap_ptes(Ctx& c, Folio folio, pfn_t, int nr_pages, vm_area_struct& vma)
+void folio_remove_rmap_ptes(Ctx& c, Folio folio, pfn_t page, int nr_pages, vm_area_struct& vma)
 {
     const PhaseScope phase(c, "folio_remove_rmap_ptes");
+    rmap_sanity_checks(c, folio, page, nr_pages, vma, 0, "folio_remove_rmap_ptes");
+    // folio_sub_return_large_mapcount()'s / __folio_remove_rmap()'s underflow warnings
+    MMUSIM_VM_BUG_ON_FOLIO(c, folio_mapcount_untimed(c.k, folio) < nr_pages, "folio_remove_rmap_ptes", folio);
     if (!folio_test_large(c, folio)) {
         folio_atomic_add_return(c, folio, PAGE_OFF_MAPCOUNT, -1); // atomic_add_negative(-1, &_mapcount)
         return;

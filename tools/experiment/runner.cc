@@ -3,6 +3,7 @@
 
 #include "hw/platform/platform.hh"
 #include "mm/fork.hh"
+#include "mm/debug_vm.hh"
 #include "mm/gup.hh"
 #include "mm/kernel.hh"
 #include "mm/madvise.hh"
@@ -439,6 +440,9 @@ private:
         }
         r.kernel = kernel_.stats().since(kstats_before);
         r.dram_accesses = platform_.memory().dram_accesses() - dram_before;
+        // checked mode: folio state against the page tables at the operation's end (untimed)
+        if (platform_.checked())
+            mm::check_mm_state(kernel_, e_.source + ":" + std::to_string(op.line) + ": end of " + to_string(op.kind));
         results_.push_back(std::move(r));
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tools/replay/replayer.hh"
 
+#include "mm/debug_vm.hh"
 #include "mm/huge_memory.hh"
 #include "mm/madvise.hh"
 #include "mm/memory.hh"
@@ -90,8 +91,10 @@ void Replayer::run()
         per_core_[i] = driver_->counters(i);
         per_core_[i].startup_cycles = startup;
     }
-    if (platform_.checked())
+    if (platform_.checked()) {
         check(0, platform_.format().user_va_last());
+        mm::check_mm_state(*kernel_, "end of the replay");
+    }
 }
 
 void Replayer::check(Addr first, Addr last) { platform_.oracle().require_clean(first, last, mm_->asid, mm_->pgd); }

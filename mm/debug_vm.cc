@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Checked mode's VM_BUG_ON-style assertions, dump_page() and the folio-against-page-table check (see
+// debug_vm.hh). Untimed: every read is a PhysInspector peek.
+#include "mm/debug_vm.hh"
+
+#include "hw/pgtable/walk_down.hh"
+#include "mm/kernel.hh"
+#include "mm/rmap.hh"
+
+#include "util/hex.hh"
+
+#include <map>
+#include <set>
+#include <vector>
+#include <sstream>
+#include <unordered_map>
+
+namespace mmusim::mm {
+
+std::uint64_t page_word(Kernel& k, pfn_t page, unsigned off)
+{
+    return k.platform().inspect().read64(k.vmemmap() + page * kStructPageBytes + off);
+}
+
+pfn_t folio_head_untimed(Kernel& k, pfn_t page)
+{
+    const std::uint64_t head = page_word(k, page, PAGE_OFF_COMPOUND_HEAD);
+    return head & 1 ? (head - 1 - k.vmemmap()) / kStructPageBytes : page;
+}
+
+bool folio_anon_untimed(Kernel& k, pfn_t page)
+{
+    return page_word(k, folio_head_untimed(k, page), PAGE_OFF_MAPPING) & PAGE_MAPPING_ANON;
+}
+
+bool vm_checked(const Kernel& k) { return const_cast<Kernel&>(k).platform().checked(); }
+
+namespace {
+
+std::int32_t word32(Kernel& k, pfn_t page, unsigned off)
+{
+    const PAddr pa = k.vmemmap() + page * kStructPageBytes + off;
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(k.platform().inspect().read(pa, 4)));
+}
+
+bool is_large(Kernel& k, pfn_t head) { return page_word(k, head, PAGE_OFF_FLAGS) & (std::uint64_t{1} << PG_head); }
+unsigned folio_nr(Kernel& k, pfn_t head) { return is_large(k, head) ? 1u << (page_word(k, head, FOLIO_OFF_FLAGS_1) & 0xff) : 1u; }
+
+} // namespace
+
+long folio_mapcount_untimed(Kernel& k, Folio folio)
+{
+    return (is_large(k, folio.pfn) ? word32(k, folio.pfn, FOLIO_OFF_LARGE_MAPCOUNT) : word32(k, folio.pfn, PAGE_OFF_MAPCOUNT)) + 1;
+}
+
+// mm/debug.c __dump_folio()
+std::string dump_folio(Kernel& k, pfn_t page)
+{
+    const pfn_t head = folio_head_untimed(k, page);
+    std::ostringstream o;
+    o << "page " << hex(page) << " of folio " << hex(head) << " nr_pages " << folio_nr(k, head)
+      << ": flags " << hex(page_word(k, head, PAGE_OFF_FLAGS)) << " page flags " << hex(page_word(k, page, PAGE_OFF_FLAGS))
+      << " refcount " << word32(k, head, PAGE_OFF_REFCOUNT) << " mapcount " << word32(k, page, PAGE_OFF_MAPCOUNT) + 1
+      << " mapping " << hex(page_word(k, head, PAGE_OFF_MAPPING)) << " index " << hex(page_word(k, head, PAGE_OFF_INDEX))
+      << " private " << hex(page_word(k, head, PAGE_OFF_PRIVATE));
+    if (is_large(k, head))
+        o << " large_mapcount " << word32(k, head, FOLIO_OFF_LARGE_MAPCOUNT) + 1 << " entire_mapcount "
+          << word32(k, head, FOLIO_OFF_ENTIRE_MAPCOUNT) + 1 << " pincount " << word32(k, head, FOLIO_OFF_PINCOUNT)
+          << " mm_id_mapcount " << word32(k, head, FOLIO_OFF_MM_ID_MAPCOUNT) + 1 << ' '
+          << word32(k, head, FOLIO_OFF_MM_ID_MAPCOUNT + 4) + 1 << " mm_ids " << hex(page_word(k, head, FOLIO_OFF_MM_IDS));
+    return o.str();
+}
+
+std::string dump_ptes(Kernel& k, const mm_struct& mm, Addr addr, unsigned before, unsigned after)
+{
+    std::ostringstream o;
+    const hw::PhysInspector in = k.platform().inspect();
+    const Addr base = addr & ~(k.page_size() - 1);
+    for (unsigned i = 0; i < before + after; ++i) {
+        const Addr va = base + (static_cast<Addr>(i) - before) * k.page_size();
+        if (va + before * k.page_size() < base)
+            continue; // below 0
+        const hw::WalkStep s = hw::walk_down(k.format(), mm.pgd, va, [&](PAddr pa) { return in.read64(pa); });
+        o << "  " << hex(va) << (va == base ? " -> " : "    ") << "depth " << s.depth << ' ' << hex(s.raw) << '\n';
+    }
+    return o.str();
+}
+
+void vm_bug_folio(Kernel& k, const char* cond, const char* op, Folio folio, const mm_struct* mm, Addr addr)
+{
+    std::string msg = std::string("VM_BUG_ON_FOLIO(") + cond + ") in " + op + "\n" + dump_folio(k, folio.pfn);
+    if (mm)
+        msg += "\nPTEs of mm " + std::to_string(mm->mm_id) + " around " + hex(addr) + ":\n" + dump_ptes(k, *mm, addr);
+    throw CheckError(msg);
+}
+
+namespace {
+
+struct FolioSeen {
+    long pte_maps = 0;                    // PTE leaves mapping any of its pages
+    long pmd_maps = 0;                    // PMD leaves mapping it
+    std::map<pfn_t, long> page_maps;      // per page: PTE leaves (+ PMD leaves) mapping it
+    std::map<unsigned, long> mm_maps;     // per mm_id: leaves mapping it (a PMD counts once)
+};
+
+class StateCheck {
+public:
+    StateCheck(Kernel& k, const std::string& when) : k_(k), a_(k.arch()), f_(k.format()), in_(k.platform().inspect()), when_(when) {}
+
+    void run()
+    {
+        for (const auto& mm : k_.mms())
+            walk_mm(*mm);
+        for (const auto& [head, seen] : folios_)
+            check_folio(head, seen);
+        if (!errors_.empty()) {
+            std::string msg = "mm state check at " + when_ + ": " + std::to_string(errors_.size()) + " violation(s)";
+            for (std::size_t i = 0; i < errors_.size() && i < 8; ++i)
+                msg += "\n  " + errors_[i];
+            throw CheckError(msg);
+        }
+    }
+
+private:
+    void error(std::string s) { errors_.push_back(std::move(s)); }
+
+    void walk_mm(const mm_struct& mm)
+    {
+        long rss[NR_MM_COUNTERS] = {};
+        for (const auto& [start, vma] : mm.vmas) {
+            (void)start;
+            for (Addr va = vma.vm_start; va < vma.vm_end;) {
+                const hw::WalkStep s = hw::walk_down(f_, mm.pgd, va, [&](PAddr pa) { return in_.read64(pa); });
+                const Addr span = Addr{1} << f_.level(s.depth).shift;
+                const pte_t pte{s.raw};
+                const bool last = s.depth == f_.levels() - 1;
+                if (s.table()) { // a table at the last level cannot be; skip defensively
+                    va += k_.page_size();
+                    continue;
+                }
+                if (a_.pte_none(pte)) {
+                    va = (va & ~(span - 1)) + span;
+                    continue;
+                }
+                if (!a_.pte_present(pte)) {
+                    if (last && a_.is_swap_pte(pte))
+                        ++rss[MM_SWAPENTS];
+                    va += last ? k_.page_size() : span - (va & (span - 1));
+                    continue;
+                }
+                const pfn_t pfn = a_.pte_pfn(pte);
+                if (last)
+                    leaf(mm, va, s.desc_pa, pte, pfn, 1, rss);
+                else
+                    leaf(mm, va & ~(span - 1), s.desc_pa, pte, pfn, static_cast<unsigned long>(span >> k_.page_shift()), rss);
+                va = (va & ~(span - 1)) + span;
+            }
+        }
+        static const char* const names[] = {"MM_FILEPAGES", "MM_ANONPAGES", "MM_SWAPENTS", "MM_SHMEMPAGES"};
+        for (unsigned m = 0; m < NR_MM_COUNTERS; ++m) {
+            const long have = static_cast<long>(in_.read64(mm.rss_addr(static_cast<MmCounter>(m))));
+            if (have != rss[m])
+                error("mm " + std::to_string(mm.mm_id) + " " + names[m] + " is " + std::to_string(have) +
+                      ", its page tables hold " + std::to_string(rss[m]));
+        }
+    }
+
+    void leaf(const mm_struct& mm, Addr va, PtePtr ptep, pte_t pte, pfn_t pfn, unsigned long nr, long* rss)
+    {
+        if (nr == 1 && a_.pte_cont(pte))
+            check_cont(mm, va, ptep);
+        if (k_.is_zero_pfn(pfn) || k_.is_huge_zero_pfn(pfn) || a_.pte_special(pte))
+            return;
+        const pfn_t head = folio_head_untimed(k_, pfn);
+        const std::uint64_t flags = page_word(k_, head, PAGE_OFF_FLAGS);
+        const bool anon = page_word(k_, head, PAGE_OFF_MAPPING) & PAGE_MAPPING_ANON;
+        const MmCounter counter = anon ? MM_ANONPAGES
+                                       : (flags & (std::uint64_t{1} << PG_swapbacked)) ? MM_SHMEMPAGES : MM_FILEPAGES;
+        rss[counter] += static_cast<long>(nr);
+        FolioSeen& s = folios_[head];
+        if (nr == 1)
+            ++s.pte_maps;
+        else
+            ++s.pmd_maps;
+        ++s.mm_maps[mm.mm_id];
+        for (unsigned long i = 0; i < nr; ++i) {
+            ++s.page_maps[pfn + i];
+            if (anon)
+                page_mms_[pfn + i].insert(mm.mm_id);
+        }
+    }
+
+    // arm64 contpte: an aligned block of contig_entries PTEs, all with the bit, contiguous aligned output,
+    // the same attributes (access and dirty state aside: the hardware updates them per entry)
+    void check_cont(const mm_struct& mm, Addr va, PtePtr ptep)
+    {
+        const unsigned n = f_.level(f_.levels() - 1).contig_entries;
+        if (n <= 1) {
+            error("mm " + std::to_string(mm.mm_id) + " VA " + hex(va) + ": contiguous bit on a format without blocks");
+            return;
+        }
+        const Addr block = va & ~(Addr{n} * k_.page_size() - 1);
+        if (!cont_done_.insert({mm.mm_id, block}).second)
+            return;
+        const PtePtr first = ptep - (va - block) / k_.page_size() * kPteBytes;
+        const pte_t p0{in_.read64(first)};
+        const pfn_t pfn0 = a_.pte_pfn(p0);
+        // the attributes, access and dirty state aside (the hardware updates them per entry), output removed
+        auto attrs = [&](pte_t p) { return a_.pte_mkold(a_.pte_mkclean(p)).val ^ a_.pfn_pte(a_.pte_pfn(p), pgprot_t{}).val; };
+        if (pfn0 % n != 0 || !a_.pte_present(p0))
+            error("mm " + std::to_string(mm.mm_id) + " contpte block " + hex(block) + ": first entry " + hex(p0.val) +
+                  " not an aligned present mapping");
+        for (unsigned i = 0; i < n; ++i) {
+            const pte_t p{in_.read64(pte_offset(first, i))};
+            if (!a_.pte_present(p) || !a_.pte_cont(p) || a_.pte_pfn(p) != pfn0 + i ||
+                attrs(p) != attrs(p0)) {
+                error("mm " + std::to_string(mm.mm_id) + " contpte block " + hex(block) + " entry " + std::to_string(i) +
+                      " is " + hex(p.val) + ", first " + hex(p0.val));
+                return;
+            }
+        }
+    }
+
+    void check_folio(pfn_t head, const FolioSeen& s)
+    {
+        const std::int32_t ref = word32(k_, head, PAGE_OFF_REFCOUNT);
+        auto where = [&](pfn_t p) { return "folio " + hex(head) + " page " + hex(p) + ": "; };
+        const long total = s.pte_maps + s.pmd_maps;
+        if (!is_large(k_, head)) {
+            const long mc = word32(k_, head, PAGE_OFF_MAPCOUNT) + 1;
+            if (mc != total)
+                error(where(head) + "mapcount " + std::to_string(mc) + ", mapped by " + std::to_string(total) + " PTEs\n" +
+                      dump_folio(k_, head));
+            if (ref < mc)
+                error(where(head) + "refcount " + std::to_string(ref) + " below mapcount " + std::to_string(mc));
+        } else {
+            const long lmc = word32(k_, head, FOLIO_OFF_LARGE_MAPCOUNT) + 1;
+            const long emc = word32(k_, head, FOLIO_OFF_ENTIRE_MAPCOUNT) + 1;
+            const long pins = word32(k_, head, FOLIO_OFF_PINCOUNT);
+            if (lmc != total)
+                error(where(head) + "large mapcount " + std::to_string(lmc) + ", mapped by " + std::to_string(s.pte_maps) +
+                      " PTEs and " + std::to_string(s.pmd_maps) + " PMDs\n" + dump_folio(k_, head));
+            if (emc != s.pmd_maps)
+                error(where(head) + "entire mapcount " + std::to_string(emc) + ", mapped by " + std::to_string(s.pmd_maps) + " PMDs");
+            if (ref < lmc + pins)
+                error(where(head) + "refcount " + std::to_string(ref) + " below mapcount " + std::to_string(lmc) + " + pins " +
+                      std::to_string(pins));
+            // CONFIG_MM_ID: the per-mm mapcounts of the (at most two) mms the folio tracks
+            const std::uint64_t ids = page_word(k_, head, FOLIO_OFF_MM_IDS);
+            for (int idx = 0; idx < 2; ++idx) {
+                const unsigned id = static_cast<unsigned>((ids >> (32 * idx)) & MM_ID_MASK);
+                if (!id)
+                    continue;
+                const long have = word32(k_, head, FOLIO_OFF_MM_ID_MAPCOUNT + 4 * idx) + 1;
+                const auto it = s.mm_maps.find(id);
+                const long want = it == s.mm_maps.end() ? 0 : it->second;
+                if (have != want)
+                    error(where(head) + "mm_id_mapcount[" + std::to_string(idx) + "] of mm " + std::to_string(id) + " is " +
+                          std::to_string(have) + ", mapped " + std::to_string(want) + " times by it");
+            }
+        }
+        for (const auto& [p, n] : s.page_maps) {
+            (void)n;
+            if (!(page_word(k_, p, PAGE_OFF_FLAGS) & (std::uint64_t{1} << PG_anon_exclusive)))
+                continue;
+            const auto it = page_mms_.find(p);
+            if (it != page_mms_.end() && it->second.size() > 1)
+                error(where(p) + "PG_anon_exclusive but mapped by " + std::to_string(it->second.size()) + " mms");
+        }
+    }
+
+    Kernel& k_;
+    Arch& a_;
+    const hw::PageTableFormat& f_;
+    const hw::PhysInspector in_;
+    std::string when_;
+    std::map<pfn_t, FolioSeen> folios_;
+    std::unordered_map<pfn_t, std::set<unsigned>> page_mms_;
+    std::set<std::pair<unsigned, Addr>> cont_done_;
+    std::vector<std::string> errors_;
+};
+
+} // namespace
+
+void check_mm_state(Kernel& k, const std::string& when)
+{
+    if (!k.platform().checked())
+        return;
+    StateCheck(k, when).run();
+}
+
+} // namespace mmusim::mm

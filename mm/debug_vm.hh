@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Checked mode's kernel-side assertions (include/linux/mmdebug.h VM_BUG_ON(), VM_BUG_ON_FOLIO(),
+// VM_WARN_ON_FOLIO(); mm/debug.c dump_page()) and the folio-against-page-table check at operation
+// boundaries. All of it runs only when the platform is checked (simulation.check, --check), reads simulated
+// memory untimed (the PhysInspector) and charges no simulated cycle: a checker, not the modelled kernel.
+// A violation throws CheckError, which the CLI reports with exit status 1 (as hw::TlbCheckError).
+#pragma once
+
+#include "mm/page.hh"
+#include "mm/types.hh"
+
+#include <stdexcept>
+#include <string>
+
+namespace mmusim::mm {
+
+class Kernel;
+struct Ctx;
+struct mm_struct;
+
+// A broken kernel invariant found in checked mode: the run stops (exit status 1) with this message.
+struct CheckError : std::runtime_error {
+    explicit CheckError(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Untimed reads of struct page (checkers only): a word at `off` of page's struct page; the head pfn of its
+// folio (page_folio()); PageAnon() of its folio.
+std::uint64_t page_word(Kernel& k, pfn_t page, unsigned off);
+pfn_t folio_head_untimed(Kernel& k, pfn_t page);
+bool folio_anon_untimed(Kernel& k, pfn_t page);
+// folio_mapcount(): _mapcount + 1 of a small folio, _large_mapcount + 1 of a large one
+long folio_mapcount_untimed(Kernel& k, Folio folio);
+
+// mm/debug.c dump_page(): the folio of `page` as struct page holds it (flags, refcount, mapcounts, mapping,
+// index), read untimed.
+std::string dump_folio(Kernel& k, pfn_t page);
+// The `nr` leaf entries around `addr` in mm (untimed), one per line.
+std::string dump_ptes(Kernel& k, const mm_struct& mm, Addr addr, unsigned before = 2, unsigned after = 17);
+
+// include/linux/mmdebug.h VM_BUG_ON_FOLIO(): in checked mode, `cond` true throws CheckError naming the
+// condition, the operation in progress and the folio (and the PTEs around addr in mm when given).
+[[noreturn]] void vm_bug_folio(Kernel& k, const char* cond, const char* op, Folio folio, const mm_struct* mm = nullptr,
+                               Addr addr = 0);
+bool vm_checked(const Kernel& k);
+#define MMUSIM_VM_BUG_ON_FOLIO(c, cond, op, folio, ...)                                                            \
+    do {                                                                                                           \
+        if (::mmusim::mm::vm_checked((c).k) && (cond))                                                             \
+            ::mmusim::mm::vm_bug_folio((c).k, #cond, op, folio, ##__VA_ARGS__);                                    \
+    } while (0)
+
+// The folio state against the page tables of every live mm, at an operation boundary (`when` names it):
+//  - each folio's mapcounts (small: _mapcount; large: _large_mapcount, _entire_mapcount, the per-mm
+//    _mm_id_mapcount) equal the PTE and PMD leaves mapping it; refcount >= mapcount (+ pins);
+//  - PG_anon_exclusive pages are mapped from one mm only;
+//  - MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES and MM_SWAPENTS equal what each mm's tables hold;
+//  - swap PTEs: each slot's swap count is at least the swap PTEs naming it;
+//  - arm64: every PTE with the contiguous bit is in an aligned block of CONT_PTES entries that all have it,
+//    map contiguous, aligned output and carry the same attributes.
+// A no-op unless the platform is checked. Throws CheckError naming the first violations.
+void check_mm_state(Kernel& k, const std::string& when);
+
+} // namespace mmusim::mm

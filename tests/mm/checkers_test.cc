@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Checked mode's invariant checkers (mm/page_table_check.hh, mm/debug_vm.hh) fire on broken state and stay
+// quiet on the kernel's own: a second writable mapping of an anon page, a _mapcount that disagrees with the
+// page tables.
+#include "kernel_test_util.hh"
+
+#include "mm/debug_vm.hh"
+#include "mm/mmap.hh"
+#include "mm/pgtable.hh"
+
+namespace mmusim::test {
+namespace {
+
+using namespace mm;
+
+constexpr Addr kBase = 0x10000000;
+
+class Checkers : public PlatformTest {};
+
+// Two written anon pages of one mm; returns the mm.
+mm_struct& two_pages(Ctx& c)
+{
+    mm_struct& mm = c.k.mm_alloc(c);
+    do_mmap(c, mm, kBase, 2 * c.k.page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+    for (unsigned i = 0; i < 2; ++i)
+        user_access(c, mm, kBase + i * c.k.page_size(), AccessKind::Write);
+    return mm;
+}
+
+TEST_P(Checkers, AnonPageMappedWritableTwiceIsCaught)
+{
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    bool caught = false;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = two_pages(c);
+        check_mm_state(c.k, "after the faults"); // the kernel's own state passes
+        const hw::WalkStep s0 = hw::walk_down(c.k.format(), mm.pgd, kBase, [&](PAddr pa) { return t.p->inspect().read64(pa); });
+        const hw::WalkStep s1 = hw::walk_down(c.k.format(), mm.pgd, kBase + c.k.page_size(),
+                                              [&](PAddr pa) { return t.p->inspect().read64(pa); });
+        try {
+            // the second page's PTE replaced by a writable mapping of the first page
+            set_pte_at(c, mm, kBase + c.k.page_size(), s1.desc_pa, pte_t{s0.raw});
+        } catch (const CheckError& e) {
+            caught = std::string(e.what()).find("mapped writable while mapped elsewhere") != std::string::npos;
+        }
+    });
+    EXPECT_TRUE(caught);
+}
+
+TEST_P(Checkers, MapcountDisagreeingWithThePageTablesIsCaught)
+{
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    std::string what;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = two_pages(c);
+        const pfn_t pfn = c.k.arch().pte_pfn(pte_t{leaf_raw(t, mm, kBase)});
+        const Folio f{folio_head_untimed(c.k, pfn)};
+        // one mapping more than the tables hold
+        const PAddr mc = c.k.vmemmap() + f.pfn * kStructPageBytes +
+                         (page_word(c.k, f.pfn, PAGE_OFF_FLAGS) & (std::uint64_t{1} << PG_head) ? FOLIO_OFF_LARGE_MAPCOUNT : PAGE_OFF_MAPCOUNT);
+        c.cpu.store(mc, static_cast<std::uint32_t>(c.cpu.load(mc, 4) + 1), 4);
+        try {
+            check_mm_state(c.k, "the test");
+        } catch (const CheckError& e) {
+            what = e.what();
+        }
+    });
+    EXPECT_NE(what.find("mapcount"), std::string::npos) << what;
+}
+
+TEST_P(Checkers, UncheckedKernelHasNoPageTableCheck)
+{
+    TestKernel t = make();
+    EXPECT_EQ(t.k->page_table_check(), nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(Platforms, Checkers, ::testing::Values("neoverse-n1", "skylake-sp", "riscv-sv39"), platform_name);
+
+} // namespace
+} // namespace mmusim::test

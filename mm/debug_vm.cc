@@ -3,17 +3,18 @@
 // debug_vm.hh). Untimed: every read is a PhysInspector peek.
 #include "mm/debug_vm.hh"
 
+#include "hw/check/tlb_oracle.hh"
 #include "hw/pgtable/walk_down.hh"
+#include "hw/platform/platform.hh"
 #include "mm/kernel.hh"
 #include "mm/rmap.hh"
-
 #include "util/hex.hh"
 
+#include <algorithm>
 #include <map>
 #include <set>
-#include <vector>
-#include <sstream>
 #include <unordered_map>
+#include <vector>
 
 namespace mmusim::mm {
 
@@ -287,6 +288,23 @@ void check_mm_state(Kernel& k, const std::string& when)
     if (!k.platform().checked())
         return;
     StateCheck(k, when).run();
+}
+
+
+void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what)
+{
+    if (!c.k.platform().checked())
+        return;
+    std::vector<hw::OracleFinding> found = c.k.platform().oracle().frame_mappings(pa, pa + bytes - 1);
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [&](const hw::OracleFinding& f) { return c.k.asid_retired(f.asid); }),
+                found.end());
+    if (found.empty())
+        return;
+    std::string msg = std::string(what) + " at " + hex(pa) + " while still reachable:";
+    for (std::size_t i = 0; i < found.size() && i < 8; ++i)
+        msg += "\n  " + found[i].message();
+    throw hw::TlbCheckError(msg);
 }
 
 } // namespace mmusim::mm

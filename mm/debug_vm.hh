@@ -42,6 +42,12 @@ std::string dump_ptes(Kernel& k, const mm_struct& mm, Addr addr, unsigned before
 [[noreturn]] void vm_bug_folio(Kernel& k, const char* cond, const char* op, Folio folio, const mm_struct* mm = nullptr,
                                Addr addr = 0);
 bool vm_checked(const Kernel& k);
+
+// Checked mode: where the kernel relies on a completed TLB flush (a frame going back to the allocator, a
+// folio's contents going to swap), no TLB entry may translate to [pa, pa + bytes) and no walk cache entry
+// point into it; otherwise a stale translation could reach memory the kernel reuses or write after the
+// write-out. `what` names the moment ("folio freed", "folio written to swap"). Throws hw::TlbCheckError.
+void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what);
 #define MMUSIM_VM_BUG_ON_FOLIO(c, cond, op, folio, ...)                                                            \
     do {                                                                                                           \
         if (::mmusim::mm::vm_checked((c).k) && (cond))                                                             \

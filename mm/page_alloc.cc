@@ -10,6 +10,8 @@
 #include "mm/phase.hh"
 #include "mm/page_alloc.hh"
 
+#include "mm/debug_vm.hh"
+
 #include "hw/core/spinlock.hh"
 #include "mm/kernel.hh"
 #include "mm/page_table_check.hh"
@@ -38,25 +40,6 @@ constexpr unsigned PCP_OFF_LOCK = 0, PCP_OFF_COUNT = 4, PCP_OFF_LISTS = 32, PCP_
 constexpr unsigned NR_PCP_LISTS = 13;
 // struct zone: only its lock is touched (the buddy's free_area lists are host-side).
 constexpr unsigned ZONE_BYTES = 64;
-
-// Checked mode (Platform::checked()): a frame going back to the allocator must be unreachable, no TLB entry
-// translating to it and no walk cache entry pointing at it as a table; otherwise a stale translation would
-// reach memory the kernel reuses (the TLB flush came too late or not at all). Not kernel code: no time.
-void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what)
-{
-    if (!c.k.platform().checked())
-        return;
-    std::vector<hw::OracleFinding> found = c.k.platform().oracle().frame_mappings(pa, pa + bytes - 1);
-    found.erase(std::remove_if(found.begin(), found.end(),
-                               [&](const hw::OracleFinding& f) { return c.k.asid_retired(f.asid); }),
-                found.end());
-    if (found.empty())
-        return;
-    std::string msg = std::string(what) + " freed at " + hex(pa) + " while still reachable:";
-    for (std::size_t i = 0; i < found.size() && i < 8; ++i)
-        msg += "\n  " + found[i].message();
-    throw hw::TlbCheckError(msg);
-}
 
 } // namespace
 
@@ -196,7 +179,7 @@ void PageAllocator::free_folio(Ctx& c, Folio f)
     c.cpu.store(head + PAGE_OFF_FLAGS, flags & ~PAGE_FLAGS_CHECK_AT_PREP, 8, kCat);
 
     const std::uint64_t bytes = k_.page_size() << order;
-    check_unreachable(c, f.pfn << k_.page_shift(), bytes, "folio");
+    check_unreachable(c, f.pfn << k_.page_shift(), bytes, "folio freed");
     if (PageTableCheck* ptc = k_.page_table_check())
         ptc->zero(f.pfn, bytes >> k_.page_shift()); // page_table_check_free()
     const std::uint64_t steps = phys_.steps();
@@ -237,7 +220,7 @@ void PageAllocator::pagetable_free(Ctx& c, PAddr table, int depth)
 {
     const std::uint64_t bytes = std::max<std::uint64_t>(k_.format().table_bytes(depth), 64);
     const bool whole_page = bytes >= k_.page_size();
-    check_unreachable(c, table, bytes, "page table");
+    check_unreachable(c, table, bytes, "page table freed");
     if (whole_page)
         c.cpu.fetch_sub(page_addr(c, table >> k_.page_shift()) + PAGE_OFF_REFCOUNT, 1, 4, kCat);
     const std::uint64_t steps = phys_.steps();

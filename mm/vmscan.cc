@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/vmscan.hh"
 
+#include "mm/debug_vm.hh"
+
 #include "mm/page_io.hh"
 #include "mm/phase.hh"
 #include "mm/rmap.hh"
@@ -48,6 +50,9 @@ pageout_t pageout(Ctx& c, Folio folio)
         return PAGE_CLEAN;
     folio_clear_flag(c, folio, PG_dirty); // folio_clear_dirty_for_io(): no mapping accounting for swap
     folio_set_flag(c, folio, PG_reclaim);  // folio_set_reclaim()
+    // The contents go to swap now: try_to_unmap_flush_dirty() must have completed, or a CPU could still write
+    // through a stale TLB entry and the write would be lost (checked mode asks the TLB oracle).
+    check_unreachable(c, folio.pfn << c.k.page_shift(), folio_nr_pages(c, folio) << c.k.page_shift(), "folio written to swap");
     swap_writeout(c, folio);
     if (!folio_test_flag(c, folio, PG_writeback))
         folio_clear_flag(c, folio, PG_reclaim); // synchronous write finished

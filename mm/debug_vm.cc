@@ -291,17 +291,17 @@ void check_mm_state(Kernel& k, const std::string& when)
 }
 
 
-void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what)
+void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what, bool writable_only)
 {
     if (!c.k.platform().checked())
         return;
-    std::vector<hw::OracleFinding> found = c.k.platform().oracle().frame_mappings(pa, pa + bytes - 1);
+    std::vector<hw::OracleFinding> found = c.k.platform().oracle().frame_mappings(pa, pa + bytes - 1, writable_only);
     found.erase(std::remove_if(found.begin(), found.end(),
                                [&](const hw::OracleFinding& f) { return c.k.asid_retired(f.asid); }),
                 found.end());
     if (found.empty())
         return;
-    std::string msg = std::string(what) + " at " + hex(pa) + " while still reachable:";
+    std::string msg = std::string(what) + " at " + hex(pa) + (writable_only ? " while still writable through a TLB:" : " while still reachable:");
     for (std::size_t i = 0; i < found.size() && i < 8; ++i)
         msg += "\n  " + found[i].message();
     throw hw::TlbCheckError(msg);

@@ -43,11 +43,13 @@ std::string dump_ptes(Kernel& k, const mm_struct& mm, Addr addr, unsigned before
                                Addr addr = 0);
 bool vm_checked(const Kernel& k);
 
-// Checked mode: where the kernel relies on a completed TLB flush (a frame going back to the allocator, a
-// folio's contents going to swap), no TLB entry may translate to [pa, pa + bytes) and no walk cache entry
-// point into it; otherwise a stale translation could reach memory the kernel reuses or write after the
-// write-out. `what` names the moment ("folio freed", "folio written to swap"). Throws hw::TlbCheckError.
-void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what);
+// Checked mode: where the kernel relies on a completed TLB flush, no TLB entry may translate to
+// [pa, pa + bytes) and no walk cache entry point into it (a frame going back to the allocator: a stale
+// translation would reach memory the kernel reuses); with `writable_only`, no TLB entry may translate to it
+// with write permission (a folio's contents going to swap: try_to_unmap_flush_dirty() flushes only when a
+// writable PTE was cleared, since a read-only stale entry cannot change what is written). `what` names the
+// moment. Throws hw::TlbCheckError.
+void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what, bool writable_only = false);
 #define MMUSIM_VM_BUG_ON_FOLIO(c, cond, op, folio, ...)                                                            \
     do {                                                                                                           \
         if (::mmusim::mm::vm_checked((c).k) && (cond))                                                             \

@@ -51,8 +51,9 @@ pageout_t pageout(Ctx& c, Folio folio)
     folio_clear_flag(c, folio, PG_dirty); // folio_clear_dirty_for_io(): no mapping accounting for swap
     folio_set_flag(c, folio, PG_reclaim);  // folio_set_reclaim()
     // The contents go to swap now: try_to_unmap_flush_dirty() must have completed, or a CPU could still write
-    // through a stale TLB entry and the write would be lost (checked mode asks the TLB oracle).
-    check_unreachable(c, folio.pfn << c.k.page_shift(), folio_nr_pages(c, folio) << c.k.page_shift(), "folio written to swap");
+    // through a stale writable TLB entry and the write would be lost (checked mode asks the TLB oracle).
+    check_unreachable(c, folio.pfn << c.k.page_shift(), folio_nr_pages(c, folio) << c.k.page_shift(),
+                      "folio written to swap", true);
     swap_writeout(c, folio);
     if (!folio_test_flag(c, folio, PG_writeback))
         folio_clear_flag(c, folio, PG_reclaim); // synchronous write finished

@@ -143,7 +143,7 @@ std::vector<OracleFinding> TlbOracle::collect_range(Addr first, Addr last, Asid 
     return out;
 }
 
-std::vector<OracleFinding> TlbOracle::frame_mappings(PAddr first, PAddr last)
+std::vector<OracleFinding> TlbOracle::frame_mappings(PAddr first, PAddr last, bool writable_only)
 {
     ++queries_;
     std::vector<OracleFinding> out;
@@ -151,13 +151,13 @@ std::vector<OracleFinding> TlbOracle::frame_mappings(PAddr first, PAddr last)
         mmus_,
         [&](unsigned c, const char* level, const TlbEntry& e) {
             const PAddr pa_last = e.pa + ((PAddr{1} << e.size_shift) - 1);
-            if (pa_last < first || e.pa > last)
+            if (pa_last < first || e.pa > last || (writable_only && !e.write))
                 return;
             out.push_back({c, level, e.va_base() + (std::max(e.pa, first) - e.pa), e.asid,
                            "maps PA " + hex(std::max(e.pa, first)) + ": " + describe_entry(e)});
         },
         [&](unsigned c, const WalkCacheView& w) {
-            if (w.next_table + (fmt_.table_bytes(w.depth + 1) - 1) < first || w.next_table > last)
+            if (writable_only || w.next_table + (fmt_.table_bytes(w.depth + 1) - 1) < first || w.next_table > last)
                 return;
             out.push_back({c, "walk cache", w.va_base, w.asid,
                            "uses PA " + hex(w.next_table) + " as the " + fmt_.level(w.depth + 1).name + " table for " + hex(w.va_base)});

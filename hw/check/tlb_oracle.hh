@@ -43,7 +43,7 @@ public:
     std::vector<OracleFinding> check_range(Addr first, Addr last, Asid asid, PAddr root);
     // Entries (any core, level, ASID) whose output overlaps [first, last]; walk-cache entries pointing at a
     // table there. An answer, not a violation: a frame may be legitimately mapped.
-    std::vector<OracleFinding> frame_mappings(PAddr first, PAddr last);
+    std::vector<OracleFinding> frame_mappings(PAddr first, PAddr last, bool writable_only = false);
     // TLB conflict events recorded by any MMU since the previous call.
     std::vector<OracleFinding> new_conflicts();
     // check_range + new_conflicts as one query; throws TlbCheckError naming the findings (up to 8) if any.

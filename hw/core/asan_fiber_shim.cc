@@ -67,7 +67,8 @@ private:
 
 CoroutineStacks& coroutine_stacks()
 {
-    static CoroutineStacks stacks; // a function-local static: usable before main and from any library
+    // Never destroyed: libraries may unmap memory during exit, after static destructors have run.
+    static CoroutineStacks& stacks = *new CoroutineStacks;
     return stacks;
 }
 

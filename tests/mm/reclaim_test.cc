@@ -212,6 +212,26 @@ TEST_P(Reclaim, LazyfreeReclaimDiscardsACleanFolioAndKeepsARedirtiedOne)
     });
 }
 
+// Checked mode: reclaim frees a discarded lazyfree folio only after the deferred flush (try_to_unmap_flush()),
+// so a TLB that still held its translation (a read after MADV_FREE, which does not redirty) never reaches the
+// freed frame. The mutant that frees first (tests/mutants/04) is caught here by the TLB oracle at the free.
+TEST_P(Reclaim, DiscardedLazyfreeFolioIsFreedOnlyAfterTheDeferredFlush)
+{
+    TestKernel t = make_kernel(GetParam(), {"cores=2", "simulation.check=true"});
+    t.run([&](Ctx& c) {
+        mm_struct& mm = c.k.mm_alloc(c);
+        mm.cpumask.set(1); // another CPU runs the mm: the unmap's flush is deferred (should_defer_flush())
+        map_and_write(c, mm, 2);
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_FREE), 0);
+        for (Addr va = kBase; va < kBase + 128 * KiB; va += c.k.page_size())
+            (void)c.cpu.load(user_access(c, mm, va, AccessKind::Read), 8); // the TLB holds every page again
+        const std::uint64_t freed_before = c.k.stats().folios_freed;
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_PAGEOUT), 0); // TlbCheckError if freed too early
+        EXPECT_EQ(c.k.stats().folios_freed - freed_before, 2u) << "both clean lazyfree folios are discarded";
+        EXPECT_EQ(c.k.swap().events.pswpout, 0u);
+    });
+}
+
 TEST_P(Reclaim, PinnedFolioIsNotPagedOutAndALockedVmaIsRefused)
 {
     TestKernel t = make();

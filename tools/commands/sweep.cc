@@ -234,7 +234,7 @@ int run_sweep(const SweepArgs& a)
             old = nlohmann::ordered_json::parse(in);
         } catch (const nlohmann::json::exception&) {
         }
-        if (old.value("points", nlohmann::ordered_json()) != manifest["points"])
+        if (!old.is_object() || old.value("points", nlohmann::ordered_json()) != manifest["points"])
             throw ConfigError("--resume: " + manifest_path + " was written by a different sweep (other points or "
                               "commands); run it into another directory");
     } else if (fs::exists(dir) && !fs::is_directory(dir)) {

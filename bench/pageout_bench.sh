@@ -20,12 +20,7 @@ tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2 --target mmusim bare_tlb_loop >/dev/null
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-xz -dc traces/samples/lackey_true.txt.xz > "$work/trace.lackey"
-bare_rate() { build/bench/bare_tlb_loop "$work/trace.lackey" 64 4 | sed -E 's/.*\(([0-9.]+) M records\/s.*/\1/'; }
-bare=$(for _ in $(seq "$((runs * 3))"); do bare_rate; done | sort -g | tail -n 1)
-bare_ns=$(echo "1000 / $bare" | bc -l)
+. bench/bare_baseline.sh # sets work and bare_ns
 
 printf 'pageout benchmark: best of %s; baseline bare TLB loop %.2f ns/record\n\n' "$runs" "$bare_ns"
 printf '%-24s %8s   %-10s %10s %10s %10s\n' "experiment" "wall s" "variant" "pageout s" "ns/PTE" "vs bare"

@@ -39,6 +39,13 @@ std::string experiments_dir();
 // request for the default.
 const CLI::Validator& non_empty();
 
+// A repeatable option that takes exactly one non-empty value each time (`--set a=1 --set b=2`, never
+// `--set a=1 b=2`, so a stray word is not swallowed as a value).
+CLI::Option* add_repeated_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,
+                                 const std::string& help);
+// --timeline FILE and --timeline-limit N (docs/REPORT.md, "Timelines"); `what` says what the spans are.
+void add_timeline_options(CLI::App* cmd, std::string& out, std::size_t& limit, const std::string& what);
+
 // A command-line argument that looks like `KEY=VALUE` where a file was expected, and is no file: almost
 // always a second override after one --set (`--set a=1 b=2`), since each --set takes exactly one.
 bool looks_like_override(const std::string& arg);

@@ -71,6 +71,26 @@ const CLI::Validator& non_empty()
     return v;
 }
 
+CLI::Option* add_repeated_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,
+                                 const std::string& help)
+{
+    return cmd->add_option(name, into, help)
+        ->check(non_empty())
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_timeline_options(CLI::App* cmd, std::string& out, std::size_t& limit, const std::string& what)
+{
+    cmd->add_option("--timeline", out,
+                    "Write a Chrome/Perfetto trace-event JSON of the simulated time here: a track per core, spans for " +
+                        what + ", DSBs, IPI waits and handlers, instants for TLBIs, IPIs and walks")
+        ->check(non_empty());
+    cmd->add_option("--timeline-limit", limit, "Events recorded per simulation before the timeline stops")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
+}
+
 bool looks_like_override(const std::string& arg)
 {
     // A key is a dotted path: never empty, never holding a '/' (which a file's path before an '=' may).

@@ -145,21 +145,12 @@ CommandFn add_replay(CLI::App& app)
                     "Trace file ('-' for standard input; .gz and .xz are decompressed; default: the built-in sample)")
         ->option_text("FILE")
         ->check(non_empty());
-    cmd->add_option("--set,-s", args->sets, "Override a key: KEY=VALUE, kernel.* for the kernel configuration, any other for the platform (e.g. mmu.l1d.entries=64, kernel.folio_size=64K)")
-        ->type_name("KEY=VALUE")
-        ->check(non_empty())
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
+    add_repeated_option(cmd, "--set,-s", args->sets, "Override a key: KEY=VALUE, kernel.* for the kernel configuration, any other for the platform (e.g. mmu.l1d.entries=64, kernel.folio_size=64K)")
+        ->type_name("KEY=VALUE"); // one KEY=VALUE per --set, never the trace
     cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/2) here")
         ->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV summary (one row per core) here")->check(non_empty());
-    cmd->add_option("--timeline", args->timeline_out,
-                    "Write a Chrome/Perfetto trace-event JSON of the simulated time here: a track per core, spans for "
-                    "kernel functions, DSBs, IPI waits and handlers, instants for TLBIs, IPIs and walks")
-        ->check(non_empty());
-    cmd->add_option("--timeline-limit", args->timeline_limit, "Events recorded before the timeline stops")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
+    add_timeline_options(cmd, args->timeline_out, args->timeline_limit, "kernel functions");
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     cmd->add_flag("--check", args->check,

@@ -130,28 +130,15 @@ CommandFn add_run(CLI::App& app)
                     "Experiment: a YAML file or a name from configs/experiments/ (docs/EXPERIMENTS.md)")
         ->required()
         ->check(non_empty());
-    cmd->add_option("--set,-s", args->sets,
-                    "Override a key for every variant: KEY=VALUE; experiment.*, processes.N.* and workload.N.* for the "
-                    "experiment file (e.g. workload.0.folio=64K), kernel.* for the kernel configuration, any other for "
-                    "the platform (e.g. cores=4, kernel.max_pte_batch=4)")
-        ->type_name("KEY=VALUE")
-        ->check(non_empty())
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    cmd->add_option("--variant", args->variants, "Run only this variant (repeatable; default: all of the experiment's)")
-        ->check(non_empty())
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    add_repeated_option(cmd, "--set,-s", args->sets,
+                        "Override a key for every variant: KEY=VALUE; experiment.*, processes.N.* and workload.N.* for "
+                        "the experiment file (e.g. workload.0.folio=64K), kernel.* for the kernel configuration, any "
+                        "other for the platform (e.g. cores=4, kernel.max_pte_batch=4)")
+        ->type_name("KEY=VALUE");
+    add_repeated_option(cmd, "--variant", args->variants, "Run only this variant (repeatable; default: all of the experiment's)");
     cmd->add_option("--json", args->json_out, "Write the JSON report (schema mmusim-report/3) here")->check(non_empty());
     cmd->add_option("--csv", args->csv_out, "Write a CSV (one row per variant, operation and core) here")->check(non_empty());
-    cmd->add_option("--timeline", args->timeline_out,
-                    "Write a Chrome/Perfetto trace-event JSON of the simulated time here: a track per core, spans for "
-                    "operations and kernel functions, DSBs, IPI waits and handlers, instants for TLBIs, IPIs and walks")
-        ->check(non_empty());
-    cmd->add_option("--timeline-limit", args->timeline_limit, "Events recorded per variant before the timeline stops")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32));
+    add_timeline_options(cmd, args->timeline_out, args->timeline_limit, "operations and kernel functions");
     cmd->add_flag("--quiet,-q", args->quiet, "No table on stdout");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     cmd->add_flag("--host-times", args->host_times,

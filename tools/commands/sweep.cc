@@ -349,18 +349,11 @@ CommandFn add_sweep(CLI::App& app)
                     "Write one self-contained shell command per point to FILE instead of running them (GNU parallel, "
                     "Slurm); then `mmusim sweep-collect DIR`")
         ->check(non_empty());
-    cmd->add_option("--set,-s", args->sets, "Add KEY=VALUE to every point (as `mmusim run --set`)")
-        ->type_name("KEY=VALUE")
-        ->check(non_empty())
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    cmd->add_option("--axis", args->axes, "Replace an axis's values: KEY=V1,V2,... (for an axis of cases: the case names to keep)")
-        ->type_name("KEY=VALUES")
-        ->check(non_empty())
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    add_repeated_option(cmd, "--set,-s", args->sets, "Add KEY=VALUE to every point (as `mmusim run --set`)")
+        ->type_name("KEY=VALUE");
+    add_repeated_option(cmd, "--axis", args->axes,
+                        "Replace an axis's values: KEY=V1,V2,... (for an axis of cases: the case names to keep)")
+        ->type_name("KEY=VALUES");
     cmd->add_flag("--no-plots", args->no_plots, "Tables only");
     cmd->add_flag("--no-progress", args->no_progress, "No progress line on stderr");
     return [args]() { return run_sweep(*args); };

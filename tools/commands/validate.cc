@@ -25,11 +25,8 @@ CommandFn add_validate(CLI::App& app)
                     "Kernel configuration checked on each platform: a YAML file or a name from configs/kernels/ "
                     "(default: default)")
         ->check(non_empty());
-    cmd->add_option("--set,-s", args->sets, "Override a key: KEY=VALUE (kernel.* for the kernel configuration)")->type_name("KEY=VALUE")
-        ->check(non_empty())
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); // one KEY=VALUE per --set, never the trace
+    add_repeated_option(cmd, "--set,-s", args->sets, "Override a key: KEY=VALUE (kernel.* for the kernel configuration)")
+        ->type_name("KEY=VALUE"); // one KEY=VALUE per --set, never the trace
     return [args]() {
         for (const std::string& f : args->files)
             if (looks_like_override(f))

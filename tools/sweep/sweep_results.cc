@@ -141,6 +141,7 @@ std::string markdown(const SweepSpec& s, const std::vector<PointResult>& results
 {
     const std::vector<std::string> metrics = report_metrics(s, results);
     const std::vector<std::string> variants = variants_of(results);
+    const bool variant_column = variants.size() > 1 || !variants.front().empty(); // a replay has none
     std::size_t ok = 0;
     for (const PointResult& r : results)
         ok += r.ok;
@@ -162,19 +163,19 @@ std::string markdown(const SweepSpec& s, const std::vector<PointResult>& results
     o << "## Points\n\n| point |";
     for (const SweepAxis& a : s.axes)
         o << " " << md_cell(a.key) << " |";
-    if (variants.size() > 1 || !variants.front().empty())
+    if (variant_column)
         o << " variant |";
     for (const std::string& m : metrics)
         o << " " << md_cell(m) << " |";
     o << "\n|---|";
-    for (std::size_t i = 0; i < s.axes.size() + metrics.size() + (variants.size() > 1 || !variants.front().empty()); ++i)
+    for (std::size_t i = 0; i < s.axes.size() + metrics.size() + variant_column; ++i)
         o << "---|";
     o << "\n";
     for (const PointResult& r : results) {
         o << "| " << r.point.id << " |";
         for (const auto& [k, v] : r.point.axes)
             o << " " << md_cell(v) << " |";
-        if (variants.size() > 1 || !variants.front().empty())
+        if (variant_column)
             o << " " << r.point.variant << " |";
         for (const std::string& m : metrics) {
             const auto it = r.figures.find(m);

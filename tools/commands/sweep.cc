@@ -7,6 +7,7 @@
 
 #include "tools/commands/run_configs.hh"
 #include "tools/experiment/experiment.hh"
+#include "tools/experiment/runner.hh"
 #include "tools/progress.hh"
 #include "tools/report/output_file.hh"
 #include "tools/sweep/job_pool.hh"
@@ -151,15 +152,9 @@ void check_point(const SweepSpec& s, const SweepPoint& p)
         for (const std::string& set : sets)
             (is_experiment_override(set) ? experiment_sets : config_sets).push_back(set);
         const Experiment e = load_experiment(s.experiment, experiment_sets);
-        for (const Variant& v : e.variants) {
-            if (v.name != p.variant)
-                continue;
-            std::vector<std::string> all = e.sets;
-            all.insert(all.end(), v.sets.begin(), v.sets.end());
-            all.insert(all.end(), config_sets.begin(), config_sets.end());
-            const RunConfigs c = load_run_configs(e.platform, e.kernel, all);
-            check_cores(e, c.platform.cores);
-        }
+        for (const Variant& v : e.variants)
+            if (v.name == p.variant)
+                (void)variant_configs(e, v, config_sets);
     } catch (const ConfigError& e) {
         throw ConfigError(s.source + ": point " + std::to_string(p.id) + " (" + describe(p) + "): " + e.what());
     }

@@ -468,15 +468,21 @@ private:
 
 } // namespace
 
-VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets, bool check,
-                          const OpProgress& progress, std::size_t timeline_limit)
+RunConfigs variant_configs(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets)
 {
     std::vector<std::string> sets = e.sets;
     sets.insert(sets.end(), v.sets.begin(), v.sets.end());
     sets.insert(sets.end(), cli_sets.begin(), cli_sets.end());
     RunConfigs cfg = load_run_configs(resolve(e.platform), resolve(e.kernel), sets);
-    cfg.platform.check = cfg.platform.check || check;
     check_cores(e, cfg.platform.cores);
+    return cfg;
+}
+
+VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets, bool check,
+                          const OpProgress& progress, std::size_t timeline_limit)
+{
+    RunConfigs cfg = variant_configs(e, v, cli_sets);
+    cfg.platform.check = cfg.platform.check || check;
     const RunConfigs kept = cfg;
     Run run(e, std::move(cfg), progress, timeline_limit);
     return run.go(kept, v.name);

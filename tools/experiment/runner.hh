@@ -57,6 +57,10 @@ struct VariantResult {
 // Called after each operation with (operations done, total).
 using OpProgress = std::function<void(std::size_t, std::size_t)>;
 
+// The platform and kernel configuration variant `v` runs with: the experiment's overrides, the variant's, then
+// `cli_sets`; its cores checked against the platform. Throws ConfigError.
+RunConfigs variant_configs(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets);
+
 // timeline_limit > 0 records a timeline of up to that many events (--timeline).
 VariantResult run_variant(const Experiment& e, const Variant& v, const std::vector<std::string>& cli_sets,
                           bool check, const OpProgress& progress = {}, std::size_t timeline_limit = 0);

@@ -51,7 +51,7 @@ CacheAccess Cache::access(PAddr pa, Mesi fill)
         if (l.valid() && l.tag == line) {
             l.lru = ++clock_;
             ++stats_.hits;
-            return {true, l.state, false, 0, Mesi::I};
+            return {true, l.state, false, 0, Mesi::I, &l.state};
         }
         if (!l.valid()) {
             if (victim->valid())
@@ -68,6 +68,7 @@ CacheAccess Cache::access(PAddr pa, Mesi fill)
         r.victim_state = victim->state;
     }
     *victim = Line{line, ++clock_, fill};
+    r.slot = &victim->state;
     return r;
 }
 

@@ -37,6 +37,9 @@ struct CacheAccess {
     bool evicted = false;           // a miss displaced a valid line
     std::uint64_t victim_line = 0;  // its line number (address >> line shift)
     Mesi victim_state = Mesi::I;
+    // The accessed line's state in the array, so the memory system can settle it without a second lookup.
+    // Valid until this cache's next allocation.
+    Mesi* slot = nullptr;
 };
 
 class Cache {

@@ -2,12 +2,15 @@
 #include "hw/mem/memory_system.hh"
 
 #include <algorithm>
+#include <array>
+#include <string>
 #include <stdexcept>
 
 namespace mmusim::hw {
 
 MemorySystem::MemorySystem(sc_core::sc_module_name name, const MemorySystemConfig& cfg, unsigned cores, sc_core::sc_time cycle)
-    : sc_module(name), socket("socket"), cfg_(cfg), cores_(cores), cycle_(cycle), mem_(cfg.size), coh_stats_(cores)
+    : sc_module(name), socket("socket"), cfg_(cfg), cores_(cores), cycle_(cycle), mem_(cfg.size),
+      use_directory_(cores >= cfg.directory_from_cores), coh_stats_(cores)
 {
     socket.register_b_transport(this, &MemorySystem::b_transport);
     socket.register_transport_dbg(this, &MemorySystem::transport_dbg);
@@ -18,6 +21,8 @@ MemorySystem::MemorySystem(sc_core::sc_module_name name, const MemorySystemConfi
         if (!g.shared)
             ++private_levels_;
     }
+    if (private_levels_ > kMaxPrivateLevels)
+        throw std::invalid_argument("at most " + std::to_string(kMaxPrivateLevels) + " private cache levels");
     if (!caches_.empty())
         line_shift_ = caches_[0][0].line_shift();
 }
@@ -71,28 +76,44 @@ void MemorySystem::set_private_state(unsigned core, PAddr pa, Mesi s)
         caches_[l][core].set_state(pa, s);
 }
 
-void MemorySystem::evicted(unsigned core, std::uint64_t line)
+void MemorySystem::evicted(unsigned core, std::size_t from, std::uint64_t line)
 {
-    // The core still holds the line while any of its private levels does (levels are not inclusive).
+    if (!use_directory_)
+        return;
+    // The core still holds the line while any other of its private levels does (levels are not inclusive).
     const PAddr pa = line << line_shift_;
     for (std::size_t l = 0; l < private_levels_; ++l)
-        if (caches_[l][core].contains(pa))
+        if (l != from && caches_[l][core].contains(pa))
             return;
     dir_.remove(line, core);
 }
 
+MemorySystem::Sharers MemorySystem::holders(std::uint64_t line, PAddr pa) const
+{
+    Sharers h;
+    if (use_directory_) {
+        if (const Sharers* sh = dir_.find(line))
+            h = *sh;
+        return h;
+    }
+    for (unsigned c = 0; c < cores_; ++c)
+        if (line_state(c, pa) != Mesi::I)
+            h.set(c);
+    return h;
+}
+
 void MemorySystem::invalidate_others(unsigned core, std::uint64_t line, PAddr pa)
 {
-    if (const CoherenceDirectory::Sharers* sh = dir_.find(line)) {
-        for (unsigned c = 0; c < cores_; ++c) {
-            if (c == core || !sh->test(c))
-                continue;
-            for (std::size_t l = 0; l < private_levels_; ++l)
-                caches_[l][c].invalidate_line(pa);
-            ++coh_stats_[core].invalidations_sent;
-        }
+    const Sharers sh = holders(line, pa);
+    for (unsigned c = 0; c < cores_; ++c) {
+        if (c == core || !sh.test(c))
+            continue;
+        for (std::size_t l = 0; l < private_levels_; ++l)
+            caches_[l][c].invalidate_line(pa);
+        ++coh_stats_[core].invalidations_sent;
     }
-    dir_.make_sole(line, core);
+    if (use_directory_)
+        dir_.make_sole(line, core);
 }
 
 Cycles MemorySystem::far_atomic(unsigned core, PAddr pa)
@@ -100,21 +121,22 @@ Cycles MemorySystem::far_atomic(unsigned core, PAddr pa)
     // The operation travels to the shared level; every private copy is written back and dropped first.
     ++coh_stats_[core].far_atomics;
     const std::uint64_t line = pa >> line_shift_;
-    CoherenceDirectory::Sharers holders;
+    Sharers held;
     if (cores_ == 1)
-        holders.set(core);
-    else if (const CoherenceDirectory::Sharers* sh = dir_.find(line))
-        holders = *sh;
+        held.set(core);
+    else
+        held = holders(line, pa);
     bool dirty = false;
     for (unsigned c = 0; c < cores_; ++c) {
-        if (!holders.test(c))
+        if (!held.test(c))
             continue;
         dirty |= c != core && line_state(c, pa) == Mesi::M;
         for (std::size_t l = 0; l < private_levels_; ++l)
             caches_[l][c].invalidate_line(pa);
         if (c != core)
             ++coh_stats_[core].invalidations_sent;
-        dir_.remove(line, c);
+        if (use_directory_)
+            dir_.remove(line, c);
     }
     bool hit = false;
     Cycles lat = shared_path(pa, hit);
@@ -139,10 +161,14 @@ Cycles MemorySystem::access(unsigned core, PAddr pa, LineOp op)
     // Private levels, nearest first; a miss allocates (state fixed below), so every level above a hit is filled.
     std::size_t hit_level = private_levels_;
     Mesi state = Mesi::I;
+    // The line's state in each private level this access looked up (filled or hit); the deeper ones are not
+    // looked up and may hold a copy too.
+    std::array<Mesi*, kMaxPrivateLevels> slots{};
     for (std::size_t l = 0; l < private_levels_; ++l) {
         const CacheAccess r = caches_[l][core].access(pa, Mesi::S);
+        slots[l] = r.slot;
         if (r.evicted)
-            evicted(core, r.victim_line);
+            evicted(core, l, r.victim_line);
         if (r.hit) {
             hit_level = l;
             state = r.state;
@@ -171,16 +197,15 @@ Cycles MemorySystem::access(unsigned core, PAddr pa, LineOp op)
         unsigned others = 0;
         Mesi owner = Mesi::I;
         unsigned owner_core = 0;
-        if (const CoherenceDirectory::Sharers* sh = dir_.find(line)) {
-            for (unsigned c = 0; c < cores_; ++c) {
-                if (c == core || !sh->test(c))
-                    continue;
-                ++others;
-                const Mesi s = line_state(c, pa);
-                if (owns(s)) {
-                    owner = s;
-                    owner_core = c;
-                }
+        const Sharers sh = holders(line, pa);
+        for (unsigned c = 0; c < cores_; ++c) {
+            if (c == core || !sh.test(c))
+                continue;
+            ++others;
+            const Mesi s = line_state(c, pa);
+            if (owns(s)) {
+                owner = s;
+                owner_core = c;
             }
         }
         bool shared_hit = false;
@@ -203,11 +228,16 @@ Cycles MemorySystem::access(unsigned core, PAddr pa, LineOp op)
         } else {
             if (owns(owner))
                 set_private_state(owner_core, pa, Mesi::S); // a Modified copy is written back as it is shared
-            dir_.add(line, core);
+            if (use_directory_)
+                dir_.add(line, core);
             next = others ? Mesi::S : Mesi::E;
         }
     }
-    set_private_state(core, pa, next);
+    const std::size_t looked_up = std::min(hit_level + 1, private_levels_);
+    for (std::size_t l = 0; l < looked_up; ++l)
+        *slots[l] = next;
+    for (std::size_t l = looked_up; l < private_levels_; ++l)
+        caches_[l][core].set_state(pa, next);
     return lat;
 }
 

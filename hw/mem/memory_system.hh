@@ -28,6 +28,10 @@ struct MemorySystemConfig {
     Cycles dram_latency = 200;
     std::vector<CacheGeometry> levels; // nearest first; private levels before shared ones
     CoherenceCosts coherence;
+    // Host-side only (the simulated result is the same either way): from this many cores on, whom to snoop is
+    // looked up in the directory; below, the few other cores' private levels are searched, which costs less
+    // than keeping the directory up to date on every miss and eviction.
+    unsigned directory_from_cores = 5;
 };
 
 // What one line access asks for.
@@ -49,6 +53,7 @@ struct CoherenceStats {
 
 class MemorySystem : public sc_core::sc_module {
 public:
+    static constexpr std::size_t kMaxPrivateLevels = 4;
     // One binding per core, in core order: binding i is core i.
     tlm_utils::multi_passthrough_target_socket<MemorySystem> socket;
 
@@ -72,6 +77,7 @@ public:
         const auto& v = caches_.at(level);
         return (v.size() == 1 ? v[0] : v.at(core)).contains(pa);
     }
+    // Empty unless the platform has at least MemorySystemConfig::directory_from_cores cores.
     const CoherenceDirectory& directory() const { return dir_; }
     unsigned line_size() const { return cfg_.levels.empty() ? 64 : cfg_.levels[0].line_size; }
 
@@ -83,9 +89,12 @@ private:
     Cycles far_atomic(unsigned core, PAddr pa);
     // Walks the shared levels (allocating on a miss); returns the latency of the one that hit, or DRAM's.
     Cycles shared_path(PAddr pa, bool& hit);
+    using Sharers = CoherenceDirectory::Sharers;
+    // The cores whose private levels hold `line`.
+    Sharers holders(std::uint64_t line, PAddr pa) const;
     void invalidate_others(unsigned core, std::uint64_t line, PAddr pa);
     void set_private_state(unsigned core, PAddr pa, Mesi s);
-    void evicted(unsigned core, std::uint64_t line);
+    void evicted(unsigned core, std::size_t from_level, std::uint64_t line);
 
     MemorySystemConfig cfg_;
     unsigned cores_;
@@ -95,6 +104,7 @@ private:
     std::vector<std::vector<Cache>> caches_;
     std::size_t private_levels_ = 0;
     unsigned line_shift_ = 6;
+    bool use_directory_;
     CoherenceDirectory dir_;
     std::vector<CoherenceStats> coh_stats_;
     std::uint64_t dram_accesses_ = 0;

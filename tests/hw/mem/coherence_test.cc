@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 using namespace mmusim;
 using namespace mmusim::test;
 using hw::LineOp;
@@ -18,9 +20,10 @@ constexpr PAddr kLine = 0x100000;
 
 struct Machine {
     explicit Machine(unsigned cores, const std::string& name = "neoverse-n1")
-        : p(platform_config(name, {"cores=" + std::to_string(cores)})), m(p.memory()), c(p.config().memory.coherence)
+        : Machine(platform_config(name, {"cores=" + std::to_string(cores)}))
     {
     }
+    explicit Machine(const hw::PlatformConfig& cfg) : p(cfg), m(p.memory()), c(p.config().memory.coherence) {}
     Cycles lat(std::size_t level) const { return p.config().memory.levels[level].latency; }
     hw::Platform p;
     hw::MemorySystem& m;
@@ -95,7 +98,7 @@ TEST(Coherence, ReadExclusiveTakesTheLineWithoutDirtyingIt)
 
 TEST(Coherence, FarAtomicLeavesNoPrivateCopy)
 {
-    Machine x(2);
+    Machine x(8); // enough cores for the directory
     x.m.access(0, kLine, LineOp::Write);
     x.m.access(1, kLine, LineOp::FarAtomic);
     EXPECT_EQ(x.m.line_state(0, kLine), Mesi::I);
@@ -108,7 +111,8 @@ TEST(Coherence, FarAtomicLeavesNoPrivateCopy)
 
 TEST(Coherence, DirectoryForgetsLinesNoPrivateLevelHolds)
 {
-    Machine x(2);
+    Machine x(8);
+    ASSERT_GE(8u, x.p.config().memory.directory_from_cores);
     const auto& l2 = x.p.config().memory.levels[1];
     const std::uint64_t lines = 4 * l2.size / l2.line_size; // far more than both private levels hold
     for (std::uint64_t i = 0; i < lines; ++i)
@@ -135,3 +139,39 @@ TEST(Coherence, PrivateLevelAfterASharedOneIsAConfigError)
 }
 
 } // namespace
+
+// Below MemorySystemConfig::directory_from_cores the memory system searches the other cores' private levels
+// instead of keeping a directory: a host-side choice that must not change a single latency or count.
+TEST(Coherence, SearchingThePrivateLevelsGivesWhatTheDirectoryGives)
+{
+    for (const char* platform : {"neoverse-n1", "skylake-sp"}) {
+        hw::PlatformConfig with = platform_config(platform, {"cores=4"});
+        hw::PlatformConfig without = with;
+        with.memory.directory_from_cores = 1;
+        without.memory.directory_from_cores = 64;
+        Machine a(with), b(without);
+        std::mt19937_64 rng(42);
+        const LineOp ops[] = {LineOp::Read, LineOp::Write, LineOp::ReadExclusive, LineOp::FarAtomic};
+        // A working set a little larger than the private levels, so lines are evicted and re-fetched.
+        const std::uint64_t lines = 2 * (with.memory.levels[0].size + with.memory.levels[1].size) / 64;
+        for (int i = 0; i < 200000; ++i) {
+            const auto core = static_cast<unsigned>(rng() % 4);
+            const PAddr pa = (rng() % lines) * 64;
+            const LineOp op = ops[rng() % 10 < 6 ? 0 : 1 + rng() % 3];
+            ASSERT_EQ(a.m.access(core, pa, op), b.m.access(core, pa, op)) << platform << " access " << i;
+        }
+        EXPECT_GT(a.m.directory().lines(), 0u);
+        EXPECT_EQ(b.m.directory().lines(), 0u);
+        for (unsigned core = 0; core < 4; ++core) {
+            const hw::CoherenceStats& x = a.m.coherence_stats(core);
+            const hw::CoherenceStats& y = b.m.coherence_stats(core);
+            EXPECT_EQ(x.upgrades, y.upgrades);
+            EXPECT_EQ(x.remote_clean, y.remote_clean);
+            EXPECT_EQ(x.remote_dirty, y.remote_dirty);
+            EXPECT_EQ(x.invalidations_sent, y.invalidations_sent);
+            EXPECT_GT(x.invalidations_sent, 0u);
+            EXPECT_GT(x.remote_dirty, 0u);
+        }
+        EXPECT_EQ(a.m.dram_accesses(), b.m.dram_accesses());
+    }
+}

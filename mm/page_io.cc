@@ -89,9 +89,10 @@ void swap_bdev_submit_write(Ctx& c, Folio folio)
     const std::uint64_t page_size = c.k.page_size();
     Swap& sw = c.k.swap();
     for (unsigned long i = 0; i < folio_nr_pages(c, folio); ++i) {
-        std::vector<std::uint8_t>& bytes = sw.store[swp_offset(page_swap_entry(c, folio, folio_page(folio, i)))];
-        bytes.resize(page_size);
-        device_memory(c).read((folio_pfn(folio) + i) << c.k.page_shift(), bytes.data(), page_size);
+        FramePool::Frame& bytes = sw.store[swp_offset(page_swap_entry(c, folio, folio_page(folio, i)))];
+        if (!bytes)
+            bytes = sw.store_pool->allocate();
+        device_memory(c).read((folio_pfn(folio) + i) << c.k.page_shift(), bytes.get(), page_size);
     }
     folio_end_writeback(c, folio); // swap_write_end(): end_page_writeback()
 }
@@ -139,7 +140,7 @@ void swap_bdev_submit_read(Ctx& c, Folio folio)
         const auto it = sw.store.find(offset);
         if (it == sw.store.end())
             throw std::logic_error("swap_read_folio: slot " + std::to_string(offset) + " was never written");
-        device_memory(c).write((folio_pfn(folio) + i) << c.k.page_shift(), it->second.data(), page_size);
+        device_memory(c).write((folio_pfn(folio) + i) << c.k.page_shift(), it->second.get(), page_size);
     }
     sw.events.pswpin += nr_pages; // count_vm_events(PSWPIN, ...)
     folio_mark_uptodate(c, folio);

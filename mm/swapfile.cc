@@ -790,6 +790,7 @@ Swap::Swap(Kernel& k, PhysAllocator& phys, std::uint64_t bytes)
     const unsigned page_shift = fmt.page_shift();
     const std::uint64_t page_size = fmt.page_size();
     hw::PhysMemory& mem = k.platform().memory().memory();
+    store_pool = std::make_unique<FramePool>(page_size);
 
     // CONFIG_THP_SWAP: SWAPFILE_CLUSTER is HPAGE_PMD_NR, SWAP_NR_ORDERS is PMD_ORDER + 1
     pmd_order_ = fmt.level(fmt.levels() - 2).shift - page_shift;

@@ -9,6 +9,7 @@
 #include "hw/mem/mesi.hh"
 
 #include <string>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -59,23 +60,29 @@ public:
     static std::uint64_t fixed_host_bytes(const CacheGeometry& g);
 
 private:
-    struct Line {
-        std::uint64_t tag = 0;
-        std::uint64_t lru = 0;
-        Mesi state = Mesi::I;
-        bool valid() const { return state != Mesi::I; }
-    };
-    Line* find_line(std::uint64_t line);
+    // A set is one block of 64-bit words: the ways' tags, then the ways' indices from most to least recently
+    // used (one byte each), then their MESI states (one byte each). A lookup reads the tags, one host cache
+    // line for 8 ways, and the order next to them; the LRU victim is the last in the order, with no search.
+    // An invalid way has kNoTag and sits at the end of the order, so a miss fills an invalid way while there
+    // is one (which invalid way is not observable).
+    static constexpr std::uint64_t kNoTag = ~std::uint64_t{0};
     static constexpr unsigned kChunkShift = 10; // sets per chunk: 1024
-    Line* set_for(std::uint64_t line);                // allocates the set's chunk on first touch
-    const Line* find_set(std::uint64_t line) const;   // nullptr if its chunk was never touched
-    Line* find_set(std::uint64_t line) { return const_cast<Line*>(std::as_const(*this).find_set(line)); }
+    struct Set {
+        std::uint64_t* tag;
+        std::uint8_t* order;
+        Mesi* state;
+    };
+    Set set_at(std::vector<std::uint64_t>& chunk, std::size_t set_in_chunk) const;
+    Set set_for(std::uint64_t line);                  // allocates the set's chunk on first touch
+    std::optional<Set> find_set(std::uint64_t line) const; // nothing if its chunk was never touched
+    static void touch(const Set& s, unsigned pos);    // moves the way at order position `pos` to the front
+    bool drop(std::uint64_t line);                    // invalidates the line; false if it is not here
 
     CacheGeometry geom_;
-    std::vector<std::vector<Line>> chunks_; // an empty chunk was never touched
+    std::vector<std::vector<std::uint64_t>> chunks_; // an empty chunk was never touched
     unsigned line_shift_ = 6;
     std::uint64_t set_mask_ = 0;
-    std::uint64_t clock_ = 0;
+    std::size_t set_words_ = 0; // words per set
     CacheStats stats_;
 };
 

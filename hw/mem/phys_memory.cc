@@ -25,7 +25,7 @@ void PhysMemory::read(PAddr pa, void* buf, std::size_t len) const
         if (it == frames_.end())
             std::memset(out, 0, n);
         else
-            std::memcpy(out, it->second->data() + off, n);
+            std::memcpy(out, it->second.get() + off, n);
         out += n;
         pa += n;
         len -= n;
@@ -41,8 +41,8 @@ void PhysMemory::write(PAddr pa, const void* buf, std::size_t len)
         const std::size_t n = std::min<std::size_t>(len, (std::size_t{1} << kFrameShift) - off);
         auto& f = frames_[pa >> kFrameShift];
         if (!f)
-            f = std::make_unique<Frame>(Frame{});
-        std::memcpy(f->data() + off, in, n);
+            f = pool_->allocate();
+        std::memcpy(f.get() + off, in, n);
         in += n;
         pa += n;
         len -= n;
@@ -57,10 +57,10 @@ void PhysMemory::zero(PAddr pa, std::size_t len)
         const std::size_t n = std::min<std::size_t>(len, (std::size_t{1} << kFrameShift) - off);
         auto it = frames_.find(pa >> kFrameShift);
         if (it != frames_.end()) {
-            if (n == it->second->size())
+            if (n == pool_->frame_bytes())
                 frames_.erase(it); // unwritten memory reads as zero
             else
-                std::memset(it->second->data() + off, 0, n);
+                std::memset(it->second.get() + off, 0, n);
         }
         pa += n;
         len -= n;

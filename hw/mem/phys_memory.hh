@@ -3,8 +3,8 @@
 #pragma once
 
 #include "hw/common/types.hh"
+#include "util/frame_pool.hh"
 
-#include <array>
 #include <memory>
 #include <unordered_map>
 
@@ -12,7 +12,7 @@ namespace mmusim::hw {
 
 class PhysMemory {
 public:
-    explicit PhysMemory(std::uint64_t size) : size_(size) {}
+    explicit PhysMemory(std::uint64_t size) : size_(size), pool_(std::make_unique<FramePool>(std::size_t{1} << kFrameShift)) {}
     std::uint64_t size() const { return size_; }
     // Functional (untimed) access; throws std::out_of_range beyond size().
     void read(PAddr pa, void* buf, std::size_t len) const;
@@ -25,10 +25,10 @@ public:
 
 private:
     static constexpr unsigned kFrameShift = 12;
-    using Frame = std::array<std::uint8_t, std::size_t{1} << kFrameShift>;
     void check(PAddr pa, std::size_t len) const;
     std::uint64_t size_;
-    std::unordered_map<std::uint64_t, std::unique_ptr<Frame>> frames_;
+    std::unique_ptr<FramePool> pool_; // frames come from huge-page-backed blocks (util/frame_pool.hh)
+    std::unordered_map<std::uint64_t, FramePool::Frame> frames_;
 };
 
 } // namespace mmusim::hw

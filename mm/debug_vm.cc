@@ -7,6 +7,7 @@
 #include "hw/pgtable/walk_down.hh"
 #include "hw/platform/platform.hh"
 #include "mm/kernel.hh"
+#include "mm/leafops.hh"
 #include "mm/rmap.hh"
 #include "util/hex.hh"
 
@@ -144,7 +145,11 @@ private:
                     continue;
                 }
                 if (!a_.pte_present(pte)) {
-                    if (last && a_.is_swap_pte(pte))
+                    pfn_t devx = 0;
+                    // A device-exclusive entry maps its page: the folio's mapcount and MM_ANONPAGES count it.
+                    if (last && pte_device_exclusive_pfn(a_, pte, devx))
+                        mapped(mm, devx, 1, rss);
+                    else if (last && a_.is_swap_pte(pte))
                         ++rss[MM_SWAPENTS];
                     va += last ? k_.page_size() : span - (va & (span - 1));
                     continue;
@@ -172,6 +177,12 @@ private:
             check_cont(mm, va, ptep);
         if (k_.is_zero_pfn(pfn) || k_.is_huge_zero_pfn(pfn) || a_.pte_special(pte))
             return;
+        mapped(mm, pfn, nr, rss);
+    }
+
+    // A leaf (PTE, PMD, or a device-exclusive entry) mapping pages [pfn, pfn + nr) of a folio in mm
+    void mapped(const mm_struct& mm, pfn_t pfn, unsigned long nr, long* rss)
+    {
         const pfn_t head = folio_head_untimed(k_, pfn);
         const std::uint64_t flags = page_word(k_, head, PAGE_OFF_FLAGS);
         const bool anon = page_word(k_, head, PAGE_OFF_MAPPING) & PAGE_MAPPING_ANON;

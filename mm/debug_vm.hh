@@ -58,7 +58,8 @@ void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what, 
 
 // The folio state against the page tables of every live mm, at an operation boundary (`when` names it):
 //  - each folio's mapcounts (small: _mapcount; large: _large_mapcount, _entire_mapcount, the per-mm
-//    _mm_id_mapcount) equal the PTE and PMD leaves mapping it; refcount >= mapcount (+ pins);
+//    _mm_id_mapcount) equal the PTE and PMD leaves mapping it (a device-exclusive entry counts as a PTE
+//    mapping its page, and in MM_ANONPAGES, as upstream's mapcount and rss do); refcount >= mapcount (+ pins);
 //  - PG_anon_exclusive pages are mapped from one mm only;
 //  - MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES and MM_SWAPENTS equal what each mm's tables hold;
 //  - swap PTEs: each slot's swap count is at least the swap PTEs naming it;

@@ -535,20 +535,24 @@ long __get_user_pages(Ctx& c, mm_struct& mm, Addr start, unsigned long nr_pages,
 }
 
 // mm/gup.c __get_user_pages_locked() (via __gup_longterm_locked() without FOLL_LONGTERM): takes mmap_lock for
-// reading when the caller does not hold it. VM_FAULT_RETRY never happens in the port, so its retry loop
-// runs once.
+// reading when the caller does not hold it (`locked` false). VM_FAULT_RETRY never happens in the port, so its
+// retry loop runs once.
 long __get_user_pages_locked(Ctx& c, mm_struct& mm, Addr start, unsigned long nr_pages, std::vector<pfn_t>& pages,
-                             unsigned flags)
+                             unsigned flags, bool locked)
 {
     if (!nr_pages)
         return 0;
-    mmap_read_lock(c, mm);
+    // The caller can either hold the mmap_lock or let GUP take it here.
+    const bool must_unlock = !locked;
+    if (must_unlock)
+        mmap_read_lock(c, mm);
     if (flags & FOLL_PIN)
         mm_set_has_pinned_flag(c, mm);
     if (!(flags & FOLL_PIN))
         flags |= FOLL_GET;
     long pages_done = __get_user_pages(c, mm, start, nr_pages, flags, pages);
-    mmap_read_unlock(c, mm);
+    if (must_unlock)
+        mmap_read_unlock(c, mm);
     // Failing to pin anything implies something has gone wrong (except when FOLL_NOWAIT is specified).
     if (pages_done == 0 && !(flags & FOLL_NOWAIT))
         return -EFAULT;
@@ -576,7 +580,7 @@ long gup_fast_fallback(Ctx& c, mm_struct& mm, Addr start, unsigned long nr_pages
     // Slow path: try to get the remaining pages with get_user_pages
     start += nr_pinned << c.k.page_shift();
     const long ret = __get_user_pages_locked(c, mm, start, nr_pages - nr_pinned, pages,
-                                             gup_flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+                                             gup_flags | FOLL_TOUCH | FOLL_UNLOCKABLE, false);
     if (ret < 0) {
         // The caller has to unpin the pages we already pinned so returning -errno is not an option
         if (nr_pinned)
@@ -646,6 +650,17 @@ void unpin_user_pages(Ctx& c, const std::vector<pfn_t>& pages)
         nr -= i;
         gup_put_folio(c, folio, static_cast<int>(nr), FOLL_PIN);
     }
+}
+
+// mm/gup.c get_user_pages_remote(): is_valid_gup_args() adds FOLL_TOUCH | FOLL_REMOTE (and FOLL_GET: pages
+// are wanted); the caller holds the mmap_lock (locked == NULL upstream: "Lock must initially be held")
+long get_user_pages_remote(Ctx& c, mm_struct& mm, Addr start, unsigned long nr_pages, unsigned gup_flags,
+                           std::vector<pfn_t>& pages)
+{
+    if (gup_flags & (FOLL_PIN | FOLL_TRIED | FOLL_UNLOCKABLE | FOLL_FAST_ONLY))
+        return -EINVAL; // INTERNAL_GUP_FLAGS and FOLL_PIN are not for this caller
+    return __get_user_pages_locked(c, mm, start, nr_pages, pages, gup_flags | FOLL_TOUCH | FOLL_REMOTE | FOLL_GET,
+                                   true);
 }
 
 // mm/gup.c pin_user_pages_fast(): is_valid_gup_args() adds FOLL_PIN; FOLL_GET is not allowed

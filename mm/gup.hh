@@ -7,11 +7,12 @@
 // MMF_HAS_PINNED, so that fork() copies pinned anonymous pages at once (copy_present_page()) instead of
 // sharing them. unpin_user_pages() drops the pins folio by folio; the last reference frees the folio.
 //
-// The pages[] array is host-side (the callers' array stores are not timed). Not ported: FOLL_GET users
-// (get_user_pages*()), FOLL_LONGTERM (its migration of unpinnable folios: every folio here is pinnable),
-// PMD/PUD-mapped THPs (gup_fast_pmd_leaf(), follow_huge_pmd()), file folios, the zone-device and
-// P2PDMA checks, pte_protnone() (no NUMA hinting), local_irq_save() around GUP-fast (the simulated cores take
-// no interrupts inside kernel code), arm64's flush_dcache_page() test of PG_dcache_clean in gup_fill_pages().
+// The pages[] array is host-side (the callers' array stores are not timed). get_user_pages_remote() (FOLL_GET)
+// serves make_device_exclusive(). Not ported: the other FOLL_GET users (get_user_pages*()), FOLL_LONGTERM
+// (its migration of unpinnable folios: every folio here is pinnable), PMD/PUD-mapped THPs
+// (gup_fast_pmd_leaf(), follow_huge_pmd()), file folios, the zone-device and P2PDMA checks, pte_protnone()
+// (no NUMA hinting), local_irq_save() around GUP-fast (the simulated cores take no interrupts inside kernel
+// code), arm64's flush_dcache_page() test of PG_dcache_clean in gup_fill_pages().
 #pragma once
 
 #include "mm/kernel.hh"
@@ -54,6 +55,12 @@ constexpr int GUP_PIN_COUNTING_BIAS = 1 << 10;
 // access, -ENOMEM, -EINVAL). Takes mm->mmap_lock for reading only on the slow path.
 long pin_user_pages_fast(Ctx& c, mm_struct& mm, Addr start, unsigned long nr_pages, unsigned gup_flags,
                          std::vector<pfn_t>& pages);
+// mm/gup.c get_user_pages_remote(): FOLL_GET references (FOLL_TOUCH) on nr_pages pages of `mm` from `start`,
+// faulting in what is missing, for a caller that holds mm->mmap_lock for reading. Returns the pages got (each
+// a folio reference the caller drops with folio_put()), or -errno. gup_flags may hold FOLL_WRITE, FOLL_FORCE,
+// FOLL_SPLIT_PMD (a PMD-mapped THP is refused by name: follow_huge_pmd() is not ported).
+long get_user_pages_remote(Ctx& c, mm_struct& mm, Addr start, unsigned long nr_pages, unsigned gup_flags,
+                           std::vector<pfn_t>& pages);
 // mm/gup.c unpin_user_pages(): releases pages pinned by pin_user_pages*(), one gup_put_folio() per run of
 // pages of the same folio
 void unpin_user_pages(Ctx& c, const std::vector<pfn_t>& pages);

@@ -7,6 +7,7 @@
 #include "mm/mmap_lock.hh"
 #include "mm/mmu_gather.hh"
 #include "mm/internal.hh"
+#include "mm/leafops.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
 #include "mm/phase.hh"
@@ -145,14 +146,16 @@ void madvise_free_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr
         // If the pte has swp_entry, just clear page table to prevent swap-in which is more expensive rather
         // than (page allocation + zeroing).
         if (!a.pte_present(ptent)) {
-            const swp_entry_t entry = a.pte_to_swp_entry(ptent);
-            const unsigned max_nr = static_cast<unsigned>((end - addr) >> c.k.page_shift());
-            nr = swap_pte_batch(c, pte, pte_batch_cap(c, max_nr), ptent);
-            nr_swap -= nr;
-            swap_put_entries_direct(c, entry, nr);
-            c.k.stats().batch("clear_not_present_full_ptes", nr); // clear_nonpresent_ptes(): pte_clear() each
-            for (unsigned i = 0; i < nr; ++i)
-                c.cpu.store(pte_offset(pte, i), 0, kPteBytes, hw::Category::PteStore);
+            const softleaf_t entry = softleaf_from_pte(a, ptent);
+            if (softleaf_is_swap(entry)) { // (a device-exclusive entry is left alone)
+                const unsigned max_nr = static_cast<unsigned>((end - addr) >> c.k.page_shift());
+                nr = swap_pte_batch(c, pte, pte_batch_cap(c, max_nr), ptent);
+                nr_swap -= nr;
+                swap_put_entries_direct(c, entry, nr);
+                c.k.stats().batch("clear_not_present_full_ptes", nr); // clear_nonpresent_ptes(): pte_clear() each
+                for (unsigned i = 0; i < nr; ++i)
+                    c.cpu.store(pte_offset(pte, i), 0, kPteBytes, hw::Category::PteStore);
+            }
             continue;
         }
         const std::optional<Folio> folio = vm_normal_folio(c, vma, addr, ptent);

@@ -7,7 +7,9 @@
 #include "hw/pgtable/walk_down.hh"
 #include "mm/huge_memory.hh"
 #include "mm/internal.hh"
+#include "mm/leafops.hh"
 #include "mm/mmap_lock.hh"
+#include "mm/mprotect.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
 #include "mm/page_io.hh"
@@ -668,12 +670,15 @@ std::optional<Folio> alloc_swap_folio(Ctx& c, vm_fault& vmf)
     return __alloc_swap_folio(c);
 }
 
+vm_fault_t remove_device_exclusive_entry(Ctx& c, vm_fault& vmf);
+
 // mm/memory.c do_swap_page(): a fault on a swap PTE. The folio comes from the swap cache, or is allocated
 // (the whole large folio where alloc_swap_folio() allows), added to the swap cache and read from the
 // synchronous device; then mapped (all its PTEs when they are still its swap entries), exclusive and
 // writable when the swap PTE says the page was exclusive, its slots' swap counts dropped and the swap cache
-// freed. Migration, device, hwpoison and marker entries, KSM and readahead (asynchronous devices) are not
-// ported.
+// freed. A device-exclusive entry is restored instead (remove_device_exclusive_entry()). Migration,
+// device-private, hwpoison and marker entries (refused by name), KSM and readahead (asynchronous devices) are
+// not ported.
 vm_fault_t do_swap_page(Ctx& c, vm_fault& vmf)
 {
     const PhaseScope phase(c, "do_swap_page");
@@ -684,7 +689,16 @@ vm_fault_t do_swap_page(Ctx& c, vm_fault& vmf)
     vm_fault_t ret = 0;
 
     vmf.pte = 0; // pte_unmap_same(): no re-check where a pte_t is one word
-    swp_entry_t entry = a.pte_to_swp_entry(vmf.orig_pte);
+    swp_entry_t entry = softleaf_from_pte(a, vmf.orig_pte);
+    if (!softleaf_is_swap(entry)) {
+        if (softleaf_is_device_exclusive(entry)) {
+            vmf.page = softleaf_to_page(entry);
+            return remove_device_exclusive_entry(c, vmf);
+        }
+        // Migration, device-private, hwpoison and marker entries: the port makes none (print_bad_pte())
+        throw std::logic_error("do_swap_page: a non-present PTE of a kind the port does not make (" +
+                               std::to_string(vmf.orig_pte.val) + ")");
+    }
 
     // Prevent swapoff from happening to us.
     swap_info_struct* si = get_swap_device(c, entry);
@@ -1036,26 +1050,101 @@ int copy_present_ptes(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, 
     return 1;
 }
 
-// ---- swap: fork of swap PTEs ----
+// ---- device-exclusive entries ----
 
-// mm/memory.c copy_nonpresent_pte(): a genuine swap entry (the port's only non-present PTEs): one more swap
-// count on its slot, the parent's entry marked shared (no longer exclusive), the same entry in the child.
-// 0, or -EIO when the count could not grow.
+// mm/memory.c restore_exclusive_pte(): the device-exclusive entry at ptep (orig_pte) back to an ordinary
+// present PTE for `page`: old, soft-dirty if the entry was, writable (and dirty if the folio is) where the VMA
+// allows and the page is exclusive (can_change_pte_writable()). The folio and the page table are locked.
+void restore_exclusive_pte(Ctx& c, vm_area_struct& vma, Folio folio, pfn_t page, Addr address, PtePtr ptep,
+                           pte_t orig_pte)
+{
+    const Arch& a = c.k.arch();
+    pte_t pte = a.pte_mkold(a.pfn_pte(page, vma.vm_page_prot)); // mk_pte(page, READ_ONCE(vma->vm_page_prot))
+    if (a.pte_swp_soft_dirty(orig_pte))
+        pte = a.pte_mksoft_dirty(pte);
+    // (pte_swp_uffd_wp(): no userfaultfd)
+    if ((vma.vm_flags & VM_WRITE) && can_change_pte_writable(c, vma, address, pte)) {
+        if (folio_test_flag(c, folio, PG_dirty))
+            pte = a.pte_mkdirty(pte);
+        pte = a.pte_mkwrite(pte);
+    }
+    set_pte_at(c, *vma.vm_mm, address, ptep, pte);
+    // No need to invalidate - it was non-present before. However secondary CPUs may have mappings that need
+    // invalidating.
+    update_mmu_cache(c, vma, address, ptep);
+}
+
+// mm/memory.c try_restore_exclusive_pte(): restore_exclusive_pte() if the folio lock can be taken without
+// sleeping; -EBUSY if not
+int try_restore_exclusive_pte(Ctx& c, vm_area_struct& vma, Addr addr, PtePtr ptep, pte_t orig_pte)
+{
+    const pfn_t page = softleaf_to_page(softleaf_from_pte(c.k.arch(), orig_pte));
+    const Folio folio = page_folio(c, page);
+    if (folio_trylock(c, folio)) {
+        restore_exclusive_pte(c, vma, folio, page, addr, ptep, orig_pte);
+        folio_unlock(c, folio);
+        return 0;
+    }
+    return -EBUSY;
+}
+
+// mm/memory.c remove_device_exclusive_entry(): a CPU fault on a device-exclusive entry restores the PTE under
+// the folio lock (no mmu notifiers in the port: the device's mapping is not told)
+vm_fault_t remove_device_exclusive_entry(Ctx& c, vm_fault& vmf)
+{
+    const PhaseScope phase(c, "remove_device_exclusive_entry");
+    const Folio folio = page_folio(c, *vmf.page);
+    vm_area_struct& vma = *vmf.vma;
+    // We need a reference to lock the folio because we don't hold the PTL so a racing thread can remove the
+    // device-exclusive entry and unmap it. If the folio is free the entry must have been removed already.
+    if (!folio_try_get(c, folio))
+        return 0;
+    folio_lock(c, folio); // folio_lock_or_retry(): the port's fault path never drops the mmap_lock
+    vmf.pte = pte_offset_map_lock(c, vmf.pmd, vmf.address, &vmf.ptl);
+    if (vmf.pte && ptep_get(c, vmf.pte) == vmf.orig_pte) // pte_same()
+        restore_exclusive_pte(c, vma, folio, *vmf.page, vmf.address, vmf.pte, vmf.orig_pte);
+    if (vmf.pte)
+        spin_unlock(c, vmf.ptl);
+    folio_unlock(c, folio);
+    folio_put(c, folio);
+    return 0;
+}
+
+// ---- fork of non-present PTEs ----
+
+// mm/memory.c copy_nonpresent_pte(): a genuine swap entry gets one more swap count on its slot, the parent's
+// entry marked shared (no longer exclusive), the same entry in the child (0, or -EIO when the count could not
+// grow); a device-exclusive entry is made present again in the parent, to be copied as a present PTE (-ENOENT,
+// or -EBUSY when the folio lock is taken). The port makes no other kind: one is refused by name.
 int copy_nonpresent_pte(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, PtePtr dst_pte, PtePtr src_pte,
                         Addr addr, rss_vec& rss)
 {
     const Arch& a = c.k.arch();
     const pte_t orig_pte = ptep_get(c, src_pte);
+    const softleaf_t entry = softleaf_from_pte(a, orig_pte);
     pte_t pte = orig_pte;
-    if (swap_dup_entry_direct(c, a.pte_to_swp_entry(orig_pte)) < 0)
-        return -EIO;
-    // (make sure dst_mm is on swapoff's mmlist: no swapoff in the port)
-    // Mark the swap entry as shared.
-    if (a.pte_swp_exclusive(orig_pte)) {
-        pte = a.pte_swp_clear_exclusive(orig_pte);
-        set_pte_at(c, *src_vma.vm_mm, addr, src_pte, pte);
+    if (softleaf_is_swap(entry)) {
+        if (swap_dup_entry_direct(c, entry) < 0)
+            return -EIO;
+        // (make sure dst_mm is on swapoff's mmlist: no swapoff in the port)
+        // Mark the swap entry as shared.
+        if (a.pte_swp_exclusive(orig_pte)) {
+            pte = a.pte_swp_clear_exclusive(orig_pte);
+            set_pte_at(c, *src_vma.vm_mm, addr, src_pte, pte);
+        }
+        ++rss[MM_SWAPENTS];
+    } else if (softleaf_is_device_exclusive(entry)) {
+        // Make device exclusive entries present by restoring the original entry then copying as for a present
+        // pte. Device exclusive entries currently only support private writable (ie. COW) mappings.
+        if (!is_cow_mapping(src_vma.vm_flags)) // VM_BUG_ON()
+            throw std::logic_error("copy_nonpresent_pte: a device-exclusive entry in a mapping that is not COW");
+        if (try_restore_exclusive_pte(c, src_vma, addr, src_pte, orig_pte))
+            return -EBUSY;
+        return -ENOENT;
+    } else {
+        throw std::logic_error("copy_nonpresent_pte: a non-present PTE of a kind the port does not make (" +
+                               std::to_string(orig_pte.val) + ")");
     }
-    ++rss[MM_SWAPENTS];
     set_pte_at(c, *dst_vma.vm_mm, addr, dst_pte, pte);
     return 0;
 }
@@ -1086,13 +1175,19 @@ int copy_pte_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, Pte
         do {
             nr = 1;
             c.k.charge_sw(c, c.k.config().software.pte_loop);
-            const pte_t ptent = ptep_get(c, src_pte);
+            pte_t ptent = ptep_get(c, src_pte);
             if (a.pte_none(ptent))
                 continue;
-            if (!a.pte_present(ptent)) { // swap
-                if (copy_nonpresent_pte(c, dst_vma, src_vma, dst_pte, src_pte, addr, rss))
+            if (!a.pte_present(ptent)) {
+                ret = copy_nonpresent_pte(c, dst_vma, src_vma, dst_pte, src_pte, addr, rss);
+                if (ret == -EIO)
                     throw std::logic_error("copy_pte_range: a swap count could not grow (swap_retry_table_alloc())");
-                continue;
+                if (ret == -EBUSY)
+                    break;
+                if (!ret)
+                    continue;
+                // Device exclusive entry restored, continue by copying the now present pte.
+                ptent = ptep_get(c, src_pte);
             }
             // copy_present_ptes() will clear `*prealloc' if consumed
             const unsigned max_nr = static_cast<unsigned>((end - addr) / c.k.page_size());
@@ -1110,6 +1205,8 @@ int copy_pte_range(Ctx& c, vm_area_struct& dst_vma, vm_area_struct& src_vma, Pte
         spin_unlock(c, src_ptl);
         add_mm_rss_vec(c, dst_mm, rss);
         spin_unlock(c, dst_ptl);
+        if (ret == -EBUSY)
+            break; // goto out: the fork fails (copy_pmd_range() returns -ENOMEM)
         if (ret == -EAGAIN)
             prealloc = folio_prealloc(c, false);
         // We've captured and resolved the error. Reset, try again.
@@ -1213,28 +1310,38 @@ unsigned zap_present_ptes(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr p
     return 1;
 }
 
-// ---- swap: zap of swap PTEs ----
+// ---- zap of non-present PTEs ----
 
-// include/linux/pgtable.h clear_not_present_full_ptes(): pte_clear_not_present_full() -> pte_clear() per PTE,
-// a plain store of 0 on arm64, x86 and RISC-V (a non-present entry is in no TLB: nothing to flush)
-void clear_not_present_full_ptes(Ctx& c, PtePtr ptep, unsigned nr)
+// mm/memory.c zap_nonpresent_ptes() (no zap_details: everything is zapped): a device-exclusive entry is a
+// mapping of its page (its rmap and folio reference dropped, rss[MM_ANONPAGES]--); a genuine swap entry is
+// batched with the following swap PTEs of consecutive slots (swap_pte_batch()), their swap counts dropped,
+// slots reaching 0 freed (swap_put_entries_direct()). The port makes no other kind: one is refused by name.
+// Returns the PTEs processed.
+unsigned zap_nonpresent_ptes(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pte, pte_t ptent, unsigned max_nr,
+                             Addr addr, rss_vec& rss)
 {
-    c.k.stats().batch("clear_not_present_full_ptes", nr);
-    for (unsigned i = 0; i < nr; ++i)
-        c.cpu.store(pte_offset(ptep, i), 0, kPteBytes, Category::PteStore);
-}
-
-// mm/memory.c zap_nonpresent_ptes(): a genuine swap entry (the port's only non-present PTEs), batched with the
-// following swap PTEs of consecutive slots (swap_pte_batch()); their swap counts dropped, slots reaching 0
-// freed (swap_put_entries_direct()). Returns the PTEs processed.
-unsigned zap_nonpresent_ptes(Ctx& c, PtePtr pte, pte_t ptent, unsigned max_nr, rss_vec& rss)
-{
-    const swp_entry_t entry = c.k.arch().pte_to_swp_entry(ptent);
-    // Genuine swap entries, hence a private anon pages (no zap_details: should_zap_cows())
-    const unsigned nr = swap_pte_batch(c, pte, pte_batch_cap(c, max_nr), ptent);
-    rss[MM_SWAPENTS] -= nr;
-    swap_put_entries_direct(c, entry, nr);
-    clear_not_present_full_ptes(c, pte, nr); // (tlb->fullmm: no difference for a plain store)
+    unsigned nr = 1;
+    const softleaf_t entry = softleaf_from_pte(c.k.arch(), ptent);
+    if (softleaf_is_device_exclusive(entry)) {
+        const pfn_t page = softleaf_to_page(entry);
+        const Folio folio = page_folio(c, page);
+        // Both device private/exclusive mappings should only work with anonymous page so far, so we don't need
+        // to consider uffd-wp bit when zap.
+        if (!vma_is_anonymous(vma)) // WARN_ON_ONCE()
+            throw std::logic_error("zap_nonpresent_ptes: a device-exclusive entry in a VMA that is not anonymous");
+        rss[folio_test_anon(c, folio) ? MM_ANONPAGES : mm_counter_file(c, folio)]--; // mm_counter()
+        folio_remove_rmap_pte(c, folio, page, vma);
+        folio_put(c, folio);
+    } else if (softleaf_is_swap(entry)) {
+        // Genuine swap entries, hence a private anon pages (no zap_details: should_zap_cows())
+        nr = swap_pte_batch(c, pte, pte_batch_cap(c, max_nr), ptent);
+        rss[MM_SWAPENTS] -= nr;
+        swap_put_entries_direct(c, entry, nr);
+    } else {
+        // We should have covered all the swap entry types
+        throw std::logic_error("zap_nonpresent_ptes: unrecognized swap entry " + std::to_string(entry.val));
+    }
+    clear_not_present_full_ptes(c, *tlb.mm, addr, pte, nr, tlb.fullmm);
     return nr;
 }
 
@@ -1259,8 +1366,8 @@ unsigned do_zap_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr p
         pte = pte_offset(pte, nr);
         addr += nr * c.k.page_size();
     }
-    if (!a.pte_present(ptent)) // swap
-        return nr + zap_nonpresent_ptes(c, pte, ptent, max_nr, rss);
+    if (!a.pte_present(ptent))
+        return nr + zap_nonpresent_ptes(c, tlb, vma, pte, ptent, max_nr, addr, rss);
     return nr + zap_present_ptes(c, tlb, vma, pte, ptent, max_nr, addr, rss, force_flush, force_break);
 }
 

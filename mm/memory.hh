@@ -14,16 +14,18 @@
 // zap_huge_pmd() for a PMD leaf; fork and mprotect of a PMD leaf are refused (std::logic_error).
 //
 // Swap PTEs (mm/swapfile.hh) are zapped (zap_nonpresent_ptes()), copied at fork (copy_nonpresent_pte()) and
-// faulted in (do_swap_page()).
+// faulted in (do_swap_page()). Device-exclusive entries (make_device_exclusive(), mm/rmap.hh) are zapped as
+// mappings of their page, made present again at fork before the copy (try_restore_exclusive_pte()) and on a
+// CPU fault (do_swap_page() -> remove_device_exclusive_entry()).
 //
 // Shared anonymous (shmem) VMAs fault through do_fault() -> do_read_fault() / do_shared_fault() -> __do_fault()
 // (shmem_fault(), mm/shmem.hh) -> finish_fault(), which maps a whole large folio where it fits (set_pte_range(),
 // folio_add_file_rmap_ptes(), MM_SHMEMPAGES); a write to a read-only shared PTE is wp_page_shared(); zap moves a
 // file folio's dirty bit to it and delays its rmap removal past the flush.
 //
-// Not ported: file mappings other than shmem, private file mappings (do_cow_fault()), fault-around, other non-present
-// entries (migration, device, markers), userfaultfd, NUMA hinting, KSM, mlock, the zap_details variants other
-// than "zap everything".
+// Not ported: file mappings other than shmem, private file mappings (do_cow_fault()), fault-around, other
+// non-present entries (migration, device-private, hwpoison, markers: refused by name), userfaultfd, NUMA
+// hinting, KSM, mlock, the zap_details variants other than "zap everything".
 #pragma once
 
 #include "mm/kernel.hh"

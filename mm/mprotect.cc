@@ -140,9 +140,10 @@ long change_pte_range(Ctx& c, mmu_gather& tlb, vm_area_struct& vma, PtePtr pmd, 
             change_present_ptes(c, tlb, vma, addr, pte, nr_ptes, newprot, folio, page, cp_flags);
             pages += nr_ptes;
         }
-        // A swap PTE (is_swap_pte(), the port's only non-present entry) keeps no protection bits: nothing to
-        // change without uffd-wp. Nobody plays with any none ptes besides userfaultfd when applying the
-        // protections.
+        // change_softleaf_pte(): a genuine swap entry and a device-exclusive entry (the port's non-present
+        // entries) keep no protection bits: nothing to change without uffd-wp (upstream rewrites only
+        // migration-write and device-private-write entries, which the port does not make). Nobody plays with
+        // any none ptes besides userfaultfd when applying the protections.
     } while (pte = pte_offset(pte, nr_ptes), addr += nr_ptes * c.k.page_size(), addr != end);
     hw::SpinLock(ptl).unlock(c.cpu);
     return pages;

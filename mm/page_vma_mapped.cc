@@ -3,6 +3,7 @@
 
 #include "hw/core/spinlock.hh"
 #include "mm/huge_memory.hh"
+#include "mm/leafops.hh"
 #include "mm/memory.hh"
 #include "mm/pgtable.hh"
 
@@ -12,13 +13,22 @@ namespace mmusim::mm {
 
 namespace {
 
-// mm/page_vma_mapped.c check_pte(): a present PTE whose pfn is in [pvmw->pfn, pvmw->pfn + nr_pages)
+// mm/page_vma_mapped.c check_pte() (pte_nr 1, no PVMW_MIGRATION): a present PTE, or a device-exclusive
+// entry (un-addressable by the CPU, but a mapping the mapcount counts), whose pfn is in
+// [pvmw->pfn, pvmw->pfn + nr_pages)
 bool check_pte(Ctx& c, const struct page_vma_mapped_walk& pvmw, pte_t ptent)
 {
     const Arch& a = c.k.arch();
-    if (!a.pte_present(ptent))
-        return false;
-    const pfn_t pfn = a.pte_pfn(ptent);
+    pfn_t pfn;
+    if (a.pte_present(ptent)) {
+        pfn = a.pte_pfn(ptent);
+    } else {
+        const softleaf_t entry = softleaf_from_pte(a, ptent);
+        // Handle un-addressable ZONE_DEVICE memory (device-private entries are never made in the port)
+        if (!softleaf_is_device_private(entry) && !softleaf_is_device_exclusive(entry))
+            return false;
+        pfn = softleaf_to_pfn(entry);
+    }
     return pfn >= pvmw.pfn && pfn - pvmw.pfn < pvmw.nr_pages;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// mm/page_vma_mapped.c page_vma_mapped_walk() for PTE-mapped anonymous folios: each present PTE of `vma` that
-// maps a page of the folio, returned with its page table's lock held. A PMD leaf mapping the folio is
-// returned with pte == 0 (the caller aborts: the port's try_to_unmap_one() splits no PMD). Not modelled:
-// device-private/exclusive entries, hugetlb, file folios, migration entries.
+// mm/page_vma_mapped.c page_vma_mapped_walk() for PTE-mapped anonymous folios: each PTE of `vma` that maps a
+// page of the folio, present or device-exclusive (check_pte()), returned with its page table's lock held. A
+// PMD leaf mapping the folio is returned with pte == 0 (the caller aborts: the port's try_to_unmap_one()
+// splits no PMD). Not modelled: hugetlb, file folios, migration entries (PVMW_MIGRATION).
 #pragma once
 
 #include "mm/kernel.hh"

@@ -60,6 +60,25 @@ inline void clear_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsig
     c.k.arch().clear_full_ptes(c, mm, addr, ptep, nr, full);
 }
 
+// include/linux/pgtable.h pte_clear(): a plain store of 0 on arm64, x86 and RISC-V, for entries that are not
+// present (no TLB holds them: nothing to flush). Upstream's page_table_check does not hook it; the port's
+// counts device-exclusive entries as mappings (page_table_check.hh), so checked mode sees the entry go.
+inline void pte_clear(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep)
+{
+    if (PageTableCheck* ptc = c.k.page_table_check())
+        ptc->ptes_clear(mm, addr, ptep, 1);
+    c.cpu.store(ptep, 0, kPteBytes, hw::Category::PteStore);
+}
+
+// include/linux/pgtable.h clear_not_present_full_ptes(): pte_clear_not_present_full() -> pte_clear() per PTE
+// (`full` makes no difference to a plain store)
+inline void clear_not_present_full_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr, int /*full*/)
+{
+    c.k.stats().batch("clear_not_present_full_ptes", nr);
+    for (unsigned i = 0; i < nr; ++i)
+        pte_clear(c, mm, addr + i * c.k.page_size(), pte_offset(ptep, i));
+}
+
 inline void wrprotect_ptes(Ctx& c, mm_struct& mm, Addr addr, PtePtr ptep, unsigned nr)
 {
     MMUSIM_TRACE_EVENT(c.cpu.time(), c.cpu.id(), "wrprotect_ptes addr={:#x} nr={}", addr, nr);

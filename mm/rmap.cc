@@ -3,10 +3,12 @@
 #include "mm/rmap.hh"
 
 #include "mm/debug_vm.hh"
+#include "mm/gup.hh"
 
 #include "hw/core/spinlock.hh"
 #include "mm/huge_memory.hh"
 #include "mm/internal.hh"
+#include "mm/leafops.hh"
 #include "mm/memory.hh"
 #include "mm/page_vma_mapped.hh"
 #include "mm/pgtable.hh"
@@ -785,7 +787,9 @@ pte_t make_swp_pte(const Arch& a, swp_entry_t entry, unsigned long i, bool anon_
     pte_t swp_pte = a.swp_entry_to_pte(swp_entry(swp_type(entry), swp_offset(entry) + i));
     if (anon_exclusive)
         swp_pte = a.pte_swp_mkexclusive(swp_pte);
-    if (a.pte_soft_dirty(pteval))
+    // soft-dirty from the old entry: pte_soft_dirty() if it was present, pte_swp_soft_dirty() if not (a
+    // device-exclusive entry keeps it in its swap form)
+    if (a.pte_present(pteval) ? a.pte_soft_dirty(pteval) : a.pte_swp_soft_dirty(pteval))
         swp_pte = a.pte_swp_mksoft_dirty(swp_pte);
     return swp_pte;
 }
@@ -809,11 +813,15 @@ bool try_to_unmap_one(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, tt
     if (flags & TTU_SYNC)
         pvmw.flags = PVMW_SYNC;
     bool ret = true;
+    // Signed, as patch 1 of the batched anon unmap series makes it (upstream: unsigned long).
+    long nr_pages = 1;
     unsigned long ptes = 0;
     // No mmu notifiers in the port (mmu_notifier_invalidate_range_start/end).
     while (page_vma_mapped_walk(c, pvmw)) {
-        // The CVE fix: a batch size left over from an earlier PTE must not be reused.
-        long nr_pages = 1;
+        // "mm/rmap: initialize nr_pages to 1 at loop start in try_to_unmap_one" (a CVE fix): a batch size
+        // left over from an earlier folio_unmap_pte_batch() must not be reused by a PTE that is not batched
+        // (the device-exclusive entry below).
+        nr_pages = 1;
         // Unless we're told to ignore mlock, the folio stays mapped in a VM_LOCKED VMA (mlock_vma_folio()
         // itself is not modelled).
         if ((vma.vm_flags & VM_LOCKED) && !(flags & TTU_IGNORE_MLOCK)) {
@@ -830,35 +838,43 @@ bool try_to_unmap_one(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, tt
             page_vma_mapped_walk_done(c, pvmw);
             break;
         }
+        // Handle PFN swap PTEs, such as device-exclusive ones, that actually map pages.
         pte_t pteval = ptep_get(c, pvmw.pte);
-        const pfn_t pfn = a.pte_pfn(pteval);
+        const bool present = a.pte_present(pteval);
+        const pfn_t pfn = present ? a.pte_pfn(pteval) : softleaf_to_pfn(softleaf_from_pte(a, pteval));
         const pfn_t subpage = folio_page(folio, pfn - folio_pfn(folio));
         address = pvmw.address;
         const bool anon = folio_test_anon(c, folio);
         bool anon_exclusive = anon && PageAnonExclusive(c, subpage);
 
-        nr_pages = folio_unmap_pte_batch(c, folio, pvmw, flags, pteval);
-        const Addr end_addr = address + static_cast<Addr>(nr_pages) * psize;
-        // Nuke the page table entries. When having to clear PTE_ACCESSIBLE, make sure the flush is deferred
-        // or done now.
-        if (nr_pages == 1 && !series) {
-            // mainline before the series: one PTE at a time
-            if (should_defer_flush(c, mm, flags)) {
-                pteval = ptep_get_and_clear(c, mm, address, pvmw.pte);
+        if (present) {
+            nr_pages = folio_unmap_pte_batch(c, folio, pvmw, flags, pteval);
+            const Addr end_addr = address + static_cast<Addr>(nr_pages) * psize;
+            // Nuke the page table entries. When having to clear PTE_ACCESSIBLE, make sure the flush is
+            // deferred or done now.
+            if (nr_pages == 1 && !series) {
+                // mainline before the series: one PTE at a time
+                if (should_defer_flush(c, mm, flags)) {
+                    pteval = ptep_get_and_clear(c, mm, address, pvmw.pte);
+                    set_tlb_ubc_flush_pending(c, mm, pteval, address, end_addr);
+                } else {
+                    pteval = ptep_clear_flush(c, vma, address, pvmw.pte);
+                }
+            } else if (should_defer_flush(c, mm, flags)) {
+                pteval = get_and_clear_ptes(c, mm, address, pvmw.pte, static_cast<unsigned>(nr_pages));
                 set_tlb_ubc_flush_pending(c, mm, pteval, address, end_addr);
             } else {
-                pteval = ptep_clear_flush(c, vma, address, pvmw.pte);
+                pteval = get_and_clear_ptes(c, mm, address, pvmw.pte, static_cast<unsigned>(nr_pages));
+                a.flush_tlb_range(c, vma, address, end_addr);
             }
-        } else if (should_defer_flush(c, mm, flags)) {
-            pteval = get_and_clear_ptes(c, mm, address, pvmw.pte, static_cast<unsigned>(nr_pages));
-            set_tlb_ubc_flush_pending(c, mm, pteval, address, end_addr);
+            // Set the dirty flag on the folio now the PTEs are gone.
+            if (a.pte_dirty(pteval))
+                folio_set_flag(c, folio, PG_dirty); // folio_mark_dirty()
         } else {
-            pteval = get_and_clear_ptes(c, mm, address, pvmw.pte, static_cast<unsigned>(nr_pages));
-            a.flush_tlb_range(c, vma, address, end_addr);
+            // A device-exclusive entry: no TLB holds it, nothing to flush; nr_pages stays 1.
+            pte_clear(c, mm, address, pvmw.pte);
         }
-        // Set the dirty flag on the folio now the PTEs are gone.
-        if (a.pte_dirty(pteval))
-            folio_set_flag(c, folio, PG_dirty); // folio_mark_dirty()
+        // (pte_install_uffd_wp_if_needed(): no userfaultfd; update_hiwater_rss(): not modelled)
 
         if (anon) {
             const bool swapbacked = folio_test_flag(c, folio, PG_swapbacked);
@@ -908,7 +924,7 @@ bool try_to_unmap_one(Ctx& c, Folio folio, vm_area_struct& vma, Addr address, tt
                         const unsigned rest = static_cast<unsigned>(nr_pages - done);
                         folio_put_swap(c, folio, page, rest);
                         set_ptes(c, mm, address + static_cast<Addr>(done) * psize, pte_offset(pvmw.pte, done),
-                                 a.pte_advance_pfn(pteval, static_cast<unsigned long>(done)), rest);
+                                 done ? a.pte_advance_pfn(pteval, static_cast<unsigned long>(done)) : pteval, rest);
                         failed = true;
                         break;
                     }
@@ -1054,6 +1070,110 @@ void try_to_unmap(Ctx& c, Folio folio, ttu_flags flags)
     const PhaseScope phase(c, "try_to_unmap");
     rmap_walk_anon(c, folio, flags & TTU_RMAP_LOCKED,
                    [&](vm_area_struct& vma, Addr address) { return try_to_unmap_one(c, folio, vma, address, flags); });
+}
+
+namespace {
+
+// mm/pagewalk.c folio_walk_start() at PTE level, as make_device_exclusive() uses it: the page a present PTE
+// maps at addr (vm_normal_page()), with the PTE table's lock held on success (folio_walk_end() drops it).
+// A PMD leaf is refused by name: FOLL_SPLIT_PMD's split of a PMD-mapped THP is not ported.
+struct folio_walk {
+    pfn_t page = 0;
+    PtePtr ptep = 0;
+    pte_t pte;
+    PAddr ptl = 0;
+};
+std::optional<Folio> folio_walk_start(Ctx& c, folio_walk& fw, vm_area_struct& vma, Addr addr)
+{
+    const Arch& a = c.k.arch();
+    const PtePtr pmd = pmd_offset_lookup(c, *vma.vm_mm, addr);
+    if (!pmd)
+        return std::nullopt;
+    const pte_t pmdval{c.cpu.load(pmd, kPteBytes, Category::PteLoad)}; // pmdp_get_lockless()
+    if (a.pmd_trans_huge(pmdval))
+        throw std::logic_error("make_device_exclusive: a PMD-mapped THP (FOLL_SPLIT_PMD) is not ported");
+    const PtePtr ptep = pte_offset_map(c, pmd, addr);
+    if (!ptep)
+        return std::nullopt;
+    const PAddr ptl = pte_lockptr(c, ptep); // pte_offset_map_lock()
+    hw::SpinLock(ptl).lock(c.cpu);
+    const pte_t pte = ptep_get(c, ptep);
+    const std::optional<pfn_t> page = a.pte_present(pte) ? vm_normal_page(c, vma, addr, pte) : std::nullopt;
+    if (!page) { // a none or non-present entry, or the zero page: not_found
+        hw::SpinLock(ptl).unlock(c.cpu);
+        return std::nullopt;
+    }
+    fw.page = *page;
+    fw.ptep = ptep;
+    fw.pte = pte;
+    fw.ptl = ptl;
+    return page_folio(c, *page);
+}
+// include/linux/pagewalk.h folio_walk_end()
+void folio_walk_end(Ctx& c, folio_walk& fw) { hw::SpinLock(fw.ptl).unlock(c.cpu); }
+
+} // namespace
+
+// mm/rmap.c make_device_exclusive() (CONFIG_DEVICE_PRIVATE). No mmu notifiers in the port (the
+// MMU_NOTIFY_EXCLUSIVE range a driver filters).
+int make_device_exclusive(Ctx& c, mm_struct& mm, Addr addr, pfn_t& pagep, Folio& foliop)
+{
+    const PhaseScope phase(c, "make_device_exclusive");
+    const Arch& a = c.k.arch();
+    addr &= ~(c.k.page_size() - 1); // PAGE_ALIGN_DOWN()
+    // Fault in the page writable and try to lock it; note that if the address would already be marked for
+    // exclusive use by a device, the GUP call would undo that first by triggering a fault.
+    for (int attempt = 0;; ++attempt) { // retry:
+        if (attempt == 64) // upstream retries without bound; here a loop that never ends is a port bug
+            throw std::logic_error("make_device_exclusive: the page at " + std::to_string(addr) +
+                                   " never stays mapped writable");
+        // get_user_page_vma_remote(mm, addr, FOLL_GET | FOLL_WRITE | FOLL_SPLIT_PMD, &vma)
+        std::vector<pfn_t> pages;
+        const long got = get_user_pages_remote(c, mm, addr, 1, FOLL_GET | FOLL_WRITE | FOLL_SPLIT_PMD, pages);
+        if (got < 0)
+            return static_cast<int>(got);
+        const pfn_t page = pages.front();
+        Folio folio = page_folio(c, page);
+        vm_area_struct* vma = mm.vma_at(addr); // vma_lookup()
+        if (!vma) {
+            folio_put(c, folio);
+            return -EINVAL;
+        }
+        // (folio_test_hugetlb(): no hugetlb in the port)
+        if (!folio_test_anon(c, folio)) {
+            folio_put(c, folio);
+            return -EOPNOTSUPP;
+        }
+        folio_lock(c, folio); // folio_lock_killable(): no signals in the port
+        // Let's do a second walk and make sure we still find the same page mapped writable. Note that any page
+        // of an anonymous folio can only be mapped writable using exactly one PTE ("exclusive"), so there
+        // cannot be other mappings.
+        folio_walk fw;
+        const std::optional<Folio> fw_folio = folio_walk_start(c, fw, *vma, addr);
+        if (fw_folio != folio || fw.page != page || !a.pte_write(fw.pte)) {
+            if (fw_folio)
+                folio_walk_end(c, fw);
+            folio_unlock(c, folio);
+            folio_put(c, folio);
+            continue;
+        }
+        // Nuke the page table entry so we get the uptodate dirty bit.
+        fw.pte = ptep_clear_flush(c, *vma, addr, fw.ptep);
+        // Set the dirty flag on the folio now the PTE is gone.
+        if (a.pte_dirty(fw.pte))
+            folio_set_flag(c, folio, PG_dirty); // folio_mark_dirty()
+        // Store the pfn of the page in a special device-exclusive PFN swap PTE. do_swap_page() will trigger the
+        // conversion back while holding the folio lock.
+        pte_t swp_pte = a.swp_entry_to_pte(make_device_exclusive_entry(page));
+        if (a.pte_soft_dirty(fw.pte))
+            swp_pte = a.pte_swp_mksoft_dirty(swp_pte);
+        // The pte is writable, uffd-wp does not apply.
+        set_pte_at(c, mm, addr, fw.ptep, swp_pte);
+        folio_walk_end(c, fw);
+        foliop = folio;
+        pagep = page;
+        return 0;
+    }
 }
 
 std::vector<std::pair<vm_area_struct*, Addr>> rmap_walk_anon_vmas(Ctx& c, Folio folio)

@@ -14,6 +14,8 @@
 // off: a swap-backed folio one PTE at a time) or with it (batches, sub-batched by anon-exclusivity), with the
 // deferred TLB flush of TTU_BATCH_FLUSH (kernel.defer_flush).
 //
+// Device-exclusive entries (make_device_exclusive()) are mappings the rmap walk finds and unmaps.
+//
 // Not modelled: the NR_ANON_MAPPED/NR_ANON_THPS statistics (__folio_mod_stat), mlock/munlock (a VM_LOCKED
 // folio stays mapped; mlock_vma_folio() itself is not called), the deferred split queue (no shrinker runs),
 // KSM and device-private folios, file rmap, hugetlb, HWPoison, uffd-wp markers, mmu notifiers, swapoff's
@@ -163,6 +165,15 @@ void try_to_unmap_flush_dirty(Ctx& c);
 // mm/rmap.c rmap_walk_anon() over the folio's anon_vma: the VMAs the walk visits and the address it hands
 // each (vma_address()), for tests and tools that look at what the rmap finds
 std::vector<std::pair<vm_area_struct*, Addr>> rmap_walk_anon_vmas(Ctx& c, Folio folio);
+
+// mm/rmap.c make_device_exclusive(): the page mapped at addr in mm (faulted in writable first, through GUP)
+// replaced by a device-exclusive entry (its pfn in a special swap PTE, mm/leafops.hh): the folio stays
+// mapped (mapcount, refcount and MM_ANONPAGES unchanged) but the CPU faults on it, and the fault restores
+// the PTE (do_swap_page() -> remove_device_exclusive_entry()). The caller holds mm->mmap_lock for reading.
+// Returns 0 with *pagep / *foliop set, the folio locked and referenced (the driver maps the page into its
+// device, then folio_unlock() and folio_put()), or -errno: -EOPNOTSUPP for a page that is not anonymous,
+// GUP's errors (-EFAULT: no VMA, or one that forbids writing).
+int make_device_exclusive(Ctx& c, mm_struct& mm, Addr addr, pfn_t& pagep, Folio& foliop);
 
 // mm/rmap.c flush_tlb_batched_pending(): under the PTL, before changing PTEs reclaim may have cleared without
 // a completed flush (zap, mprotect, madvise, mremap call it upstream)

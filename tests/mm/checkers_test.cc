@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Checked mode's invariant checkers (mm/page_table_check.hh, mm/debug_vm.hh) fire on broken state and stay
 // quiet on the kernel's own: a second writable mapping of an anon page, a _mapcount that disagrees with the
-// page tables.
+// page tables, a device-exclusive entry left behind by a broken zap.
 #include "kernel_test_util.hh"
 
 #include "mm/debug_vm.hh"
 #include "mm/mmap.hh"
+#include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
+#include "mm/rmap.hh"
 
 namespace mmusim::test {
 namespace {
@@ -66,6 +68,48 @@ TEST_P(Checkers, MapcountDisagreeingWithThePageTablesIsCaught)
         }
     });
     EXPECT_NE(what.find("mapcount"), std::string::npos) << what;
+}
+
+// Both checkers count a device-exclusive entry as a mapping of its page (make_device_exclusive() leaves the
+// state consistent); a broken zap that drops the entry's rmap and reference but leaves the entry behind is
+// caught by check_mm_state(), and page_table_check refuses to map the freed frame again while the entry
+// remains.
+TEST_P(Checkers, DeviceExclusiveEntryLeftBehindIsCaught)
+{
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    std::string state, ptc;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = two_pages(c);
+        const PtePtr pmd = pmd_offset_lookup(c, mm, kBase);
+        const PtePtr ptep = pte_offset_map(c, pmd, kBase);
+        pfn_t page = 0;
+        Folio f;
+        {
+            const MmapReadGuard lock(c, mm);
+            ASSERT_EQ(make_device_exclusive(c, mm, kBase, page, f), 0);
+            folio_unlock(c, f);
+            folio_put(c, f);
+        }
+        ASSERT_FALSE(c.k.arch().pte_present(ptep_get(c, ptep)));
+        check_mm_state(c.k, "after make_device_exclusive()"); // the kernel's own state passes
+        // zap_nonpresent_ptes() without its clear_not_present_full_ptes()
+        folio_remove_rmap_pte(c, f, page, *mm.vma_at(kBase));
+        dec_mm_counter(c, mm, MM_ANONPAGES);
+        folio_put(c, f); // the last reference: the frame is freed under the entry
+        try {
+            check_mm_state(c.k, "the test");
+        } catch (const CheckError& e) {
+            state = e.what();
+        }
+        try {
+            // the freed frame mapped again (in place of the second page) while the entry still names it
+            set_pte_at(c, mm, kBase + c.k.page_size(), pte_offset(ptep, 1), c.k.arch().pfn_pte(page, mm.vma_at(kBase)->vm_page_prot));
+        } catch (const CheckError& e) {
+            ptc = e.what();
+        }
+    });
+    EXPECT_NE(state.find("mapcount 0, mapped by 1 PTEs"), std::string::npos) << state;
+    EXPECT_NE(ptc.find("device-exclusive entry of its previous use remains"), std::string::npos) << ptc;
 }
 
 TEST_P(Checkers, UncheckedKernelHasNoPageTableCheck)

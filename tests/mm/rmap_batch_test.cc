@@ -139,8 +139,9 @@ TEST_P(RmapBatch, MixedExclusivityIsSplitIntoUniformSubBatches)
 
 // The shape the nr_pages-not-reset fix ("mm/rmap: initialize nr_pages to 1 at loop start in
 // try_to_unmap_one") is about: a batch, then a single PTE of another kind in the same folio. Upstream the
-// single one was a device-exclusive entry (not in the port); here it is the one writable PTE after pages 0-14
-// stayed read-only since fork (FPB_RESPECT_WRITE ends the batch there). A batch size carried over would unmap,
+// single one was a device-exclusive entry (its reproducer is tests/mm/device_exclusive_test.cc); here it is
+// the one writable PTE after pages 0-14 stayed read-only since fork (FPB_RESPECT_WRITE ends the batch there),
+// which folio_unmap_pte_batch() sizes again (1), so a stale size cannot reach it. A batch size carried over would unmap,
 // uncharge and put 15 pages for the last PTE. Lazyfree folios (the reproducer's MADV_FREE) are batched in both
 // kernels; swap-backed ones in the series only. Every page must be accounted exactly once.
 TEST_P(RmapBatch, BatchThenSinglePteOfAnotherKindAccountsEachPageOnce)

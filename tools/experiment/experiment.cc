@@ -25,6 +25,7 @@ const char* to_string(OpKind k)
     case OpKind::Pin: return "pin";
     case OpKind::Unpin: return "unpin";
     case OpKind::Mremap: return "mremap";
+    case OpKind::DeviceExclusive: return "device_exclusive";
     case OpKind::Trace: return "trace";
     }
     return "?";
@@ -137,12 +138,13 @@ struct Loader {
         OpSpec op;
         op.line = line_of(n);
         const std::string kind =
-            n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect", "pin", "unpin", "mremap", "trace"});
+            n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect", "pin", "unpin", "mremap",
+                            "device_exclusive", "trace"});
         const std::map<std::string, OpKind> kinds{
             {"mmap", OpKind::Mmap},         {"touch", OpKind::Touch}, {"fork", OpKind::Fork},
             {"munmap", OpKind::Munmap},     {"madvise", OpKind::Madvise}, {"mprotect", OpKind::Mprotect},
             {"pin", OpKind::Pin},           {"unpin", OpKind::Unpin}, {"mremap", OpKind::Mremap},
-            {"trace", OpKind::Trace}};
+            {"device_exclusive", OpKind::DeviceExclusive}, {"trace", OpKind::Trace}};
         op.kind = kinds.at(kind);
         const std::string first = e.processes.front().name;
         op.process = n.str("process", e.processes.size() == 1 ? first : "");
@@ -231,6 +233,10 @@ struct Loader {
             if (op.new_size > kMaxRegion)
                 n.fail("new_size", "must be at most 1T");
             op.move = n.boolean("move", true);
+            break;
+        case OpKind::DeviceExclusive:
+            region_ref(n, op);
+            range(n, op);
             break;
         case OpKind::Trace: {
             // Its records' @k are the process's threads; the trace maps its own memory (its mmap records) or

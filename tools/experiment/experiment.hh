@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // An experiment (docs/EXPERIMENTS.md): a platform, a kernel configuration, the processes and the cores that run
-// them, and a workload of operations (mmap, touch, fork, munmap, madvise, mprotect, pin, unpin, mremap, trace) that
+// them, and a workload of operations (mmap, touch, fork, munmap, madvise, mprotect, pin, unpin, mremap,
+// device_exclusive, trace) that
 // the ported kernel executes on the simulated cores, run once per kernel variant (by default the batched kernel
 // and the one that updates one PTE at a time). Loaded from YAML with every key checked; errors name file, line and key.
 #pragma once
@@ -19,7 +20,7 @@ struct ProcessSpec {
     std::vector<unsigned> tlb_only; // cores that only hold its mm in their TLBs (x86 lazy TLB; in mm_cpumask)
 };
 
-enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect, Pin, Unpin, Mremap, Trace };
+enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect, Pin, Unpin, Mremap, DeviceExclusive, Trace };
 const char* to_string(OpKind k);
 
 struct OpSpec {
@@ -27,7 +28,7 @@ struct OpSpec {
     std::string process;           // whose address space
     unsigned core = 0;             // which core runs it (default: the process's first thread)
     std::string region;            // mmap names it; the others refer to it
-    std::uint64_t offset = 0;      // within the region (touch, munmap, madvise, mprotect, pin)
+    std::uint64_t offset = 0;      // within the region (touch, munmap, madvise, mprotect, pin, device_exclusive)
     std::uint64_t length = 0;      // 0 = to the region's end
     // mmap
     std::uint64_t size = 0;

@@ -9,8 +9,10 @@
 #include "mm/madvise.hh"
 #include "mm/memory.hh"
 #include "mm/mmap.hh"
+#include "mm/mmap_lock.hh"
 #include "mm/mprotect.hh"
 #include "mm/mremap.hh"
+#include "mm/rmap.hh"
 #include "tools/replay/trace_driver.hh"
 #include "traces/trace_reader.hh"
 #include "util/config_error.hh"
@@ -407,6 +409,29 @@ private:
                                   std::to_string(-res) + " (errno; is all of it still mapped?)");
             regions_[{op.process, op.region}] = {static_cast<Addr>(res), new_size};
             r.ptes = (size + page - 1) / page;
+            break;
+        }
+        case OpKind::DeviceExclusive: {
+            // lib/test_hmm.c dmirror_exclusive(), the HMM_DMIRROR_EXCLUSIVE ioctl() without the device side:
+            // under the mmap_lock, each page made device-exclusive (make_device_exclusive()), then its folio
+            // unlocked and put once the device has it.
+            const auto [start, len] = range_of(op);
+            const Addr first = start & ~(page - 1), end = start + len;
+            kernel_.charge_sw(c, kernel_.config().software.syscall_entry);
+            {
+                const mm::MmapReadGuard lock(c, mm);
+                for (Addr addr = first; addr < end; addr += page) {
+                    mm::pfn_t pg = 0;
+                    mm::Folio folio;
+                    if (const int err = mm::make_device_exclusive(c, mm, addr, pg, folio))
+                        throw ConfigError(where(op) + "error " + std::to_string(-err) + " (errno) at offset " +
+                                          std::to_string(addr - start + op.offset) + " of region '" + op.region +
+                                          "' (not anonymous private memory, or its protection forbids writing?)");
+                    mm::folio_unlock(c, folio);
+                    mm::folio_put(c, folio);
+                }
+            }
+            r.ptes = (end - first + page - 1) / page;
             break;
         }
         case OpKind::Trace:

@@ -5,6 +5,7 @@
 #include "tools/report/kernel_stats_json.hh"
 #include "tools/report/report.hh"
 
+#include <algorithm>
 #include <functional>
 #include <iomanip>
 #include <map>
@@ -193,8 +194,13 @@ void print_experiment_table(const ordered_json& report, std::ostream& out)
         s << std::fixed << std::setprecision(1) << d;
         return s.str();
     };
-    // One summary line per operation: cycles per PTE in every variant.
-    out << std::left << std::setw(4) << "#" << std::setw(10) << "op" << std::setw(14) << "process" << std::right
+    // One summary line per operation: cycles per PTE in every variant. The op column fits the longest name
+    // (device_exclusive) with a space after it.
+    std::size_t op_w = 10;
+    for (const auto& op : vs[0]["operations"])
+        op_w = std::max(op_w, op["op"].get<std::string>().size() + 1);
+    const int opw = static_cast<int>(op_w);
+    out << std::left << std::setw(4) << "#" << std::setw(opw) << "op" << std::setw(14) << "process" << std::right
         << std::setw(10) << "ptes";
     for (const auto& v : vs)
         out << std::setw(18) << (v["name"].get<std::string>() + " cyc/PTE") << std::setw(12) << "ms";
@@ -202,7 +208,7 @@ void print_experiment_table(const ordered_json& report, std::ostream& out)
     const std::size_t nops = vs[0]["operations"].size();
     for (std::size_t i = 0; i < nops; ++i) {
         const auto& op = vs[0]["operations"][i];
-        out << std::left << std::setw(4) << i << std::setw(10) << op["op"].get<std::string>() << std::setw(14)
+        out << std::left << std::setw(4) << i << std::setw(opw) << op["op"].get<std::string>() << std::setw(14)
             << op["process"].get<std::string>() << std::right << std::setw(10) << op["ptes"].get<std::uint64_t>();
         for (const auto& v : vs) {
             std::ostringstream ms;

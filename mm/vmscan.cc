@@ -108,7 +108,7 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
             continue;
         }
         const unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
-        bool activate = false, unlocked = false; // a break that sets neither is keep_locked
+        bool activate = false, unlocked = false, freed = false; // a break that sets none is keep_locked
         do {
             if (folio_test_flag(c, folio, PG_unevictable)) { // !folio_evictable()
                 activate = true;
@@ -214,9 +214,10 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
                 try_to_unmap_flush(c);
                 free_unref_folios(c, free_folios);
             }
-            unlocked = true;
-            continue;
+            freed = true;
         } while (false);
+        if (freed)
+            continue; // the folio is gone: not kept (a `continue` above would only leave the do-while)
         if (unlocked) {
             ret_folios.push_back(folio); // keep
             continue;

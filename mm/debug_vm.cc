@@ -8,6 +8,7 @@
 #include "hw/platform/platform.hh"
 #include "mm/kernel.hh"
 #include "mm/rmap.hh"
+#include "mm/swap.hh"
 #include "util/hex.hh"
 
 #include <algorithm>
@@ -288,6 +289,7 @@ void check_mm_state(Kernel& k, const std::string& when)
     if (!k.platform().checked())
         return;
     StateCheck(k, when).run();
+    check_lru_lists(k, when); // mm/swap.cc
 }
 
 

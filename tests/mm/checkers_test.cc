@@ -2,11 +2,12 @@
 // Checked mode's invariant checkers (mm/page_table_check.hh, mm/debug_vm.hh) fire on broken state and stay
 // quiet on the kernel's own: a second writable mapping of an anon page, a _mapcount that disagrees with the
 // page tables, a broken LRU list (a wrong link, a list size that disagrees, a folio whose flags name another
-// list).
+// list), a folio_pte_batch() asked to look past its PTE table.
 #include "kernel_test_util.hh"
 
 #include "mm/debug_vm.hh"
 #include "mm/mmap.hh"
+#include "mm/internal.hh"
 #include "mm/pgtable.hh"
 #include "mm/swap.hh"
 
@@ -109,6 +110,31 @@ TEST_P(Checkers, BrokenLruListIsCaught)
         folio_set_flag(c, Folio{folio_head_untimed(c.k, pfn)}, PG_active);
     });
     EXPECT_NE(what.find("whose flags name active_anon"), std::string::npos) << what;
+}
+
+TEST_P(Checkers, PteBatchBeyondItsTableIsCaught)
+{
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    std::string what;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = c.k.mm_alloc(c);
+        // a 64K folio whose last 4 pages are the first entries of the next PTE table
+        const std::uint64_t ps = c.k.page_size();
+        const Addr pmd = Addr{1} << c.k.format().level(c.k.format().levels() - 2).shift;
+        const Addr start = kBase + pmd - 12 * ps;
+        do_mmap(c, mm, kBase, 2 * pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+        user_access(c, mm, start, AccessKind::Write);
+        const PtePtr ptep = pte_offset_map(c, pmd_offset_lookup(c, mm, start), start);
+        const pte_t pte = ptep_get(c, ptep);
+        const Folio f = page_folio(c, c.k.arch().pte_pfn(pte));
+        EXPECT_EQ(folio_pte_batch(c, f, ptep, pte, 12), 1u); // within the table: fine (a small folio)
+        try {
+            folio_pte_batch(c, f, ptep, pte, 13); // one entry past the table's end
+        } catch (const CheckError& e) {
+            what = e.what();
+        }
+    });
+    EXPECT_NE(what.find("max_nr beyond the PTE table"), std::string::npos) << what;
 }
 
 TEST_P(Checkers, UncheckedKernelHasNoPageTableCheck)

@@ -173,7 +173,7 @@ TEST_P(Reclaim, PageoutOfWritten64kFoliosSwapsThemOutAndTouchBringsThemBack)
         EXPECT_EQ(rss(t, mm, MM_SWAPENTS), long{pages});
         EXPECT_EQ(rss(t, mm, MM_ANONPAGES), 0);
         EXPECT_EQ(c.k.swap().events.pswpout, pages);
-        // The folios are freed; a swap cluster's table page and the lruvec are allocated on first use
+        // The folios are freed; a swap cluster's table page is allocated on first use
         EXPECT_EQ(c.k.stats().folios_freed - freed_before, n);
         EXPECT_GE(c.k.page_alloc().free_bytes(), free_before + n * 64 * KiB - 8 * KiB);
         for (const pte_t p : ptes(c, mm, kBase, pages)) {

@@ -237,7 +237,7 @@ void lru_note_cost_unlock_irq(Ctx& c, bool file, unsigned nr_io, unsigned nr_rot
 // mm/swap.c folio_add_lru() (no MGLRU)
 void folio_add_lru(Ctx& c, Folio folio)
 {
-    MMUSIM_VM_BUG_ON_FOLIO(c, folio_test_flag(c, folio, PG_lru), "folio_add_lru", folio);
+    MMUSIM_VM_BUG_ON_FOLIO(c, (page_word(c.k, folio.pfn, PAGE_OFF_FLAGS) >> PG_lru) & 1, "folio_add_lru", folio);
     folio_batch_add_and_move(c, folio, [&](Folio f) { lru_add(c, f); }, true);
 }
 

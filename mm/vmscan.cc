@@ -96,7 +96,7 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
             ret_folios.push_back(folio); // keep
             continue;
         }
-        MMUSIM_VM_BUG_ON_FOLIO(c, folio_test_flag(c, folio, PG_active), "shrink_folio_list", folio);
+        MMUSIM_VM_BUG_ON_FOLIO(c, (page_word(c.k, folio.pfn, PAGE_OFF_FLAGS) >> PG_active) & 1, "shrink_folio_list", folio);
         const unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
         bool activate = false, unlocked = false, freed = false; // a break that sets none is keep_locked
         do {
@@ -311,7 +311,7 @@ unsigned move_folios_to_lru(Ctx& c, std::vector<Folio>& list)
             lruvec_lock_irq(c); // folio_lruvec_relock_irq()
             locked = true;
         }
-        MMUSIM_VM_BUG_ON_FOLIO(c, folio_test_flag(c, folio, PG_lru), "move_folios_to_lru", folio);
+        MMUSIM_VM_BUG_ON_FOLIO(c, (page_word(c.k, folio.pfn, PAGE_OFF_FLAGS) >> PG_lru) & 1, "move_folios_to_lru", folio);
         // (folio_evictable(): mlock is not ported, every folio is)
         // The folio_set_lru needs to be kept here for list integrity.
         folio_set_flag(c, folio, PG_lru);

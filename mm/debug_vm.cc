@@ -9,6 +9,7 @@
 #include "mm/kernel.hh"
 #include "mm/leafops.hh"
 #include "mm/rmap.hh"
+#include "mm/swap.hh"
 #include "util/hex.hh"
 
 #include <algorithm>
@@ -299,6 +300,7 @@ void check_mm_state(Kernel& k, const std::string& when)
     if (!k.platform().checked())
         return;
     StateCheck(k, when).run();
+    check_lru_lists(k, when); // mm/swap.cc
 }
 
 

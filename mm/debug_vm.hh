@@ -65,6 +65,8 @@ void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what, 
 //  - swap PTEs: each slot's swap count is at least the swap PTEs naming it;
 //  - arm64: every PTE with the contiguous bit is in an aligned block of CONT_PTES entries that all have it,
 //    map contiguous, aligned output and carry the same attributes.
+//  - the LRU lists are well formed and agree with the folios' flags and the list sizes (check_lru_lists(),
+//    mm/swap.hh).
 // A no-op unless the platform is checked. Throws CheckError naming the first violations.
 void check_mm_state(Kernel& k, const std::string& when);
 

@@ -8,6 +8,7 @@
 #include "mm/memory.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
+#include "mm/swap.hh"
 
 #include <algorithm>
 #include <cerrno>
@@ -371,21 +372,6 @@ void folio_mark_dirty(Ctx& c, Folio folio)
     folio_mapping_raw(c, folio); // folio_mapping()
     if (!folio_test_flag(c, folio, PG_dirty))
         c.cpu.test_and_set_bit(PG_dirty, page_addr(c, folio.pfn) + PAGE_OFF_FLAGS, kCat);
-}
-
-// mm/swap.c folio_mark_accessed() without MGLRU: a first access sets PG_referenced, a second activates the
-// folio (folio_activate(): PG_active; the LRU list move is not modelled) and clears PG_referenced
-void folio_mark_accessed(Ctx& c, Folio folio)
-{
-    if (!folio_test_flag(c, folio, PG_referenced)) {
-        folio_set_flag(c, folio, PG_referenced);
-    } else if (folio_test_flag(c, folio, PG_unevictable)) {
-        // Unevictable pages are on a list that is never rotated: nothing to do.
-    } else if (!folio_test_flag(c, folio, PG_active)) {
-        if (folio_test_flag(c, folio, PG_lru))
-            folio_set_flag(c, folio, PG_active); // folio_activate()
-        folio_clear_flag(c, folio, PG_referenced);
-    }
 }
 
 // mm/gup.c follow_page_pte_commit(): the per-folio work of a batch: the grab, FOLL_TOUCH's dirty/accessed

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "mm/internal.hh"
 
+#include "mm/debug_vm.hh"
 #include "mm/pgtable.hh"
 
 #include <algorithm>
@@ -23,6 +24,13 @@ pte_t __pte_batch_clear_ignored(const Arch& a, pte_t pte, fpb_t flags)
 unsigned folio_pte_batch_flags(Ctx& c, Folio folio, vm_area_struct*, PtePtr ptep, pte_t* ptentp, unsigned max_nr,
                                fpb_t flags)
 {
+    // Checked mode (the port's check of what upstream leaves to its callers: "we may only batch within a
+    // single VMA and a single page table", pmd_addr_end()): the batch may not look past ptep's PTE table.
+    if (vm_checked(c.k)) {
+        const std::uint64_t table = c.k.format().table_bytes(c.k.format().levels() - 1);
+        const std::uint64_t left = (table - (ptep & (table - 1))) / kPteBytes;
+        MMUSIM_VM_BUG_ON_FOLIO(c, max_nr > left, "folio_pte_batch (max_nr beyond the PTE table)", folio);
+    }
     const KernelSwitches& sw = c.k.config().switches;
     if (!sw.pte_batch)
         return 1; // the unbatched kernel looks at one PTE at a time and never scans ahead

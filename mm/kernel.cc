@@ -2,6 +2,7 @@
 #include "mm/kernel.hh"
 
 #include "mm/page_table_check.hh"
+#include "mm/swap.hh"
 #include "mm/swapfile.hh"
 
 #include <algorithm>
@@ -22,6 +23,8 @@ Kernel::Kernel(hw::Platform& platform, KernelConfig cfg)
     tlb_ubc_.resize(platform_.cores()); // fixed size: references to a core's batch stay valid
     arch_ = make_arch(*this);
     page_alloc_ = std::make_unique<PageAllocator>(*this, phys_);
+    lruvec_ = phys_.alloc(LRUVEC_BYTES, 64);
+    lruvec_init(platform_.memory().memory(), lruvec_);
     if (cfg_.swap_size)
         swap_ = std::make_unique<Swap>(*this, phys_, cfg_.swap_size); // swapon at boot
     if (platform_.checked())

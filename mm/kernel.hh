@@ -93,14 +93,9 @@ public:
     void retire_asid(Asid asid) { retired_asids_.insert(asid); }
     bool asid_retired(Asid asid) const { return retired_asids_.count(asid) != 0; }
 
-    // The node's struct lruvec (mm/swap.hh): its lru_lock and list heads in simulated memory, allocated on
-    // first use (kzalloc()); one node.
-    PAddr lruvec(Ctx& c)
-    {
-        if (!lruvec_)
-            lruvec_ = kmalloc(c, 128);
-        return lruvec_;
-    }
+    // The node's struct lruvec (mm/swap.hh): its lru_lock, list heads, list sizes and reclaim costs in
+    // simulated memory, set up at boot (pgdat_init_internals() -> lruvec_init()); one node, no memcg.
+    PAddr lruvec() const { return lruvec_; }
 
     // PhaseScope (mm/phase.hh): a ported function's self time on the running core, into stats().phases.
     void phase_enter(Ctx& c, const char* name);

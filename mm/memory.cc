@@ -1500,10 +1500,6 @@ void __folio_mark_uptodate(Ctx& c, Folio folio)
     __folio_set_flag(c, folio, PG_uptodate);
 }
 
-// mm/swap.c folio_add_lru_vma() -> folio_add_lru(): the folio goes on the LRU (PG_lru). The per-CPU lru_add
-// batch, its temporary reference and the lruvec lists are not modelled.
-void folio_add_lru_vma(Ctx& c, Folio folio, vm_area_struct&) { folio_set_flag(c, folio, PG_lru); }
-
 // include/linux/mm.h add_mm_counter(): percpu_counter_add() on mm->rss_stat[member], one atomic here
 void add_mm_counter(Ctx& c, mm_struct& mm, MmCounter member, long value)
 {

@@ -30,6 +30,7 @@
 
 #include "mm/kernel.hh"
 #include "mm/mmu_gather.hh"
+#include "mm/swap.hh" // folio_add_lru_vma()
 
 #include <optional>
 
@@ -107,8 +108,6 @@ void mm_dec_nr_ptes(const Ctx& c, mm_struct& mm);
 // include/linux/page-flags.h __folio_mark_uptodate(): smp_wmb() so the folio's contents are visible before
 // the entry that maps it, then __folio_set_uptodate()
 void __folio_mark_uptodate(Ctx& c, Folio folio);
-// mm/swap.c folio_add_lru_vma()
-void folio_add_lru_vma(Ctx& c, Folio folio, vm_area_struct& vma);
 
 // ---- the fault ----
 // mm/memory.c handle_mm_fault()

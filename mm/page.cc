@@ -5,6 +5,7 @@
 #include "mm/page.hh"
 
 #include "mm/kernel.hh"
+#include "mm/swap.hh"
 
 namespace mmusim::mm {
 
@@ -118,12 +119,11 @@ void folio_put(Ctx& c, Folio f)
         __folio_put(c, f);
 }
 
-// mm/swap.c __folio_put(): page_cache_release() (off the LRU: __folio_clear_lru_flags(); the lruvec list and
-// its lock are not modelled), then free_frozen_pages()
+// mm/swap.c __folio_put(): page_cache_release() (off the LRU list under lru_lock, mm/swap.cc), then
+// free_frozen_pages()
 void __folio_put(Ctx& c, Folio f)
 {
-    if (folio_test_flag(c, f, PG_lru))
-        folio_clear_flag(c, f, PG_lru);
+    page_cache_release(c, f);
     c.k.page_alloc().free_folio(c, f);
 }
 
@@ -145,6 +145,20 @@ void __folio_set_flag(Ctx& c, Folio f, PageFlag b)
     const PAddr pa = folio_addr(c, f) + PAGE_OFF_FLAGS;
     const std::uint64_t flags = c.cpu.load(pa, 8, kCat);
     c.cpu.store(pa, flags | (std::uint64_t{1} << b), 8, kCat);
+}
+
+// include/linux/page-flags.h __folio_clear_<flag>(): __clear_bit, a plain read-modify-write
+void __folio_clear_flag(Ctx& c, Folio f, PageFlag b)
+{
+    const PAddr pa = folio_addr(c, f) + PAGE_OFF_FLAGS;
+    const std::uint64_t flags = c.cpu.load(pa, 8, kCat);
+    c.cpu.store(pa, flags & ~(std::uint64_t{1} << b), 8, kCat);
+}
+
+// include/linux/page-flags.h folio_test_clear_<flag>(): test_and_clear_bit
+bool folio_test_clear_flag(Ctx& c, Folio f, PageFlag b)
+{
+    return c.cpu.test_and_clear_bit(b, folio_addr(c, f) + PAGE_OFF_FLAGS, kCat);
 }
 
 // include/linux/page-flags.h SetPageAnonExclusive(): set_bit on the page's own flags
@@ -195,6 +209,18 @@ bool folio_try_get(Ctx& c, Folio f)
         old = seen;
     }
     return false;
+}
+
+// include/linux/page_ref.h folio_ref_freeze()
+bool folio_ref_freeze(Ctx& c, Folio f, int count)
+{
+    return c.cpu.cmpxchg(folio_addr(c, f) + PAGE_OFF_REFCOUNT, as_u32(count), 0, 4, kCat) == as_u32(count);
+}
+
+// include/linux/page_ref.h folio_ref_unfreeze()
+void folio_ref_unfreeze(Ctx& c, Folio f, int count)
+{
+    c.cpu.store(folio_addr(c, f) + PAGE_OFF_REFCOUNT, as_u32(count), 4, kCat);
 }
 
 // include/linux/pagemap.h folio_trylock()

@@ -98,6 +98,8 @@ void __folio_put(Ctx& c, Folio f);                // mm/swap.c __folio_put(): of
 void folio_set_flag(Ctx& c, Folio f, PageFlag b);           // atomic set_bit
 void folio_clear_flag(Ctx& c, Folio f, PageFlag b);         // atomic clear_bit
 void __folio_set_flag(Ctx& c, Folio f, PageFlag b);         // non-atomic __set_bit (folio not yet visible)
+void __folio_clear_flag(Ctx& c, Folio f, PageFlag b);       // non-atomic __clear_bit (no other user left)
+bool folio_test_clear_flag(Ctx& c, Folio f, PageFlag b);    // atomic test_and_clear_bit (folio_test_clear_*())
 void SetPageAnonExclusive(Ctx& c, pfn_t page);              // include/linux/page-flags.h
 void ClearPageAnonExclusive(Ctx& c, pfn_t page);
 // include/linux/page-flags.h ClearPagesAnonExclusive() (the batched anon unmap series, patch 8/9): nr != 0
@@ -121,6 +123,11 @@ std::uint64_t folio_private(Ctx& c, Folio f);
 void folio_set_private(Ctx& c, Folio f, std::uint64_t v);
 // include/linux/page_ref.h folio_try_get(): a reference unless the count is already 0 (atomic_add_unless)
 bool folio_try_get(Ctx& c, Folio f);
+// include/linux/page_ref.h folio_ref_freeze(): cmpxchg of the refcount from `count` to 0
+bool folio_ref_freeze(Ctx& c, Folio f, int count);
+// include/linux/page_ref.h folio_ref_unfreeze(): atomic_set_release(), a store-release (stlr on arm64, a plain
+// store on x86)
+void folio_ref_unfreeze(Ctx& c, Folio f, int count);
 // include/linux/pagemap.h folio_trylock(): test_and_set_bit_lock(PG_locked)
 bool folio_trylock(Ctx& c, Folio f);
 // include/linux/pagemap.h folio_lock(): the port has no sleeping, so a contended lock spins

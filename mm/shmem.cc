@@ -5,6 +5,7 @@
 
 #include "hw/core/spinlock.hh"
 #include "mm/rmap.hh"
+#include "mm/swap.hh"
 
 #include <stdexcept>
 #include <vector>
@@ -190,7 +191,7 @@ Folio shmem_alloc_and_add_folio(Ctx& c, shmem_file& f, const vm_fault& vmf, std:
     __folio_set_flag(c, folio, PG_locked);
     __folio_set_flag(c, folio, PG_swapbacked);
     shmem_add_to_page_cache(c, f, folio, index & ~std::uint64_t{nr - 1}, nr);
-    folio_set_flag(c, folio, PG_lru); // folio_add_lru() (the per-CPU batch and lruvec lists not modelled)
+    folio_add_lru(c, folio);
     return folio;
 }
 

@@ -42,6 +42,10 @@ struct MmStats {
     // FOLL_PIN references taken and dropped, in pages (the vmstat counters nr_foll_pin_acquired and
     // nr_foll_pin_released); the shared zero page is never pinned and not counted
     std::uint64_t pins = 0, unpins = 0;
+    // LRU reclaim (memory.reclaim, mm/vmscan.cc shrink_inactive_list()), in pages: scanned on the inactive
+    // lists and reclaimed from them (the vmstat events pgscan and pgsteal; MADV_PAGEOUT's reclaim_pages()
+    // counts neither, as upstream)
+    std::uint64_t pgscan = 0, pgsteal = 0;
     // PTE reads by name: ptep_get() as generic mm code calls it (include/linux/pgtable.h, arm64's
     // asm/pgtable.h ptep_get()); of those, arm64's contpte_ptep_get() (a contiguous entry: every entry of the
     // block read for young and dirty); and __ptep_get(), each single-entry read (READ_ONCE(*ptep)) on any path,
@@ -114,6 +118,8 @@ inline MmStats MmStats::since(const MmStats& b) const
     d.pgtables_freed = pgtables_freed - b.pgtables_freed;
     d.pins = pins - b.pins;
     d.unpins = unpins - b.unpins;
+    d.pgscan = pgscan - b.pgscan;
+    d.pgsteal = pgsteal - b.pgsteal;
     d.ptep_get = ptep_get - b.ptep_get;
     d.contpte_ptep_get = contpte_ptep_get - b.contpte_ptep_get;
     d.ptep_get_raw = ptep_get_raw - b.ptep_get_raw;

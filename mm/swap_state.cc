@@ -4,6 +4,7 @@
 #include "mm/kernel.hh"
 #include "mm/page_io.hh"
 #include "mm/phase.hh"
+#include "mm/swap.hh"
 #include "mm/swap_table.hh"
 
 #include <cerrno>
@@ -58,7 +59,7 @@ std::optional<Folio> __swap_cache_prepare_and_add(Ctx& c, swp_entry_t entry, Fol
         if (!ret) {
             // (memcg1_swapin(), workingset_refault(): not modelled) Caller will initiate read into locked
             // folio.
-            folio_set_flag(c, folio, PG_lru); // folio_add_lru()
+            folio_add_lru(c, folio);
             return folio;
         }
         // Large order allocation needs special handling on race: if a smaller folio exists in cache, swapin

@@ -10,28 +10,15 @@
 #include "mm/swap_state.hh"
 #include "mm/swapfile.hh"
 
+#include <algorithm>
+#include <cerrno>
+
 namespace mmusim::mm {
 
 namespace {
 
 // mm/vmscan.c enum pageout_t
 enum pageout_t { PAGE_KEEP, PAGE_ACTIVATE, PAGE_SUCCESS, PAGE_CLEAN };
-
-// include/linux/page_ref.h folio_ref_freeze(): cmpxchg of the refcount from `count` to 0
-bool folio_ref_freeze(Ctx& c, Folio folio, int count)
-{
-    const PAddr pa = page_addr(c, folio_page(folio, 0)) + PAGE_OFF_REFCOUNT;
-    return c.cpu.cmpxchg(pa, static_cast<std::uint32_t>(count), 0, 4, hw::Category::StructPage) ==
-           static_cast<std::uint32_t>(count);
-}
-
-// include/linux/page_ref.h folio_ref_unfreeze(): atomic_set_release(), a store-release (stlr on arm64, a plain
-// store on x86)
-void folio_ref_unfreeze(Ctx& c, Folio folio, int count)
-{
-    c.cpu.store(page_addr(c, folio_page(folio, 0)) + PAGE_OFF_REFCOUNT, static_cast<std::uint32_t>(count), 4,
-                hw::Category::StructPage);
-}
 
 // include/linux/mm_inline.h folio_test_lazyfree(): anon and no longer swap-backed
 bool folio_test_lazyfree(Ctx& c, Folio folio)
@@ -98,7 +85,9 @@ void free_unref_folios(Ctx& c, std::vector<Folio>& free_folios)
 unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat& stat, bool ignore_references)
 {
     const PhaseScope phase(c, "shrink_folio_list");
-    (void)ignore_references; // folio_check_references() is not ported: MADV_PAGEOUT ignores references
+    // folio_check_references() is not ported: without ignore_references (LRU reclaim) every folio is
+    // FOLIOREF_RECLAIM, as if its PTEs were old and it was not referenced
+    (void)ignore_references;
     std::vector<Folio> ret_folios, free_folios;
     unsigned nr_reclaimed = 0;
     for (const Folio folio : folio_list) {
@@ -107,8 +96,9 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
             ret_folios.push_back(folio); // keep
             continue;
         }
+        MMUSIM_VM_BUG_ON_FOLIO(c, (page_word(c.k, folio.pfn, PAGE_OFF_FLAGS) >> PG_active) & 1, "shrink_folio_list", folio);
         const unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
-        bool activate = false, unlocked = false; // a break that sets neither is keep_locked
+        bool activate = false, unlocked = false, freed = false; // a break that sets none is keep_locked
         do {
             if (folio_test_flag(c, folio, PG_unevictable)) { // !folio_evictable()
                 activate = true;
@@ -214,9 +204,10 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
                 try_to_unmap_flush(c);
                 free_unref_folios(c, free_folios);
             }
-            unlocked = true;
-            continue;
+            freed = true;
         } while (false);
+        if (freed)
+            continue; // the folio is gone: not kept (a `continue` above would only leave the do-while)
         if (unlocked) {
             ret_folios.push_back(folio); // keep
             continue;
@@ -253,6 +244,377 @@ unsigned long reclaim_pages(Ctx& c, std::vector<Folio>& folio_list)
     }
     folio_list.clear();
     return nr_reclaimed;
+}
+
+// ---- LRU reclaim: memory.reclaim of the root memcg ----
+
+namespace {
+
+constexpr unsigned DEACTIVATE_ANON = 1, DEACTIVATE_FILE = 2;
+constexpr lru_list evictable_lrus[] = {LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE};
+
+// mm/vmscan.c isolate_lru_folios(): up to nr_to_scan pages' worth of folios from the tail of `lru` onto dst
+// (in the order taken, the oldest first); a folio that cannot be taken (off the LRU, being freed, isolated by
+// another) goes to the list's head. Called under lru_lock. Returns the pages taken; *nr_scanned the pages
+// looked at. The move onto the caller's private list is the unlink from the LRU and the stores to the
+// folio's links (the private list's head is host-side).
+unsigned long isolate_lru_folios(Ctx& c, unsigned long nr_to_scan, std::vector<Folio>& dst, unsigned long& nr_scanned,
+                                 const scan_control& sc, lru_list lru)
+{
+    unsigned long nr_taken = 0, total_scan = 0, scan = 0;
+    while (scan < nr_to_scan) {
+        const std::optional<Folio> tail = lruvec_tail_folio(c, lru);
+        if (!tail) // list_empty(src)
+            break;
+        const Folio folio = *tail;
+        c.k.charge_sw(c, c.k.config().software.pte_loop); // the loop's bookkeeping per folio
+        const unsigned long nr_pages = folio_nr_pages(c, folio);
+        total_scan += nr_pages;
+        // (no zones above sc->reclaim_idx to skip: one zone) Account all pages in a folio.
+        scan += nr_pages;
+        bool taken = false;
+        if (folio_test_flag(c, folio, PG_lru) && (sc.may_unmap || !folio_mapped(c, folio))) {
+            // Be careful not to clear the lru flag until after we're sure the folio is not being freed
+            // elsewhere -- the folio release code relies on it.
+            if (folio_try_get(c, folio)) {
+                if (folio_test_clear_flag(c, folio, PG_lru))
+                    taken = true;
+                else
+                    folio_put(c, folio); // Another thread is already isolating this folio
+            }
+        }
+        if (taken) {
+            nr_taken += nr_pages;
+            lruvec_unlink_folio(c, folio);
+            dst.push_back(folio);
+        } else {
+            lruvec_move_folio_to_head(c, folio, lru);
+        }
+    }
+    nr_scanned = total_scan;
+    if (nr_taken)
+        update_lru_size(c, lru, -static_cast<long>(nr_taken)); // update_lru_sizes()
+    return nr_taken;
+}
+
+// mm/vmscan.c move_folios_to_lru(): the folios shrink_folio_list() kept back onto their lists (active if it
+// activated them) under one hold of lru_lock, the isolation reference dropped; a folio whose last reference
+// that was is freed instead. Returns the pages moved.
+unsigned move_folios_to_lru(Ctx& c, std::vector<Folio>& list)
+{
+    const PhaseScope phase(c, "move_folios_to_lru");
+    unsigned nr_moved = 0;
+    std::vector<Folio> free_folios;
+    bool locked = false;
+    for (const Folio folio : list) {
+        if (!locked) {
+            lruvec_lock_irq(c); // folio_lruvec_relock_irq()
+            locked = true;
+        }
+        MMUSIM_VM_BUG_ON_FOLIO(c, (page_word(c.k, folio.pfn, PAGE_OFF_FLAGS) >> PG_lru) & 1, "move_folios_to_lru", folio);
+        // (folio_evictable(): mlock is not ported, every folio is)
+        // The folio_set_lru needs to be kept here for list integrity.
+        folio_set_flag(c, folio, PG_lru);
+        if (folio_put_testzero(c, folio)) {
+            __folio_clear_lru_flags(c, folio);
+            free_folios.push_back(folio);
+            if (free_folios.size() == 31) { // folio_batch_add() returned 0
+                lruvec_unlock_irq(c);
+                locked = false;
+                free_unref_folios(c, free_folios);
+            }
+            continue;
+        }
+        lruvec_add_folio(c, folio);
+        nr_moved += static_cast<unsigned>(folio_nr_pages(c, folio));
+    }
+    if (locked)
+        lruvec_unlock_irq(c);
+    if (!free_folios.empty())
+        free_unref_folios(c, free_folios);
+    list.clear();
+    return nr_moved;
+}
+
+// mm/vmscan.c shrink_inactive_list()
+unsigned long shrink_inactive_list(Ctx& c, unsigned long nr_to_scan, scan_control& sc, lru_list lru)
+{
+    const PhaseScope phase(c, "shrink_inactive_list");
+    const bool file = is_file_lru(lru);
+    // too_many_isolated(): one reclaimer at a time in the port; lru_add_drain(): no per-CPU batches
+    std::vector<Folio> folio_list;
+    unsigned long nr_scanned = 0, nr_taken = 0;
+    {
+        const PhaseScope isolate(c, "isolate_lru_folios");
+        lruvec_lock_irq(c);
+        nr_taken = isolate_lru_folios(c, nr_to_scan, folio_list, nr_scanned, sc, lru);
+        c.k.stats().pgscan += nr_scanned; // PGSCAN_PROACTIVE, PGSCAN_ANON + file
+        lruvec_unlock_irq(c);
+    }
+    sc.nr_scanned += nr_scanned; // (shrink_folio_list() counts it upstream: the same pages without splits)
+    if (nr_taken == 0)
+        return 0;
+    reclaim_stat stat;
+    const unsigned nr_reclaimed = shrink_folio_list(c, folio_list, stat, false);
+    move_folios_to_lru(c, folio_list);
+    c.k.stats().pgsteal += nr_reclaimed; // PGSTEAL_PROACTIVE, PGSTEAL_ANON + file
+    lruvec_lock_irq(c);
+    lru_note_cost_unlock_irq(c, file, stat.nr_pageout, static_cast<unsigned>(nr_scanned - nr_reclaimed));
+    // handle_reclaim_writeback(): no flusher threads, no throttling
+    return nr_reclaimed;
+}
+
+// mm/vmscan.c shrink_list(): shrink_active_list() is not ported (it needs folio_referenced()), so an active
+// list is never scanned, as if sc->may_deactivate never allowed it
+unsigned long shrink_list(Ctx& c, lru_list lru, unsigned long nr_to_scan, scan_control& sc)
+{
+    if (is_active_lru(lru))
+        return 0;
+    return shrink_inactive_list(c, nr_to_scan, sc, lru);
+}
+
+// mm/vmscan.c inactive_is_low(): the inactive list is below its target share of the type's pages
+bool inactive_is_low(Ctx& c, lru_list inactive_lru)
+{
+    const unsigned long inactive = lruvec_lru_size(c, inactive_lru);
+    const unsigned long active = lruvec_lru_size(c, static_cast<lru_list>(inactive_lru + 1));
+    const unsigned long gb = (inactive + active) >> (30 - c.k.page_shift());
+    unsigned long inactive_ratio = 1;
+    if (gb) { // int_sqrt(10 * gb)
+        inactive_ratio = 0;
+        while ((inactive_ratio + 1) * (inactive_ratio + 1) <= 10 * gb)
+            ++inactive_ratio;
+    }
+    return inactive * inactive_ratio < active;
+}
+
+// mm/vmscan.c can_reclaim_anon_pages() for a memcg (the root: mem_cgroup_get_nr_swap_pages() is
+// get_nr_swap_pages()); no demotion
+bool can_reclaim_anon_pages(Ctx& c)
+{
+    if (!c.k.has_swap())
+        return false;
+    return static_cast<long>(c.cpu.load(c.k.swap().nr_swap_pages(), 8, hw::Category::KernelMemory)) > 0;
+}
+
+// mm/vmscan.c prepare_scan_control() (no workingset refaults: may_deactivate follows inactive_is_low())
+void prepare_scan_control(Ctx& c, scan_control& sc)
+{
+    // Determine the scan balance between anon and file LRUs.
+    lruvec_lock_irq(c);
+    sc.anon_cost = lruvec_cost(c, false);
+    sc.file_cost = lruvec_cost(c, true);
+    lruvec_unlock_irq(c);
+    // Target desirable inactive:active list ratios for the anon and file LRU lists.
+    if (!sc.force_deactivate) {
+        sc.may_deactivate = 0;
+        if (inactive_is_low(c, LRU_INACTIVE_ANON))
+            sc.may_deactivate |= DEACTIVATE_ANON;
+        if (inactive_is_low(c, LRU_INACTIVE_FILE))
+            sc.may_deactivate |= DEACTIVATE_FILE;
+    } else {
+        sc.may_deactivate = DEACTIVATE_ANON | DEACTIVATE_FILE;
+    }
+    // If we have plenty of inactive file pages that aren't thrashing, try to reclaim those first before
+    // touching anonymous pages.
+    const unsigned long file = lruvec_lru_size(c, LRU_INACTIVE_FILE);
+    sc.cache_trim_mode = (file >> sc.priority) && !(sc.may_deactivate & DEACTIVATE_FILE);
+    // file_is_tiny: global reclaim only (watermarks are not modelled)
+    sc.file_is_tiny = false;
+}
+
+// mm/vmscan.c calculate_pressure_balance()
+void calculate_pressure_balance(const scan_control& sc, int swappiness, std::uint64_t fraction[2],
+                                std::uint64_t& denominator)
+{
+    // Calculate the pressure balance between anon and file pages: inversely proportional to the cost of
+    // reclaiming each list, times the relative IO cost (swappiness); at least a third of the pressure each.
+    unsigned long total_cost = sc.anon_cost + sc.file_cost;
+    const unsigned long anon_cost = total_cost + sc.anon_cost;
+    const unsigned long file_cost = total_cost + sc.file_cost;
+    total_cost = anon_cost + file_cost;
+    std::uint64_t ap = static_cast<std::uint64_t>(swappiness) * (total_cost + 1);
+    ap /= anon_cost + 1;
+    std::uint64_t fp = static_cast<std::uint64_t>(MAX_SWAPPINESS - swappiness) * (total_cost + 1);
+    fp /= file_cost + 1;
+    fraction[0] = ap;
+    fraction[1] = fp;
+    denominator = ap + fp;
+}
+
+// mm/vmscan.c get_scan_count(): nr[lru], the pages of each evictable list to scan at this priority
+void get_scan_count(Ctx& c, const scan_control& sc, unsigned long nr[NR_LRU_LISTS])
+{
+    enum { SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE } scan_balance;
+    const int swappiness = sc.proactive_swappiness ? *sc.proactive_swappiness : vm_swappiness; // sc_swappiness()
+    std::uint64_t fraction[2] = {0, 0}, denominator = 0;
+    if (swappiness == SWAPPINESS_ANON_ONLY) {
+        // Proactive reclaim initiated by userspace for anonymous memory only.
+        if (!can_reclaim_anon_pages(c)) {
+            for (unsigned l = 0; l < NR_LRU_LISTS; ++l)
+                nr[l] = 0;
+            return;
+        }
+        scan_balance = SCAN_ANON;
+    } else if (!sc.may_swap || !can_reclaim_anon_pages(c)) {
+        // If we have no swap space, do not bother scanning anon folios.
+        scan_balance = SCAN_FILE;
+    } else if (sc.cgroup_reclaim && !swappiness) {
+        scan_balance = SCAN_FILE;
+    } else if (!sc.priority && swappiness) {
+        // Do not apply any pressure balancing cleverness when the system is close to OOM.
+        scan_balance = SCAN_EQUAL;
+    } else if (sc.file_is_tiny) {
+        scan_balance = SCAN_ANON;
+    } else if (sc.cache_trim_mode) {
+        // If there is enough inactive page cache (here: lazyfree folios), do not reclaim anything from the
+        // anonymous working set right now.
+        scan_balance = SCAN_FILE;
+    } else {
+        scan_balance = SCAN_FRACT;
+        calculate_pressure_balance(sc, swappiness, fraction, denominator);
+    }
+    for (const lru_list lru : evictable_lrus) {
+        const bool file = is_file_lru(lru);
+        // apply_proportional_protection(): no memory.min / memory.low
+        unsigned long scan = lruvec_lru_size(c, lru) >> sc.priority;
+        switch (scan_balance) {
+        case SCAN_EQUAL:
+            break; // Scan lists relative to size
+        case SCAN_FRACT:
+            // Scan types proportional to swappiness and their relative recent reclaim efficiency (an online
+            // memcg rounds down).
+            scan = static_cast<unsigned long>(scan * fraction[file] / denominator);
+            break;
+        case SCAN_FILE:
+        case SCAN_ANON:
+            // Scan one type exclusively
+            if ((scan_balance == SCAN_FILE) != file)
+                scan = 0;
+            break;
+        }
+        nr[lru] = scan;
+    }
+    nr[LRU_UNEVICTABLE] = 0;
+}
+
+// mm/vmscan.c shrink_lruvec()
+void shrink_lruvec(Ctx& c, scan_control& sc)
+{
+    unsigned long nr[NR_LRU_LISTS], targets[NR_LRU_LISTS];
+    unsigned long nr_reclaimed = 0;
+    const unsigned long nr_to_reclaim = sc.nr_to_reclaim;
+    get_scan_count(c, sc, nr);
+    // Record the original scan target for proportional adjustments later
+    std::copy(nr, nr + NR_LRU_LISTS, targets);
+    // Global direct reclaim at DEF_PRIORITY does not stop at the target; kswapd and memcg reclaim do.
+    const bool proportional_reclaim = !sc.cgroup_reclaim && sc.priority == DEF_PRIORITY;
+    while (nr[LRU_INACTIVE_ANON] || nr[LRU_ACTIVE_FILE] || nr[LRU_INACTIVE_FILE]) {
+        for (const lru_list lru : evictable_lrus) {
+            if (nr[lru]) {
+                const unsigned long nr_to_scan = std::min(nr[lru], SWAP_CLUSTER_MAX);
+                nr[lru] -= nr_to_scan;
+                nr_reclaimed += shrink_list(c, lru, nr_to_scan, sc);
+            }
+        }
+        if (nr_reclaimed < nr_to_reclaim || proportional_reclaim)
+            continue;
+        // For kswapd and memcg, reclaim at least the number of pages requested. Ensure that the anon and file
+        // LRUs are scanned proportionally what was requested by get_scan_count(). We stop reclaiming one LRU
+        // and reduce the amount scanning proportional to the original scan target.
+        const unsigned long nr_file = nr[LRU_INACTIVE_FILE] + nr[LRU_ACTIVE_FILE];
+        const unsigned long nr_anon = nr[LRU_INACTIVE_ANON] + nr[LRU_ACTIVE_ANON];
+        // It's just vindictive to attack the larger once the smaller has gone to zero.
+        if (!nr_file || !nr_anon)
+            break;
+        unsigned lru;
+        unsigned long percentage;
+        if (nr_file > nr_anon) {
+            const unsigned long scan_target = targets[LRU_INACTIVE_ANON] + targets[LRU_ACTIVE_ANON] + 1;
+            lru = LRU_INACTIVE_ANON; // LRU_BASE
+            percentage = nr_anon * 100 / scan_target;
+        } else {
+            const unsigned long scan_target = targets[LRU_INACTIVE_FILE] + targets[LRU_ACTIVE_FILE] + 1;
+            lru = LRU_INACTIVE_FILE; // LRU_FILE
+            percentage = nr_file * 100 / scan_target;
+        }
+        // Stop scanning the smaller of the LRU
+        nr[lru] = 0;
+        nr[lru + 1] = 0; // + LRU_ACTIVE
+        // Recalculate the other LRU scan count based on its original scan target and the percentage scanning
+        // already complete
+        lru = lru == LRU_INACTIVE_FILE ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE;
+        for (unsigned l : {lru, lru + 1}) {
+            const unsigned long nr_scanned = targets[l] - nr[l];
+            nr[l] = targets[l] * (100 - percentage) / 100;
+            nr[l] -= std::min(nr[l], nr_scanned);
+        }
+    }
+    sc.nr_reclaimed += nr_reclaimed;
+    // Rebalancing the anon active/inactive ratio (shrink_active_list() when inactive_is_low()) is not ported.
+}
+
+// mm/vmscan.c shrink_node() -> shrink_node_memcgs(): the root memcg's lruvec (no protection, no slab
+// shrinkers, no reclaim/compaction: order 0)
+void shrink_node(Ctx& c, scan_control& sc)
+{
+    const PhaseScope phase(c, "shrink_node");
+    prepare_scan_control(c, sc);
+    shrink_lruvec(c, sc);
+}
+
+// mm/vmscan.c do_try_to_free_pages(): shrink_zones() (one node) at falling priority until enough is
+// reclaimed. The retries with a full memcg walk, forced deactivation or memory.low overridden are not
+// modelled: there is one memcg, no active list scanning and no protection.
+unsigned long do_try_to_free_pages(Ctx& c, scan_control& sc)
+{
+    do {
+        sc.nr_scanned = 0;
+        shrink_node(c, sc); // shrink_zones()
+        if (sc.nr_reclaimed >= sc.nr_to_reclaim)
+            break;
+    } while (--sc.priority >= 0);
+    return sc.nr_reclaimed;
+}
+
+} // namespace
+
+// mm/vmscan.c try_to_free_mem_cgroup_pages()
+unsigned long try_to_free_mem_cgroup_pages(Ctx& c, unsigned long nr_pages, std::optional<int> swappiness)
+{
+    const PhaseScope phase(c, "try_to_free_mem_cgroup_pages");
+    scan_control sc;
+    sc.nr_to_reclaim = std::max(nr_pages, SWAP_CLUSTER_MAX);
+    sc.proactive_swappiness = swappiness;
+    sc.cgroup_reclaim = true; // target_mem_cgroup: the root
+    sc.priority = DEF_PRIORITY;
+    sc.may_writepage = sc.may_unmap = true;
+    sc.may_swap = true;  // MEMCG_RECLAIM_MAY_SWAP
+    sc.proactive = true; // MEMCG_RECLAIM_PROACTIVE
+    return do_try_to_free_pages(c, sc);
+}
+
+// mm/vmscan.c user_proactive_reclaim() for a memcg
+int user_proactive_reclaim(Ctx& c, std::uint64_t bytes, std::optional<int> swappiness, unsigned long* reclaimed_out)
+{
+    unsigned nr_retries = MAX_RECLAIM_RETRIES;
+    const unsigned long nr_to_reclaim = bytes / c.k.page_size(); // memparse(buf) / PAGE_SIZE
+    unsigned long nr_reclaimed = 0;
+    int ret = 0;
+    while (nr_reclaimed < nr_to_reclaim) {
+        // Will converge on zero, but reclaim enforces a minimum
+        const unsigned long batch_size = (nr_to_reclaim - nr_reclaimed) / 4;
+        // (the final attempt's lru_add_drain_all(): no per-CPU batches to drain)
+        const unsigned long reclaimed = try_to_free_mem_cgroup_pages(c, batch_size, swappiness);
+        if (!reclaimed && !nr_retries--) {
+            ret = -EAGAIN;
+            break;
+        }
+        nr_reclaimed += reclaimed;
+    }
+    if (reclaimed_out)
+        *reclaimed_out = nr_reclaimed;
+    return ret;
 }
 
 } // namespace mmusim::mm

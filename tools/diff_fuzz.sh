@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The port's differential fuzzer (docs/CHECKING.md): generated workloads of faults, data writes, fork, exit,
-# pin/unpin, MADV_FREE with redirtying, MADV_PAGEOUT, swap-in and munmap, each run with the batched anon unmap
+# pin/unpin, MADV_FREE with redirtying, MADV_PAGEOUT, memory.reclaim (LRU reclaim, anon only), swap-in and munmap, each run with the batched anon unmap
 # series and with mainline (batch cap 3), in checked mode with every checker at every operation boundary; the
 # end states must be identical. Runs fresh seeds in rounds of 8 until SECONDS have passed; a failing seed is
-# printed (rerun it with MMUSIM_DIFF_FUZZ_BASE=SEED MMUSIM_DIFF_FUZZ_SEEDS=1).
+# printed (rerun it with MMUSIM_DIFF_FUZZ_BASE=SEED MMUSIM_DIFF_FUZZ_SEEDS=1; MMUSIM_DIFF_OPS=N makes only the
+# first N operations, MMUSIM_DIFF_TRACE=1 prints each one, to find where the two kernels part).
 #
 #   tools/diff_fuzz.sh [SECONDS] [FIRST_SEED]      default 300 s from seed 100000
 set -uo pipefail

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Checked mode's invariant checkers (mm/page_table_check.hh, mm/debug_vm.hh) fire on broken state and stay
 // quiet on the kernel's own: a second writable mapping of an anon page, a _mapcount that disagrees with the
-// page tables, a device-exclusive entry left behind by a broken zap.
+// page tables, a device-exclusive entry left behind by a broken zap, a broken LRU list (a wrong link, a list
+// size that disagrees, a folio whose flags name another list), a folio_pte_batch() asked to look past its PTE
+// table.
 #include "kernel_test_util.hh"
 
 #include "mm/debug_vm.hh"
 #include "mm/mmap.hh"
+#include "mm/internal.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
+#include "mm/swap.hh"
 
 namespace mmusim::test {
 namespace {
@@ -110,6 +114,72 @@ TEST_P(Checkers, DeviceExclusiveEntryLeftBehindIsCaught)
     });
     EXPECT_NE(state.find("mapcount 0, mapped by 1 PTEs"), std::string::npos) << state;
     EXPECT_NE(ptc.find("device-exclusive entry of its previous use remains"), std::string::npos) << ptc;
+}
+
+// What check_mm_state() says about the LRU lists after `corrupt` changed them (empty: nothing).
+std::string lru_check_after(TestKernel& t, const std::function<void(Ctx&, mm_struct&)>& corrupt)
+{
+    std::string what;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = two_pages(c);
+        check_mm_state(c.k, "after the faults"); // the kernel's own lists pass
+        corrupt(c, mm);
+        try {
+            check_mm_state(c.k, "the test");
+        } catch (const CheckError& e) {
+            what = e.what();
+        }
+    });
+    return what;
+}
+
+TEST_P(Checkers, BrokenLruListIsCaught)
+{
+    // a folio's lru.prev no longer names the entry before it
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    std::string what = lru_check_after(t, [&](Ctx& c, mm_struct& mm) {
+        const pfn_t pfn = c.k.arch().pte_pfn(pte_t{leaf_raw(t, mm, kBase)});
+        const PAddr lru = c.k.vmemmap() + folio_head_untimed(c.k, pfn) * kStructPageBytes + PAGE_OFF_LRU;
+        c.cpu.store(lru + 8, c.cpu.load(lru + 8, 8) + 64, 8);
+    });
+    EXPECT_NE(what.find("LRU lists broken"), std::string::npos) << what;
+    EXPECT_NE(what.find("has prev"), std::string::npos) << what;
+    // the inactive anon list's size disagrees with the folios on it
+    TestKernel t2 = make({"cores=2", "simulation.check=true"});
+    what = lru_check_after(t2, [](Ctx& c, mm_struct&) { update_lru_size(c, LRU_INACTIVE_ANON, 1); });
+    EXPECT_NE(what.find("its size says"), std::string::npos) << what;
+    // a folio on the inactive anon list whose flags say active
+    TestKernel t3 = make({"cores=2", "simulation.check=true"});
+    what = lru_check_after(t3, [&](Ctx& c, mm_struct& mm) {
+        const pfn_t pfn = c.k.arch().pte_pfn(pte_t{leaf_raw(t3, mm, kBase)});
+        folio_set_flag(c, Folio{folio_head_untimed(c.k, pfn)}, PG_active);
+    });
+    EXPECT_NE(what.find("whose flags name active_anon"), std::string::npos) << what;
+}
+
+TEST_P(Checkers, PteBatchBeyondItsTableIsCaught)
+{
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    std::string what;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = c.k.mm_alloc(c);
+        // a 64K folio whose last 4 pages are the first entries of the next PTE table
+        const std::uint64_t ps = c.k.page_size();
+        const Addr pmd = Addr{1} << c.k.format().level(c.k.format().levels() - 2).shift;
+        const Addr start = kBase + pmd - 12 * ps;
+        do_mmap(c, mm, kBase, 2 * pmd, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+        user_access(c, mm, start, AccessKind::Write);
+        const PtePtr ptep = pte_offset_map(c, pmd_offset_lookup(c, mm, start), start);
+        const pte_t pte = ptep_get(c, ptep);
+        const Folio f = page_folio(c, c.k.arch().pte_pfn(pte));
+        EXPECT_EQ(folio_pte_batch(c, f, ptep, pte, 12), 1u); // within the table: fine (a small folio)
+        try {
+            folio_pte_batch(c, f, ptep, pte, 13); // one entry past the table's end
+        } catch (const CheckError& e) {
+            what = e.what();
+        }
+    });
+    EXPECT_NE(what.find("max_nr beyond the PTE table"), std::string::npos) << what;
 }
 
 TEST_P(Checkers, UncheckedKernelHasNoPageTableCheck)

@@ -17,6 +17,7 @@
 #include "mm/mmap_lock.hh"
 #include "mm/mprotect.hh"
 #include "mm/page_table_check.hh"
+#include "mm/swap.hh"
 
 #include <gtest/gtest.h>
 
@@ -224,7 +225,9 @@ TEST_P(DeviceExclusive, MprotectKeepsTheEntryAndTheRestoreHonoursIt)
 // one, the deferred flush). Returns whether the folio is unmapped; it stays locked with the reference.
 bool reclaim_unmap(Ctx& c, Folio f)
 {
-    folio_get(c, f);
+    // shrink_folio_list() works on folios isolated from the LRU (the isolation holds a reference)
+    if (!folio_isolate_lru(c, f))
+        throw std::runtime_error("the folio is not on the LRU");
     folio_lock(c, f);
     if (folio_test_flag(c, f, PG_swapbacked) && !folio_test_swapcache(c, f) && folio_alloc_swap(c, f))
         throw std::runtime_error("no swap slots");
@@ -307,7 +310,7 @@ TEST_P(DeviceExclusive, DirtiedLazyfreeFolioIsKeptWithTheEntry)
         EXPECT_EQ(c.k.arch().pte_pfn(pte_at(c, mm, kBase)), c.k.arch().pte_pfn(first)) << "restored";
         check_mm_state(c.k, "after the failed reclaim");
         folio_unlock(c, f);
-        folio_put(c, f);
+        folio_putback_lru(c, f); // back on the LRU, now the anon list: it is swap-backed again
         exit_mmap(c, mm);
         c.k.mm_free(c, mm);
     });

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The differential property of the batched anon unmap series (issue 9): over generated workloads mixing
 // faults, writes with data, fork, child exits, GUP pin and unpin, MADV_FREE, redirtying of lazyfree pages,
-// MADV_PAGEOUT (the real reclaim: shrink_folio_list() -> try_to_unmap()) and swap-in by touching swapped-out
-// pages, kernel.anon_unmap_batch on and off and several kernel.max_pte_batch caps end in the same page tables
+// MADV_PAGEOUT (the real reclaim: shrink_folio_list() -> try_to_unmap()), LRU reclaim (memory.reclaim: any
+// folio on the LRU, shared, split across VMAs or partly unmapped ones included) and swap-in by touching
+// swapped-out pages, kernel.anon_unmap_batch on and off and several kernel.max_pte_batch caps end in the same page tables
 // (swap PTEs included), swap counts, mm counters, folio state and page contents (mm_snapshot.hh); only the
 // cycles differ. Every run is in checked mode: the TLB oracle stops it at a stale translation where the kernel
 // relies on a completed flush (a frame freed, a swap slot reused).
@@ -13,10 +14,12 @@
 #include "mm/gup.hh"
 #include "mm/madvise.hh"
 #include "mm/mmap.hh"
+#include "mm/vmscan.hh"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
@@ -39,6 +42,7 @@ struct Outcome {
     std::uint64_t anon_shares = 0;      // folio_try_share_anon_rmap_pte(s)() calls
     std::uint64_t freed_by_reclaim = 0; // folios MADV_PAGEOUT freed
     std::uint64_t lazyfree_discarded = 0; // pages of lazyfree folios reclaim discarded
+    std::uint64_t lru_reclaimed = 0;    // pages memory.reclaim reclaimed
     std::uint64_t swapped_in = 0;
 };
 
@@ -94,9 +98,26 @@ Outcome run_workload(const std::string& platform, std::vector<std::string> kerne
             std::uint64_t len;
             range(start, len);
             const std::uint64_t r = pick(100);
+            if (std::getenv("MMUSIM_DIFF_TRACE")) // which operation is which, to bisect with MMUSIM_DIFF_OPS
+                std::fprintf(stderr, "%s seed %u op %d: %s mm %zu [%#llx, %#llx)\n", platform.c_str(), seed, op,
+                             r < 5 ? "mmap" : r < 40 ? "touch" : r < 45 ? "memory.reclaim" : r < 52 ? "fork" : r < 60 ? "pin"
+                             : r < 66 ? "unpin" : r < 76 ? "MADV_FREE (+ MADV_PAGEOUT)" : r < 94 ? "MADV_PAGEOUT"
+                             : r < 97 ? "munmap" : "exit",
+                             static_cast<std::size_t>(std::find(mms.begin(), mms.end(), &mm) - mms.begin()),
+                             static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + len));
             if (r < 5) {
                 do_mmap(c, mm, start, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
                         static_cast<int>(orders[pick(4)]));
+            } else if (r >= 40 && r < 45) {
+                // memory.reclaim of a few folios' worth from the tail of the inactive anon list, whichever mms
+                // and VMAs map them (shared after fork, split across VMAs, partly unmapped). Anon only
+                // (swappiness=max): reclaiming lazyfree folios from the file list discards clean pages up to
+                // the first batch that holds a redirtied one and restores that batch with the young and dirty
+                // bits of all its PTEs, so which pages go and which bits stay depend on the batch size, as
+                // upstream (docs/CHECKING.md, "Findings").
+                unsigned long reclaimed = 0;
+                user_proactive_reclaim(c, (1 + pick(8)) * 64 * KiB, SWAPPINESS_ANON_ONLY, &reclaimed);
+                out.lru_reclaimed += reclaimed;
             } else if (r < 45) {
                 // faults, writes with data (so that reclaim writes them out and swap-in must bring them back),
                 // redirtying of lazyfree pages, swap-in of swapped-out ones
@@ -222,6 +243,7 @@ TEST_P(ReclaimDifferential, AnonUnmapBatchAndCapsChangeCyclesOnly)
     EXPECT_GT(series.unmap_batches, 0u) << "the workload must unmap in batches";
     EXPECT_GT(series.anon_shares, 0u) << "the workload must share exclusive pages";
     EXPECT_GT(series.swapped_in, 0u) << "the workload must swap in";
+    EXPECT_GT(series.lru_reclaimed, 0u) << "the workload must reclaim through the LRU";
     EXPECT_NE(series.state.find(" swap "), std::string::npos) << "the workload must leave swap PTEs";
     for (const std::vector<std::string>& sets : std::vector<std::vector<std::string>>{
              {"kernel.anon_unmap_batch=false"},
@@ -234,6 +256,7 @@ TEST_P(ReclaimDifferential, AnonUnmapBatchAndCapsChangeCyclesOnly)
         EXPECT_EQ(other.state, series.state) << what;
         EXPECT_EQ(other.freed_by_reclaim, series.freed_by_reclaim) << what;
         EXPECT_EQ(other.swapped_in, series.swapped_in) << what;
+        EXPECT_EQ(other.lru_reclaimed, series.lru_reclaimed) << what;
         EXPECT_NE(other.cycles, series.cycles) << what << ": the batches must have made a difference";
     }
 }

@@ -159,12 +159,21 @@ TEST_P(Reclaim, PageoutOfWritten64kFoliosSwapsThemOutAndTouchBringsThemBack)
         map_and_write(c, mm, n);
         const std::uint64_t free_before = c.k.page_alloc().free_bytes();
         const std::uint64_t freed_before = c.k.stats().folios_freed;
+        std::vector<Folio> folios;
+        for (unsigned i = 0; i < n; ++i)
+            folios.push_back(folio_at(c, mm, kBase + i * 64 * KiB));
         ASSERT_EQ(do_madvise(c, mm, kBase, n * 64 * KiB, MADV_PAGEOUT), 0);
+        // Each freed folio is free once: refcount 0, off the LRU (not put back as if kept)
+        for (const Folio f : folios) {
+            const PAddr head = c.k.vmemmap() + f.pfn * kStructPageBytes;
+            EXPECT_EQ(t.read(head + PAGE_OFF_REFCOUNT, 4), 0u) << std::hex << f.pfn;
+            EXPECT_FALSE(t.read(head + PAGE_OFF_FLAGS, 8) & (std::uint64_t{1} << PG_lru)) << std::hex << f.pfn;
+        }
         const unsigned pages = n * 16;
         EXPECT_EQ(rss(t, mm, MM_SWAPENTS), long{pages});
         EXPECT_EQ(rss(t, mm, MM_ANONPAGES), 0);
         EXPECT_EQ(c.k.swap().events.pswpout, pages);
-        // The folios are freed; a swap cluster's table page and the lruvec are allocated on first use
+        // The folios are freed; a swap cluster's table page is allocated on first use
         EXPECT_EQ(c.k.stats().folios_freed - freed_before, n);
         EXPECT_GE(c.k.page_alloc().free_bytes(), free_before + n * 64 * KiB - 8 * KiB);
         for (const pte_t p : ptes(c, mm, kBase, pages)) {

@@ -25,8 +25,9 @@ cmake -S "$WT" -B "$WT/build" -DCMAKE_BUILD_TYPE=Release -DMMUSIM_BUILD_TESTS=ON
 # the unmutated tree first, so that each mutant's rebuild is incremental
 cmake --build "$WT/build" -j"$JOBS" --target mmusim mmusim_tests >"$OUT/build-base.log" 2>&1 || { echo "base build failed"; exit 2; }
 
-# small checked experiments: arm64 and x86 pageout (deferred flush, -EBUSY, swap PTEs), lazyfree (dirty bits)
-EXPS="pageout-64k-64core pageout-4k-x86 lazyfree-64k lazyfree-64k-x86 mprotect-arm64"
+# small checked experiments: arm64 and x86 pageout (deferred flush, -EBUSY, swap PTEs), lazyfree (dirty bits),
+# LRU reclaim of shared folios split across VMAs
+EXPS="pageout-64k-64core pageout-4k-x86 lazyfree-64k lazyfree-64k-x86 mprotect-arm64 lru-reclaim-64k"
 
 survivors=0
 echo "| mutant | caught by | time (s) |" >"$OUT/results.md"

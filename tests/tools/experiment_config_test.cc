@@ -128,6 +128,27 @@ TEST(ExperimentConfig, PinUnpinAndMremap)
     EXPECT_TRUE(has(err, "workload.3.region: process 'b' has nothing pinned")) << err << " (pins are not inherited)";
 }
 
+TEST(ExperimentConfig, Reclaim)
+{
+    Experiment e;
+    ASSERT_EQ(load_error(kHead + "workload:\n"
+                                 "  - {op: reclaim, bytes: 64M}\n"
+                                 "  - {op: reclaim, bytes: 4K, swappiness: 0, core: 1}\n"
+                                 "  - {op: reclaim, bytes: 1G, swappiness: max}\n",
+                         &e),
+              "");
+    ASSERT_EQ(e.workload.size(), 3u);
+    EXPECT_EQ(e.workload[0].kind, OpKind::Reclaim);
+    EXPECT_EQ(e.workload[0].bytes, 64 * MiB);
+    EXPECT_EQ(e.workload[0].swappiness, -1) << "none given: the memcg's";
+    EXPECT_EQ(e.workload[1].swappiness, 0);
+    EXPECT_EQ(e.workload[1].core, 1u);
+    EXPECT_EQ(e.workload[2].swappiness, 201) << "max: SWAPPINESS_ANON_ONLY";
+    EXPECT_STREQ(to_string(OpKind::Reclaim), "reclaim");
+    const std::string err = load_error(kHead + "workload:\n  - {op: reclaim, bytes: 1M, swappiness: 61.5}\n");
+    EXPECT_NE(err.find(":5: workload.0.swappiness"), std::string::npos) << err;
+}
+
 TEST(ExperimentConfig, MistakesNameFileLineAndKey)
 {
     const auto has = [](const std::string& err, const std::string& what) {

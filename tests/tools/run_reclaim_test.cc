@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The madvise advices free, cold and pageout and touch's data option of `mmusim run`, end to end: MADV_FREE of
 // written 64K folios clears young and dirty in one batch per folio where the kernel batches; the shipped pageout
-// experiments, made small (a tmp copy at 2M), swap every folio out with real I/O and report the reclaim's parts.
+// experiments, made small (a tmp copy at 2M), swap every folio out with real I/O and report the reclaim's parts;
+// the reclaim operation (memory.reclaim) and the shipped LRU reclaim experiments; its mistakes are errors.
 #include "cli_run.hh"
 
 #include <nlohmann/json.hpp>
@@ -194,6 +195,74 @@ TEST(RunReclaim, ShippedReclaimExperimentsSmall)
         }
         std::remove(exp.c_str());
         std::remove(json.c_str());
+    }
+}
+
+// The shipped LRU reclaim experiments, made small (2M), in checked mode: memory.reclaim takes every forked
+// folio from the LRU and unmaps it from both mms; the two folios split across the parent's VMAs are unmapped
+// there in two batches of 8 each (the batch stops at the VMA end), the rest in one batch of 16 per mapping; both
+// kernels end with the same swap entries.
+TEST(RunReclaim, ShippedLruReclaimExperimentsSmall)
+{
+    for (const char* name : {"lru-reclaim-64k", "lru-reclaim-64k-x86"}) {
+        std::string text = slurp(std::string(MMUSIM_SOURCE_DIR) + "/configs/experiments/" + name + ".yaml");
+        for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+                 {"size: 64M", "size: 2M"}, {"length: 65472K", "length: 1984K"}, {"bytes: 64M", "bytes: 2M"}}) {
+            const std::size_t at = text.find(from);
+            ASSERT_NE(at, std::string::npos) << name << ": " << from;
+            text.replace(at, from.size(), to);
+        }
+        const std::string exp = tmp(std::string(name) + ".yaml"), json = tmp("out.json");
+        std::ofstream(exp) << text;
+        const CliResult r = run_cli("run -q --check " + exp + " --json " + json);
+        ASSERT_EQ(r.status, 0) << name << ": " << r.output;
+        const auto j = nlohmann::json::parse(slurp(json));
+        ASSERT_EQ(j["variants"].size(), 2u);
+        std::vector<std::uint64_t> swapents;
+        for (const auto& v : j["variants"]) {
+            const std::string what = std::string(name) + " " + v["name"].get<std::string>();
+            const auto& op = v["operations"][4];
+            EXPECT_EQ(op["op"], "reclaim") << what;
+            EXPECT_EQ(op["bytes"], 2 * 1024 * 1024) << what;
+            EXPECT_EQ(op["ptes"], 512) << what;
+            EXPECT_EQ(op["kernel"]["pgsteal"], 512) << what << ": every page reclaimed";
+            EXPECT_GE(op["kernel"]["pgscan"].get<std::uint64_t>(), 512u) << what;
+            EXPECT_EQ(op["kernel"]["folios_freed"], 32) << what;
+            for (const char* part : {"isolate_lru_folios", "shrink_folio_list", "try_to_unmap_one", "swap_writeout"})
+                EXPECT_GT(op["kernel"]["phases"].value(part, 0), 0) << what << ": " << part;
+            const auto& batches = op["kernel"]["batches"];
+            if (v["name"] == "batched") {
+                EXPECT_EQ(batches["get_and_clear_full_ptes"]["8"], 4) << what << ": the split folios, per VMA";
+                EXPECT_EQ(batches["get_and_clear_full_ptes"]["16"], 2 * 32 - 2) << what;
+            } else {
+                EXPECT_EQ(batches["ptep_get_and_clear"]["1"], 2 * 512) << what;
+            }
+            for (const auto& p : v["processes"])
+                swapents.push_back(p["swap_entries"].get<std::uint64_t>());
+        }
+        EXPECT_EQ(swapents, (std::vector<std::uint64_t>{512, 512, 512, 512})) << name;
+        std::remove(exp.c_str());
+        std::remove(json.c_str());
+    }
+}
+
+TEST(RunReclaim, ReclaimMistakesAreErrors)
+{
+    const std::string head = "experiment: {name: b, platform: neoverse-n1}\nprocesses:\n  - {name: a, threads: [0]}\n"
+                             "workload:\n";
+    for (const auto& [item, message] : std::vector<std::pair<std::string, std::string>>{
+             {"{op: reclaim}", ":5: workload.0: missing required key 'workload.0.bytes'"},
+             {"{op: reclaim, bytes: 0}", ":5: workload.0.bytes: must be between 1 byte and 1T"},
+             {"{op: reclaim, bytes: 1M, swappiness: 201}", ":5: workload.0.swappiness: '201' is not a swappiness"},
+             {"{op: reclaim, bytes: 1M, swappiness: min}", ":5: workload.0.swappiness: 'min' is not a swappiness"},
+             {"{op: reclaim, bytes: 1M, region: r}", ":5: workload.0.region"},
+             {"{op: reclaim, bytes: 1M, pages: 3}", ":5: workload.0.pages"}}) {
+        const std::string bad = tmp("bad.yaml"), json = tmp("never.json");
+        std::ofstream(bad) << head << "  - " << item << "\n";
+        const CliResult r = run_cli("run " + bad + " --json " + json);
+        EXPECT_EQ(r.status, 2) << item << ": " << r.output;
+        EXPECT_NE(r.output.find(message), std::string::npos) << item << ": " << r.output;
+        std::remove(bad.c_str());
     }
 }
 

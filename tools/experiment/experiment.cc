@@ -26,6 +26,7 @@ const char* to_string(OpKind k)
     case OpKind::Unpin: return "unpin";
     case OpKind::Mremap: return "mremap";
     case OpKind::DeviceExclusive: return "device_exclusive";
+    case OpKind::Reclaim: return "reclaim";
     case OpKind::Trace: return "trace";
     }
     return "?";
@@ -139,12 +140,12 @@ struct Loader {
         op.line = line_of(n);
         const std::string kind =
             n.choice("op", {"mmap", "touch", "fork", "munmap", "madvise", "mprotect", "pin", "unpin", "mremap",
-                            "device_exclusive", "trace"});
+                            "device_exclusive", "reclaim", "trace"});
         const std::map<std::string, OpKind> kinds{
             {"mmap", OpKind::Mmap},         {"touch", OpKind::Touch}, {"fork", OpKind::Fork},
             {"munmap", OpKind::Munmap},     {"madvise", OpKind::Madvise}, {"mprotect", OpKind::Mprotect},
             {"pin", OpKind::Pin},           {"unpin", OpKind::Unpin}, {"mremap", OpKind::Mremap},
-            {"device_exclusive", OpKind::DeviceExclusive}, {"trace", OpKind::Trace}};
+            {"device_exclusive", OpKind::DeviceExclusive}, {"reclaim", OpKind::Reclaim}, {"trace", OpKind::Trace}};
         op.kind = kinds.at(kind);
         const std::string first = e.processes.front().name;
         op.process = n.str("process", e.processes.size() == 1 ? first : "");
@@ -238,6 +239,24 @@ struct Loader {
             region_ref(n, op);
             range(n, op);
             break;
+        case OpKind::Reclaim: {
+            // memory.reclaim of the root cgroup, written by the process's thread on `core`: any folio on the LRU
+            op.bytes = n.size("bytes");
+            if (op.bytes == 0 || op.bytes > kMaxRegion)
+                n.fail("bytes", "must be between 1 byte and 1T");
+            if (n.has("swappiness")) {
+                const std::string sw = n.str("swappiness");
+                if (sw == "max") {
+                    op.swappiness = 201; // SWAPPINESS_ANON_ONLY
+                } else {
+                    if (sw.empty() || sw.size() > 3 || sw.find_first_not_of("0123456789") != std::string::npos ||
+                        std::stoi(sw) > 200)
+                        n.fail("swappiness", "'" + sw + "' is not a swappiness: 0 to 200, or max (anonymous memory only)");
+                    op.swappiness = std::stoi(sw);
+                }
+            }
+            break;
+        }
         case OpKind::Trace: {
             // Its records' @k are the process's threads; the trace maps its own memory (its mmap records) or
             // uses the process's regions by address.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // An experiment (docs/EXPERIMENTS.md): a platform, a kernel configuration, the processes and the cores that run
 // them, and a workload of operations (mmap, touch, fork, munmap, madvise, mprotect, pin, unpin, mremap,
-// device_exclusive, trace) that
+// device_exclusive, reclaim, trace) that
 // the ported kernel executes on the simulated cores, run once per kernel variant (by default the batched kernel
 // and the one that updates one PTE at a time). Loaded from YAML with every key checked; errors name file, line and key.
 #pragma once
@@ -20,7 +20,7 @@ struct ProcessSpec {
     std::vector<unsigned> tlb_only; // cores that only hold its mm in their TLBs (x86 lazy TLB; in mm_cpumask)
 };
 
-enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect, Pin, Unpin, Mremap, DeviceExclusive, Trace };
+enum class OpKind { Mmap, Touch, Fork, Munmap, Madvise, Mprotect, Pin, Unpin, Mremap, DeviceExclusive, Reclaim, Trace };
 const char* to_string(OpKind k);
 
 struct OpSpec {
@@ -47,6 +47,9 @@ struct OpSpec {
     // mremap
     std::uint64_t new_size = 0;    // 0 = the region's size
     bool move = true;              // MREMAP_MAYMOVE | MREMAP_FIXED to a new address; false: resize in place
+    // reclaim: what is written to memory.reclaim ("<bytes> [swappiness=N|max]")
+    std::uint64_t bytes = 0;
+    int swappiness = -1;           // -1: none given (the memcg's, vm_swappiness); 0..200; 201: "max" (anon only)
     // trace
     std::string file;              // relative to the current directory
     std::string format = "auto";   // "native", "lackey", "auto" (by file name, as replay)

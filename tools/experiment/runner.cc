@@ -13,6 +13,7 @@
 #include "mm/mprotect.hh"
 #include "mm/mremap.hh"
 #include "mm/rmap.hh"
+#include "mm/vmscan.hh"
 #include "tools/replay/trace_driver.hh"
 #include "traces/trace_reader.hh"
 #include "util/config_error.hh"
@@ -432,6 +433,16 @@ private:
                 }
             }
             r.ptes = (end - first + page - 1) / page;
+            break;
+        }
+        case OpKind::Reclaim: {
+            // write(2) of "<bytes> [swappiness=...]" to the root cgroup's memory.reclaim: the system call, then
+            // memory_reclaim() -> user_proactive_reclaim(). -EAGAIN (less reclaimable than asked) is what the
+            // write returns; the report's pgsteal says how much went.
+            kernel_.charge_sw(c, kernel_.config().software.syscall_entry);
+            const std::optional<int> swappiness = op.swappiness < 0 ? std::nullopt : std::optional<int>(op.swappiness);
+            mm::user_proactive_reclaim(c, op.bytes, swappiness);
+            r.ptes = op.bytes / page;
             break;
         }
         case OpKind::Trace:

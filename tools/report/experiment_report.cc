@@ -51,6 +51,11 @@ ordered_json op_json(std::size_t index, const OpResult& r, std::uint64_t page_si
         j["region"] = r.spec.region;
     if (r.spec.kind == OpKind::Fork)
         j["child"] = r.spec.child;
+    if (r.spec.kind == OpKind::Reclaim) {
+        j["bytes"] = r.spec.bytes;
+        if (r.spec.swappiness >= 0)
+            j["swappiness"] = r.spec.swappiness > 200 ? ordered_json("max") : ordered_json(r.spec.swappiness);
+    }
     if (r.spec.kind == OpKind::Trace) {
         j["file"] = r.spec.file;
         j["trace_records"] = r.trace_records;

@@ -48,6 +48,8 @@ ordered_json kernel_stats_json(const mm::MmStats& s, std::uint64_t page)
     j["pages_reused"] = s.pages_reused;
     j["pins"] = s.pins;
     j["unpins"] = s.unpins;
+    j["pgscan"] = s.pgscan;
+    j["pgsteal"] = s.pgsteal;
     j["folios_allocated"] = s.folios_allocated;
     j["folios_freed"] = s.folios_freed;
     j["page_tables_allocated"] = s.pgtables_allocated;

@@ -88,25 +88,27 @@ void MemorySystem::evicted(unsigned core, std::size_t from, std::uint64_t line)
     dir_.remove(line, core);
 }
 
-MemorySystem::Sharers MemorySystem::holders(std::uint64_t line, PAddr pa) const
+MemorySystem::Sharers MemorySystem::holders(std::uint64_t line, PAddr pa, unsigned except) const
 {
     Sharers h;
     if (use_directory_) {
         if (const Sharers* sh = dir_.find(line))
             h = *sh;
+        if (except < cores_)
+            h.reset(except);
         return h;
     }
     for (unsigned c = 0; c < cores_; ++c)
-        if (line_state(c, pa) != Mesi::I)
+        if (c != except && line_state(c, pa) != Mesi::I)
             h.set(c);
     return h;
 }
 
 void MemorySystem::invalidate_others(unsigned core, std::uint64_t line, PAddr pa)
 {
-    const Sharers sh = holders(line, pa);
+    const Sharers sh = holders(line, pa, core);
     for (unsigned c = 0; c < cores_; ++c) {
-        if (c == core || !sh.test(c))
+        if (!sh.test(c))
             continue;
         for (std::size_t l = 0; l < private_levels_; ++l)
             caches_[l][c].invalidate_line(pa);
@@ -197,16 +199,23 @@ Cycles MemorySystem::access(unsigned core, PAddr pa, LineOp op)
         unsigned others = 0;
         Mesi owner = Mesi::I;
         unsigned owner_core = 0;
-        const Sharers sh = holders(line, pa);
-        for (unsigned c = 0; c < cores_; ++c) {
-            if (c == core || !sh.test(c))
-                continue;
+        auto other = [&](unsigned c, Mesi s) {
             ++others;
-            const Mesi s = line_state(c, pa);
             if (owns(s)) {
                 owner = s;
                 owner_core = c;
             }
+        };
+        if (use_directory_) {
+            if (const Sharers* sh = dir_.find(line))
+                for (unsigned c = 0; c < cores_; ++c)
+                    if (c != core && sh->test(c))
+                        other(c, line_state(c, pa));
+        } else {
+            for (unsigned c = 0; c < cores_; ++c)
+                if (c != core)
+                    if (const Mesi s = line_state(c, pa); s != Mesi::I)
+                        other(c, s);
         }
         bool shared_hit = false;
         const Cycles shared_lat = shared_path(pa, shared_hit);

@@ -90,8 +90,8 @@ private:
     // Walks the shared levels (allocating on a miss); returns the latency of the one that hit, or DRAM's.
     Cycles shared_path(PAddr pa, bool& hit);
     using Sharers = CoherenceDirectory::Sharers;
-    // The cores whose private levels hold `line`.
-    Sharers holders(std::uint64_t line, PAddr pa) const;
+    // The cores whose private levels hold `line`, `except` left out.
+    Sharers holders(std::uint64_t line, PAddr pa, unsigned except = kMaxCores) const;
     void invalidate_others(unsigned core, std::uint64_t line, PAddr pa);
     void set_private_state(unsigned core, PAddr pa, Mesi s);
     void evicted(unsigned core, std::size_t from_level, std::uint64_t line);

@@ -61,7 +61,10 @@ void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what, 
 //    _mm_id_mapcount) equal the PTE and PMD leaves mapping it; refcount >= mapcount (+ pins);
 //  - PG_anon_exclusive pages are mapped from one mm only;
 //  - MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES and MM_SWAPENTS equal what each mm's tables hold;
-//  - swap PTEs: each slot's swap count is at least the swap PTEs naming it;
+//  - the swap device: each slot's swap count (its swap table entry, extend table included) equals the swap
+//    PTEs naming it, no swap PTE names a free or bad slot, a swapped-out slot not in the swap cache has a
+//    count, a cached slot names a swap-cache folio holding it (and a mapped swap-cache folio's slots name it),
+//    si->inuse_pages counts the slots in use;
 //  - arm64: every PTE with the contiguous bit is in an aligned block of CONT_PTES entries that all have it,
 //    map contiguous, aligned output and carry the same attributes.
 // A no-op unless the platform is checked. Throws CheckError naming the first violations.

@@ -109,6 +109,7 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
         }
         const unsigned nr_pages = static_cast<unsigned>(folio_nr_pages(c, folio));
         bool activate = false, unlocked = false; // a break that sets neither is keep_locked
+        bool freed = false;                      // free_it: neither kept nor put back
         do {
             if (folio_test_flag(c, folio, PG_unevictable)) { // !folio_evictable()
                 activate = true;
@@ -214,9 +215,11 @@ unsigned shrink_folio_list(Ctx& c, std::vector<Folio>& folio_list, reclaim_stat&
                 try_to_unmap_flush(c);
                 free_unref_folios(c, free_folios);
             }
-            unlocked = true;
-            continue;
+            freed = true; // upstream's `continue` of the list walk (a continue here would only leave the do-while)
+            break;
         } while (false);
+        if (freed)
+            continue;
         if (unlocked) {
             ret_folios.push_back(folio); // keep
             continue;

@@ -281,6 +281,30 @@ TEST_P(Reclaim, LazyfreeDiscardIsDecidedPerUnmapBatch)
             }
 }
 
+// A folio reclaim frees is not also put back on the LRU (shrink_folio_list()'s free_it path goes on to the next
+// folio; the port's `continue` inside its do-while(false) once only left that block, and the freed folio went to
+// the kept list: folio_putback_lru() set PG_lru on the free frames and dropped a reference they did not hold, and
+// when a frame had been reallocated meanwhile, e.g. as a swap cluster's table, freed it under its new owner).
+// Unchecked, so that the reference underflow is visible rather than caught.
+TEST_P(Reclaim, FreedFoliosAreNotPutBackOnTheLru)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 2);
+        const Folio swapped = folio_at(c, mm, kBase), discarded = folio_at(c, mm, kBase + 64 * KiB);
+        ASSERT_EQ(do_madvise(c, mm, kBase + 64 * KiB, 64 * KiB, MADV_FREE), 0);
+        const std::uint64_t freed_before = c.k.stats().folios_freed;
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_PAGEOUT), 0);
+        ASSERT_EQ(c.k.stats().folios_freed - freed_before, 2u) << "one swapped out, one discarded";
+        for (const Folio f : {swapped, discarded}) {
+            const PAddr page = c.k.vmemmap() + f.pfn * kStructPageBytes;
+            EXPECT_EQ(t.read(page + PAGE_OFF_REFCOUNT, 4), 0u) << "folio " << f.pfn << ": no reference dropped after the free";
+            EXPECT_FALSE(t.read(page + PAGE_OFF_FLAGS, 8) & (std::uint64_t{1} << PG_lru)) << "folio " << f.pfn;
+        }
+    });
+}
+
 // Checked mode: reclaim frees a discarded lazyfree folio only after the deferred flush (try_to_unmap_flush()),
 // so a TLB that still held its translation (a read after MADV_FREE, which does not redirty) never reaches the
 // freed frame. The mutant that frees first (tests/mutants/04) is caught here by the TLB oracle at the free.

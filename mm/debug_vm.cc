@@ -10,6 +10,8 @@
 #include "mm/leafops.hh"
 #include "mm/rmap.hh"
 #include "mm/swap.hh"
+#include "mm/swap_table.hh"
+#include "mm/swapfile.hh"
 #include "util/hex.hh"
 
 #include <algorithm>
@@ -116,6 +118,8 @@ public:
             walk_mm(*mm);
         for (const auto& [head, seen] : folios_)
             check_folio(head, seen);
+        if (k_.has_swap())
+            check_swap();
         if (!errors_.empty()) {
             std::string msg = "mm state check at " + when_ + ": " + std::to_string(errors_.size()) + " violation(s)";
             for (std::size_t i = 0; i < errors_.size() && i < 8; ++i)
@@ -148,10 +152,14 @@ private:
                 if (!a_.pte_present(pte)) {
                     pfn_t devx = 0;
                     // A device-exclusive entry maps its page: the folio's mapcount and MM_ANONPAGES count it.
-                    if (last && pte_device_exclusive_pfn(a_, pte, devx))
+                    if (last && pte_device_exclusive_pfn(a_, pte, devx)) {
                         mapped(mm, devx, 1, rss);
-                    else if (last && a_.is_swap_pte(pte))
+                    } else if (last && a_.is_swap_pte(pte)) {
                         ++rss[MM_SWAPENTS];
+                        SwapSeen& seen = swap_ptes_[a_.pte_to_swp_entry(pte).val];
+                        if (!seen.ptes++)
+                            seen.first = "mm " + std::to_string(mm.mm_id) + " VA " + hex(va);
+                    }
                     va += last ? k_.page_size() : span - (va & (span - 1));
                     continue;
                 }
@@ -234,6 +242,114 @@ private:
         }
     }
 
+    // The swap device's slots against the swap PTEs of every live mm (mm/swap_table.h: each slot's entry in
+    // its cluster's swap table holds the swap count, and the swap cache as the folio's PFN; there is no
+    // swap_map and no SWAP_HAS_CACHE in this tree):
+    //  - a slot's swap count (the table's COUNT, continued in the cluster's extend_table from SWP_TB_COUNT_MAX:
+    //    swp_swapcount()) equals the swap PTEs naming it: nothing else holds a count in the port (no shmem
+    //    swap-out, no swap PMDs), and the swap cache holds none (folio_alloc_swap() starts a slot at 0);
+    //  - no swap PTE names a free slot (NULL, or a cluster without a table), a bad one or one past the device;
+    //  - a slot swapped out and not cached (a shadow) has a count: one that dropped to 0 was freed
+    //    (swap_put_entries_cluster(), __swap_cache_del_folio());
+    //  - a cached slot (PFN) names a folio in the swap cache whose folio->swap range holds the slot, and a mapped
+    //    swap-cache folio's slots all name it back;
+    //  - si->inuse_pages counts the slots in use (neither free nor bad).
+    void check_swap()
+    {
+        Swap& sw = k_.swap();
+        const swap_info_struct& si = sw.si();
+        const unsigned per = sw.swapfile_cluster();
+        std::map<std::uint64_t, SwapSeen> left = swap_ptes_; // the PTEs' slots not yet found in a table
+        long in_use = 0;
+        for (unsigned ci_idx = 0; ci_idx < si.nr_clusters; ++ci_idx) {
+            const PAddr ci = si.cluster_info + PAddr{ci_idx} * SWAP_CLUSTER_INFO_BYTES;
+            const PAddr table = in_.read64(ci + CI_OFF_TABLE);
+            if (!table)
+                continue; // a free cluster: every slot NULL (its PTEs are reported below)
+            const PAddr extend = in_.read64(ci + CI_OFF_EXTEND_TABLE);
+            for (unsigned off = 0; off < per; ++off) {
+                const pgoff_t offset = pgoff_t{ci_idx} * per + off;
+                const swp_entry_t entry = swp_entry(si.type, offset);
+                const std::uint64_t tb = in_.read64(table + 8 * off);
+                const auto it = swap_ptes_.find(entry.val);
+                const long ptes = it == swap_ptes_.end() ? 0 : it->second.ptes;
+                left.erase(entry.val);
+                const std::string slot = "swap slot " + std::to_string(si.type) + ":" + hex(offset) + " (table " + hex(tb) + ")";
+                if (swp_tb_is_null(tb) || swp_tb_is_bad(tb)) {
+                    if (ptes)
+                        error(slot + (swp_tb_is_null(tb) ? " is free" : " is bad") + " but " + std::to_string(ptes) +
+                              " swap PTE(s) name it, first " + it->second.first);
+                    continue;
+                }
+                if (!swp_tb_is_countable(tb)) {
+                    error(slot + ": not a swap table entry");
+                    continue;
+                }
+                ++in_use;
+                long count = __swp_tb_get_count(tb);
+                if (count == SWP_TB_COUNT_MAX) {
+                    if (!extend) {
+                        error(slot + ": count " + std::to_string(count) + " continued in an extend table the cluster lacks");
+                        continue;
+                    }
+                    count = static_cast<long>(in_.read(extend + 4 * off, 4));
+                }
+                if (count != ptes)
+                    error(slot + ": swap count " + std::to_string(count) + ", named by " + std::to_string(ptes) + " swap PTE(s)" +
+                          (ptes ? ", first " + it->second.first : std::string()));
+                if (swp_tb_is_shadow(tb) && count == 0)
+                    error(slot + ": swapped out with no swap count and not cached (leaked: it should have been freed)");
+                if (swp_tb_is_folio(tb))
+                    check_swap_cache_slot(slot, swp_tb_to_pfn(tb), entry);
+            }
+        }
+        for (const auto& [val, seen] : left) {
+            const swp_entry_t entry{val};
+            if (swp_type(entry) != si.type)
+                continue; // not a slot of the device (a non-swap entry's type)
+            error("swap PTE " + seen.first + " names slot " + hex(swp_offset(entry)) +
+                  (swp_offset(entry) < si.max ? " of a free cluster" : ", past the device's " + std::to_string(si.max) + " slots"));
+        }
+        // swap_usage_in_pages(): the counter without SWAP_USAGE_OFFLIST_BIT (mm/swapfile.c)
+        const long inuse = static_cast<long>(in_.read64(si.inuse_pages()) & ~(std::uint64_t{1} << (32 - 2)));
+        if (inuse != in_use)
+            error("swap device: si->inuse_pages " + std::to_string(inuse) + ", " + std::to_string(in_use) + " slots in use in its tables");
+        // A mapped folio in the swap cache: its slots name it
+        for (const auto& [head, seen] : folios_) {
+            (void)seen;
+            const std::uint64_t flags = page_word(k_, head, PAGE_OFF_FLAGS);
+            if (!(flags & (std::uint64_t{1} << PG_swapcache)) || !(flags & (std::uint64_t{1} << PG_swapbacked)))
+                continue;
+            const swp_entry_t first{page_word(k_, head, PAGE_OFF_PRIVATE)};
+            for (unsigned i = 0; i < folio_nr(k_, head); ++i) {
+                const pgoff_t offset = swp_offset(first) + i;
+                const PAddr ci = si.cluster_info + PAddr{offset / per} * SWAP_CLUSTER_INFO_BYTES;
+                const PAddr table = offset < si.max && swp_type(first) == si.type ? in_.read64(ci + CI_OFF_TABLE) : 0;
+                const std::uint64_t tb = table ? in_.read64(table + 8 * (offset % per)) : 0;
+                if (!swp_tb_is_folio(tb) || swp_tb_to_pfn(tb) != head) {
+                    error("folio " + hex(head) + " in the swap cache at " + hex(first.val) + ": slot " + hex(offset) +
+                          " holds " + hex(tb) + ", not the folio");
+                    break;
+                }
+            }
+        }
+    }
+
+    // A cached slot: the folio at `pfn` is a swap-cache folio whose folio->swap range holds the slot
+    void check_swap_cache_slot(const std::string& slot, pfn_t pfn, swp_entry_t entry)
+    {
+        const std::uint64_t flags = page_word(k_, pfn, PAGE_OFF_FLAGS);
+        if (folio_head_untimed(k_, pfn) != pfn || !(flags & (std::uint64_t{1} << PG_swapcache)) ||
+            !(flags & (std::uint64_t{1} << PG_swapbacked))) {
+            error(slot + ": caches pfn " + hex(pfn) + ", not a folio in the swap cache\n" + dump_folio(k_, pfn));
+            return;
+        }
+        const swp_entry_t first{page_word(k_, pfn, PAGE_OFF_PRIVATE)};
+        if (swp_type(first) != swp_type(entry) || swp_offset(entry) < swp_offset(first) ||
+            swp_offset(entry) >= swp_offset(first) + folio_nr(k_, pfn))
+            error(slot + ": caches folio " + hex(pfn) + " whose folio->swap is " + hex(first.val));
+    }
+
     void check_folio(pfn_t head, const FolioSeen& s)
     {
         const std::int32_t ref = word32(k_, head, PAGE_OFF_REFCOUNT);
@@ -290,6 +406,11 @@ private:
     std::map<pfn_t, FolioSeen> folios_;
     std::unordered_map<pfn_t, std::set<unsigned>> page_mms_;
     std::set<std::pair<unsigned, Addr>> cont_done_;
+    struct SwapSeen {
+        long ptes = 0;     // swap PTEs naming the slot
+        std::string first; // where the first of them is
+    };
+    std::map<std::uint64_t, SwapSeen> swap_ptes_; // by swp_entry_t.val
     std::vector<std::string> errors_;
 };
 

@@ -62,7 +62,10 @@ void check_unreachable(Ctx& c, PAddr pa, std::uint64_t bytes, const char* what, 
 //    mapping its page, and in MM_ANONPAGES, as upstream's mapcount and rss do); refcount >= mapcount (+ pins);
 //  - PG_anon_exclusive pages are mapped from one mm only;
 //  - MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES and MM_SWAPENTS equal what each mm's tables hold;
-//  - swap PTEs: each slot's swap count is at least the swap PTEs naming it;
+//  - the swap device: each slot's swap count (its swap table entry, extend table included) equals the swap
+//    PTEs naming it, no swap PTE names a free or bad slot, a swapped-out slot not in the swap cache has a
+//    count, a cached slot names a swap-cache folio holding it (and a mapped swap-cache folio's slots name it),
+//    si->inuse_pages counts the slots in use;
 //  - arm64: every PTE with the contiguous bit is in an aligned block of CONT_PTES entries that all have it,
 //    map contiguous, aligned output and carry the same attributes.
 //  - the LRU lists are well formed and agree with the folios' flags and the list sizes (check_lru_lists(),

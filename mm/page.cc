@@ -4,6 +4,7 @@
 // field's vmemmap address (Category::StructPage). atomic_t fields are 4 bytes; page->flags is one 8-byte word.
 #include "mm/page.hh"
 
+#include "mm/debug_vm.hh"
 #include "mm/kernel.hh"
 #include "mm/swap.hh"
 
@@ -100,9 +101,13 @@ void folio_ref_sub(Ctx& c, Folio f, int nr)
 }
 
 // include/linux/page_ref.h folio_ref_sub_and_test(): atomic_sub_and_test
+// Checked mode: a reference dropped that the folio does not hold (the count going below 0: upstream's
+// put_page_testzero() VM_BUG_ON_PAGE(page_ref_count(page) == 0), and free_pages_prepare()'s bad-page report of a
+// freed page's count).
 bool folio_ref_sub_and_test(Ctx& c, Folio f, int nr)
 {
     const int old = as_int(c.cpu.fetch_sub(folio_addr(c, f) + PAGE_OFF_REFCOUNT, as_u32(nr), 4, kCat));
+    MMUSIM_VM_BUG_ON_FOLIO(c, old - nr < 0, "folio_ref_sub_and_test (refcount underflow)", f);
     return old - nr == 0;
 }
 

@@ -3,16 +3,20 @@
 // quiet on the kernel's own: a second writable mapping of an anon page, a _mapcount that disagrees with the
 // page tables, a device-exclusive entry left behind by a broken zap, a broken LRU list (a wrong link, a list
 // size that disagrees, a folio whose flags name another list), a folio_pte_batch() asked to look past its PTE
-// table.
+// table, a swap count that disagrees with the swap PTEs.
 #include "kernel_test_util.hh"
+#include "swap_test_util.hh"
 
 #include "mm/debug_vm.hh"
+#include "mm/madvise.hh"
 #include "mm/mmap.hh"
 #include "mm/internal.hh"
 #include "mm/mmap_lock.hh"
 #include "mm/pgtable.hh"
 #include "mm/rmap.hh"
 #include "mm/swap.hh"
+#include "mm/swap_table.hh"
+#include "mm/swapfile.hh"
 
 namespace mmusim::test {
 namespace {
@@ -180,6 +184,50 @@ TEST_P(Checkers, PteBatchBeyondItsTableIsCaught)
         }
     });
     EXPECT_NE(what.find("max_nr beyond the PTE table"), std::string::npos) << what;
+}
+
+// The swap table entry of the slot a swap PTE names (mm/swap_table.hh), as an address in simulated memory
+PAddr swap_table_entry(Ctx& c, swp_entry_t entry)
+{
+    const swap_info_struct& si = c.k.swap().si();
+    const unsigned per = c.k.swap().swapfile_cluster();
+    const PAddr ci = si.cluster_info + PAddr{swp_offset(entry) / per} * SWAP_CLUSTER_INFO_BYTES;
+    return c.cpu.load(ci + CI_OFF_TABLE, 8) + 8 * (swp_offset(entry) % per);
+}
+
+// Swap counts against the swap PTEs: two pages paged out pass; a count one too high, one too low (a slot
+// swapped out with no count), and a slot freed under its swap PTE are each caught.
+TEST_P(Checkers, SwapCountDisagreeingWithTheSwapPtesIsCaught)
+{
+    TestKernel t = make({"cores=2", "simulation.check=true"});
+    std::vector<std::string> what;
+    t.run([&](Ctx& c) {
+        mm_struct& mm = two_pages(c);
+        ASSERT_EQ(do_madvise(c, mm, kBase, 2 * c.k.page_size(), MADV_PAGEOUT), 0);
+        const pte_t pte = pte_at(c, mm, kBase);
+        ASSERT_TRUE(c.k.arch().is_swap_pte(pte)) << "paged out";
+        check_mm_state(c.k, "after the pageout"); // the kernel's own state passes
+        const PAddr slot = swap_table_entry(c, c.k.arch().pte_to_swp_entry(pte));
+        const std::uint64_t tb = c.cpu.load(slot, 8);
+        ASSERT_EQ(swp_tb_get_count(tb), 1);
+        for (const std::uint64_t bad : {__swp_tb_mk_count(tb, 2), __swp_tb_mk_count(tb, 0), null_to_swp_tb()}) {
+            c.cpu.store(slot, bad, 8);
+            try {
+                check_mm_state(c.k, "the test");
+                what.push_back("");
+            } catch (const CheckError& e) {
+                what.push_back(e.what());
+            }
+            c.cpu.store(slot, tb, 8);
+        }
+        check_mm_state(c.k, "restored");
+    });
+    ASSERT_EQ(what.size(), 3u);
+    EXPECT_NE(what[0].find("swap count 2, named by 1 swap PTE(s), first mm"), std::string::npos) << what[0];
+    EXPECT_NE(what[1].find("swap count 0, named by 1 swap PTE(s)"), std::string::npos) << what[1];
+    EXPECT_NE(what[1].find("swapped out with no swap count and not cached"), std::string::npos) << what[1];
+    EXPECT_NE(what[2].find("is free but 1 swap PTE(s) name it"), std::string::npos) << what[2];
+    EXPECT_NE(what[2].find("si->inuse_pages 2, 1 slots in use"), std::string::npos) << what[2];
 }
 
 TEST_P(Checkers, UncheckedKernelHasNoPageTableCheck)

@@ -221,6 +221,99 @@ TEST_P(Reclaim, LazyfreeReclaimDiscardsACleanFolioAndKeepsARedirtiedOne)
     });
 }
 
+// A lazyfree folio redirtied in one page is discarded or kept per unmap batch, as upstream's try_to_unmap_one()
+// decides it (mm/rmap.c: a batch whose merged pteval is clean is discarded, "goto discard", and the walk goes
+// on; the batch after which the folio is dirty is restored with set_ptes(pteval, nr_pages), the folio swap-backed
+// again, "goto walk_abort"). Page 10 of a 64K folio redirtied: one whole-folio batch keeps all 16 pages, every
+// PTE dirty; batches of 3 discard pages 0-8 and restore 9-11; one PTE at a time discards 0-9. The batched anon
+// unmap series does not change it (the lazyfree path is shared). On arm64 with contpte the folded block is dirty
+// as a whole (contpte_ptep_get() ORs its entries, and the first partial clear unfolds it: contpte_convert()
+// writes the OR into every entry), so the first batch is dirty already and nothing is discarded in any batch
+// size. This is why the differential tests compare batch sizes only on workloads without MADV_FREE
+// (tests/mm/reclaim_differential_test.cc).
+TEST_P(Reclaim, LazyfreeDiscardIsDecidedPerUnmapBatch)
+{
+    struct Case {
+        const char* batch;
+        unsigned discarded; // the pages before the batch with the redirtied page
+        unsigned restored;  // that batch
+    };
+    const bool arm64 = std::string(GetParam()) == "neoverse-n1";
+    for (const bool contpte : arm64 ? std::vector<bool>{true, false} : std::vector<bool>{false})
+        for (Case k : {Case{nullptr, 0, 16}, Case{"kernel.max_pte_batch=3", 9, 3}, Case{"kernel.pte_batch=false", 10, 1}})
+            for (const char* series : {"kernel.anon_unmap_batch=true", "kernel.anon_unmap_batch=false"}) {
+                std::vector<std::string> sets{series};
+                if (k.batch)
+                    sets.push_back(k.batch);
+                if (arm64 && !contpte)
+                    sets.push_back("kernel.contpte=false");
+                if (contpte) {
+                    k.discarded = 0; // the first batch is dirty already,
+                    k.restored = 16; // and the unfold left every entry dirty
+                }
+                std::string what = std::string(series) + " " + (k.batch ? k.batch : "no cap") +
+                                   (arm64 ? contpte ? " contpte" : " no contpte" : "");
+                TestKernel t = make_kernel(GetParam(), {"cores=2", "simulation.check=true"}, sets);
+                t.run([&](Ctx& c) {
+                    const mm::Arch& a = c.k.arch();
+                    const std::uint64_t page = c.k.page_size();
+                    mm_struct& mm = c.k.mm_alloc(c);
+                    map_and_write(c, mm, 1);
+                    const Folio f = folio_at(c, mm, kBase);
+                    ASSERT_EQ(do_madvise(c, mm, kBase, 64 * KiB, MADV_FREE), 0);
+                    c.cpu.store(user_access(c, mm, kBase + 10 * page, AccessKind::Write), 0x1234, 8);
+                    ASSERT_EQ(do_madvise(c, mm, kBase, 64 * KiB, MADV_PAGEOUT), 0);
+                    const std::vector<pte_t> p = ptes(c, mm, kBase, 16);
+                    for (unsigned i = 0; i < 16; ++i) {
+                        EXPECT_EQ(a.pte_none(p[i]), i < k.discarded) << what << " page " << i;
+                        if (i >= k.discarded && i < k.discarded + k.restored) {
+                            EXPECT_TRUE(a.pte_dirty(p[i])) << what << " page " << i << ": restored with the batch's dirty bit";
+                        }
+                        if (i >= k.discarded + k.restored && i != 10) {
+                            EXPECT_FALSE(a.pte_dirty(p[i])) << what << " page " << i << ": as MADV_FREE left it";
+                        }
+                    }
+                    EXPECT_EQ(rss(t, mm, MM_ANONPAGES), static_cast<long>(16 - k.discarded)) << what;
+                    EXPECT_EQ(folio_mapcount(c, f), static_cast<int>(16 - k.discarded)) << what;
+                    EXPECT_TRUE(folio_test_flag(c, f, PG_swapbacked)) << what << ": swap-backed again";
+                    EXPECT_EQ(c.k.swap().events.pswpout, 0u) << what;
+                    // The redirtied page and every page kept have their data; a discarded one reads back zero.
+                    for (unsigned i = 0; i < 16; ++i) {
+                        const Addr va = kBase + i * page;
+                        const std::uint64_t want = i == 10 ? 0x1234 : i < k.discarded ? 0 : pattern(va);
+                        EXPECT_EQ(c.cpu.load(user_access(c, mm, va, AccessKind::Read), 8), want) << what << " page " << i;
+                    }
+                    exit_mmap(c, mm);
+                    c.k.mm_free(c, mm);
+                });
+                EXPECT_EQ(t.k->stats().folios_allocated, t.k->stats().folios_freed) << what;
+            }
+}
+
+// A folio reclaim frees is not also put back on the LRU (shrink_folio_list()'s free_it path goes on to the next
+// folio; the port's `continue` inside its do-while(false) once only left that block, and the freed folio went to
+// the kept list: folio_putback_lru() set PG_lru on the free frames and dropped a reference they did not hold, and
+// when a frame had been reallocated meanwhile, e.g. as a swap cluster's table, freed it under its new owner).
+// Unchecked, so that the reference underflow is visible rather than caught.
+TEST_P(Reclaim, FreedFoliosAreNotPutBackOnTheLru)
+{
+    TestKernel t = make();
+    t.run([&](Ctx& c) {
+        mm_struct& mm = c.k.mm_alloc(c);
+        map_and_write(c, mm, 2);
+        const Folio swapped = folio_at(c, mm, kBase), discarded = folio_at(c, mm, kBase + 64 * KiB);
+        ASSERT_EQ(do_madvise(c, mm, kBase + 64 * KiB, 64 * KiB, MADV_FREE), 0);
+        const std::uint64_t freed_before = c.k.stats().folios_freed;
+        ASSERT_EQ(do_madvise(c, mm, kBase, 128 * KiB, MADV_PAGEOUT), 0);
+        ASSERT_EQ(c.k.stats().folios_freed - freed_before, 2u) << "one swapped out, one discarded";
+        for (const Folio f : {swapped, discarded}) {
+            const PAddr page = c.k.vmemmap() + f.pfn * kStructPageBytes;
+            EXPECT_EQ(t.read(page + PAGE_OFF_REFCOUNT, 4), 0u) << "folio " << f.pfn << ": no reference dropped after the free";
+            EXPECT_FALSE(t.read(page + PAGE_OFF_FLAGS, 8) & (std::uint64_t{1} << PG_lru)) << "folio " << f.pfn;
+        }
+    });
+}
+
 // Checked mode: reclaim frees a discarded lazyfree folio only after the deferred flush (try_to_unmap_flush()),
 // so a TLB that still held its translation (a read after MADV_FREE, which does not redirty) never reaches the
 // freed frame. The mutant that frees first (tests/mutants/04) is caught here by the TLB oracle at the free.

@@ -88,11 +88,10 @@ void swap_bdev_submit_write(Ctx& c, Folio folio)
     c.k.charge_sw(c, c.k.config().software.swap_submit);
     const std::uint64_t page_size = c.k.page_size();
     Swap& sw = c.k.swap();
+    std::vector<std::uint8_t> bytes(page_size);
     for (unsigned long i = 0; i < folio_nr_pages(c, folio); ++i) {
-        FramePool::Frame& bytes = sw.store[swp_offset(page_swap_entry(c, folio, folio_page(folio, i)))];
-        if (!bytes)
-            bytes = sw.store_pool->allocate();
-        device_memory(c).read((folio_pfn(folio) + i) << c.k.page_shift(), bytes.get(), page_size);
+        device_memory(c).read((folio_pfn(folio) + i) << c.k.page_shift(), bytes.data(), page_size);
+        sw.store->write(swp_offset(page_swap_entry(c, folio, folio_page(folio, i))), bytes.data());
     }
     folio_end_writeback(c, folio); // swap_write_end(): end_page_writeback()
 }
@@ -135,12 +134,12 @@ void swap_bdev_submit_read(Ctx& c, Folio folio)
     const unsigned long nr_pages = folio_nr_pages(c, folio);
     c.k.charge_sw(c, c.k.config().software.swap_read * ((page_size * nr_pages + 4 * KiB - 1) / (4 * KiB)));
     Swap& sw = c.k.swap();
+    std::vector<std::uint8_t> bytes(page_size);
     for (unsigned long i = 0; i < nr_pages; ++i) {
         const pgoff_t offset = swp_offset(page_swap_entry(c, folio, folio_page(folio, i)));
-        const auto it = sw.store.find(offset);
-        if (it == sw.store.end())
+        if (!sw.store->read(offset, bytes.data()))
             throw std::logic_error("swap_read_folio: slot " + std::to_string(offset) + " was never written");
-        device_memory(c).write((folio_pfn(folio) + i) << c.k.page_shift(), it->second.get(), page_size);
+        device_memory(c).write((folio_pfn(folio) + i) << c.k.page_shift(), bytes.data(), page_size);
     }
     sw.events.pswpin += nr_pages; // count_vm_events(PSWPIN, ...)
     folio_mark_uptodate(c, folio);

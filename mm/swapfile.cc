@@ -278,7 +278,7 @@ void swap_range_alloc(Ctx& c, swap_info_struct& si, unsigned nr)
 void swap_range_free(Ctx& c, swap_info_struct& si, pgoff_t offset, unsigned nr)
 {
     for (unsigned i = 0; i < nr; ++i)
-        swp(c).store.erase(offset + i);
+        swp(c).store->erase(offset + i);
     smp_wmb(c);
     c.cpu.fetch_add(swp(c).nr_swap_pages(), nr, 8, kCat); // atomic_long_add(nr_entries, &nr_swap_pages)
     swap_usage_sub(c, si, nr);
@@ -790,7 +790,7 @@ Swap::Swap(Kernel& k, PhysAllocator& phys, std::uint64_t bytes)
     const unsigned page_shift = fmt.page_shift();
     const std::uint64_t page_size = fmt.page_size();
     hw::PhysMemory& mem = k.platform().memory().memory();
-    store_pool = std::make_unique<FramePool>(page_size);
+    store = std::make_unique<SwapSlotStore>(page_size);
 
     // CONFIG_THP_SWAP: SWAPFILE_CLUSTER is HPAGE_PMD_NR, SWAP_NR_ORDERS is PMD_ORDER + 1
     pmd_order_ = fmt.level(fmt.levels() - 2).shift - page_shift;

@@ -24,7 +24,7 @@
 
 #include "mm/page.hh"
 #include "mm/swapops.hh"
-#include "util/frame_pool.hh"
+#include "mm/swap_slot_store.hh"
 
 #include <cstdint>
 #include <memory>
@@ -124,10 +124,8 @@ public:
     // swap_avail_head membership of the device (plist_node_empty(&si->avail_list) negated)
     bool on_avail_list = true;
 
-    // The device's data: the bytes last written to each slot (a page each, from a huge-page-backed pool),
-    // dropped when the slot is freed.
-    std::unique_ptr<FramePool> store_pool;
-    std::unordered_map<pgoff_t, FramePool::Frame> store;
+    // The device's data: the bytes last written to each slot, dropped when the slot is freed.
+    std::unique_ptr<SwapSlotStore> store;
 
     // count_vm_event()s of the swap paths (include/linux/vm_event_item.h)
     struct Events {

@@ -2,7 +2,9 @@
 #include "hw/tlb/tlb.hh"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
+#include <utility>
 
 namespace mmusim::hw {
 
@@ -146,6 +148,7 @@ void Tlb::install(const TlbEntry& in, bool splintered)
         ++stats_.evictions;
         --valid_by_size_[shift_slot(victim->size_shift)];
     }
+    max_trans_shift_ = std::max<unsigned>(max_trans_shift_, e.trans_shift);
     *victim = e;
     ++valid_by_size_[shift_slot(e.size_shift)];
     ++stats_.fills;
@@ -165,12 +168,44 @@ bool Tlb::fill(const TlbEntry& in, Addr va, std::vector<TlbEntry>* resized)
 std::size_t Tlb::invalidate(const InvalidationScope& scope)
 {
     std::size_t n = 0;
-    for (TlbEntry& e : entries_) {
+    const auto drop = [&](TlbEntry& e) {
         if (scope.matches(e)) {
             e.valid = false;
             --valid_by_size_[shift_slot(e.size_shift)];
             ++n;
         }
+    };
+    // By VA, only the sets that can hold an entry whose translation overlaps the range are searched: for each
+    // held size, those its pieces of every translation overlapping the range index (a splintered entry lies
+    // anywhere inside its translation, at most 2^max_trans_shift_ bytes). A wide range searches everything.
+    const std::uint64_t sets = set_mask_ + 1;
+    bool narrow = scope.by_va;
+    std::uint64_t probes = 0;
+    std::array<std::pair<std::uint64_t, std::uint64_t>, 8> runs; // per held size: first piece, pieces
+    std::size_t nruns = 0;
+    narrow = narrow && geom_.size_shifts.size() <= runs.size();
+    for (std::size_t i = 0; narrow && i < geom_.size_shifts.size(); ++i) {
+        if (valid_by_size_[i] == 0)
+            continue;
+        const unsigned s = geom_.size_shifts[i];
+        const unsigned t = std::max<unsigned>(s, max_trans_shift_);
+        const std::uint64_t first = (scope.va_start >> t) << (t - s);
+        const std::uint64_t last = ((scope.va_last >> t) << (t - s)) + ((std::uint64_t{1} << (t - s)) - 1);
+        const std::uint64_t pieces = last - first + 1;
+        probes += pieces;
+        narrow = pieces < sets && probes < sets;
+        runs[nruns++] = {first, pieces};
+    }
+    if (!narrow) {
+        for (TlbEntry& e : entries_)
+            drop(e);
+    } else {
+        for (std::size_t r = 0; r < nruns; ++r)
+            for (std::uint64_t k = 0; k < runs[r].second; ++k) {
+                TlbEntry* set = &entries_[((runs[r].first + k) & set_mask_) * ways_];
+                for (unsigned w = 0; w < ways_; ++w)
+                    drop(set[w]);
+            }
     }
     stats_.invalidated += n;
     last_ = nullptr;

@@ -103,6 +103,7 @@ private:
     std::uint64_t set_mask_ = 0;
     std::uint64_t clock_ = 0;
     TlbEntry* last_ = nullptr;
+    unsigned max_trans_shift_ = 0; // the largest translation ever installed (bounds a by-VA invalidation's search)
     std::vector<std::uint32_t> valid_by_size_; // valid entries per held size (lets a fill skip absent sizes)
     TlbStats stats_;
 };

@@ -73,7 +73,7 @@ inline std::string snapshot(const TestKernel& t, const std::vector<mm::mm_struct
             o << '\n';
         }
     }
-    o << "free " << t.k->page_alloc().free_bytes() << " slots in use " << t.k->swap().store.size() << '\n';
+    o << "free " << t.k->page_alloc().free_bytes() << " slots in use " << t.k->swap().store->size() << '\n';
     return o.str();
 }
 

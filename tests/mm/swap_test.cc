@@ -470,7 +470,7 @@ TEST_P(Swap, MunmapAndExitOfSwappedOutRangesFreeTheSlots)
         exit_mmap(c, mm);
         c.k.mm_free(c, mm);
         EXPECT_EQ(swap_usage_in_pages(c, c.k.swap().si()), 0);
-        EXPECT_TRUE(c.k.swap().store.empty()) << "the device forgot every slot";
+        EXPECT_TRUE(c.k.swap().store->empty()) << "the device forgot every slot";
         EXPECT_EQ(c.cpu.load(c.k.swap().nr_swap_pages(), 8), c.k.swap().si().pages);
         after = c.k.page_alloc().free_bytes();
     });
@@ -488,7 +488,7 @@ TEST_P(Swap, ZeroFilledFolioIsOnlyMarkedAndReadsBackZero)
         ASSERT_TRUE(test_swap_out_folio(c, folio_at(c, mm, kBase), {{&mm, kBase}}));
         EXPECT_EQ(c.k.swap().events.swpout_zero, 16u);
         EXPECT_EQ(c.k.swap().events.pswpout, 0u) << "no I/O for zero-filled pages";
-        EXPECT_TRUE(c.k.swap().store.empty());
+        EXPECT_TRUE(c.k.swap().store->empty());
         const PAddr pa = user_access(c, mm, kBase + 3 * c.k.page_size(), AccessKind::Read);
         EXPECT_EQ(c.k.swap().events.swpin_zero, 16u);
         EXPECT_EQ(c.k.swap().events.pswpin, 0u);
@@ -593,7 +593,7 @@ TEST_P(Swap, WriteoutChargesTheSubmissionOnly)
             << "one bio for the 64K folio; no wait for the device";
         EXPECT_FALSE(folio_test_flag(c, f, PG_writeback)) << "completed";
         EXPECT_FALSE(folio_test_flag(c, f, PG_locked)) << "swap_writeout() unlocks";
-        EXPECT_EQ(c.k.swap().store.size(), 16u);
+        EXPECT_EQ(c.k.swap().store->size(), 16u);
         EXPECT_EQ(c.k.swap().events.pswpout, 16u);
         // Undo: the slots' counts, the swap cache.
         folio_lock(c, f);
@@ -601,7 +601,7 @@ TEST_P(Swap, WriteoutChargesTheSubmissionOnly)
         EXPECT_TRUE(folio_free_swap(c, f));
         folio_unlock(c, f);
         folio_put(c, f);
-        EXPECT_TRUE(c.k.swap().store.empty());
+        EXPECT_TRUE(c.k.swap().store->empty());
         exit_mmap(c, mm);
         c.k.mm_free(c, mm);
     });

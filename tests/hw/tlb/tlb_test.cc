@@ -837,5 +837,43 @@ INSTANTIATE_TEST_SUITE_P(
                       StreamConfig{"asids_globals_full", 32, 32, {12, 21}, true, true, true}),
     [](const ::testing::TestParamInfo<StreamConfig>& i) { return std::string(i.param.name); });
 
+// A by-VA invalidation searches only the sets that can hold an overlapping entry: it must remove exactly the
+// entries a search of the whole TLB would (every match, nothing else), with splintered entries (a 2M or 1G
+// translation cut to a held size, lying anywhere inside it) and contiguous ones among them.
+TEST(Tlb, ByVaInvalidationRemovesExactlyTheMatchingEntries)
+{
+    Tlb tlb(geo(256, 4, {12, 21}));
+    std::mt19937_64 rng(7);
+    const unsigned shifts[] = {12, 12, 16, 21, 30};
+    for (int round = 0; round < 3000; ++round) {
+        for (int f = 0; f < 8; ++f) {
+            const Addr va = (rng() % (std::uint64_t{2} << 30)) & ~Addr{0xfff};
+            const unsigned s = shifts[rng() % 5];
+            TlbEntry e = make_entry(va, s, static_cast<Asid>(1 + rng() % 3), rng() % 10 == 0);
+            tlb.fill(e, va);
+        }
+        InvalidationScope scope;
+        scope.by_va = true;
+        scope.va_start = (rng() % (std::uint64_t{2} << 30)) & ~Addr{0xfff};
+        const unsigned span = 12 + static_cast<unsigned>(rng() % 12); // 4K .. 8M
+        scope.va_last = scope.va_start + (Addr{1} << span) - 1;
+        scope.any_asid = rng() % 2;
+        scope.asid = static_cast<Asid>(1 + rng() % 3);
+        scope.include_global = rng() % 2;
+        std::size_t matching = 0, valid = 0;
+        tlb.for_each([&](const TlbEntry& e) {
+            ++valid;
+            matching += scope.matches(e);
+        });
+        ASSERT_EQ(tlb.invalidate(scope), matching) << "round " << round;
+        std::size_t after = 0;
+        tlb.for_each([&](const TlbEntry& e) {
+            ++after;
+            ASSERT_FALSE(scope.matches(e)) << "round " << round << ": a matching entry survived";
+        });
+        ASSERT_EQ(after, valid - matching);
+    }
+}
+
 } // namespace
 } // namespace mmusim::hw

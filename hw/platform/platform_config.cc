@@ -288,7 +288,7 @@ PlatformConfig load_platform(const ConfigNode& root)
         g.size = c.size("size");
         if (g.size > 1024 * GiB)
             c.fail("size", format_size(g.size) + " is larger than the 1T a cache level may have");
-        g.ways = static_cast<unsigned>(c.u64("ways", 1, 1024));
+        g.ways = static_cast<unsigned>(c.u64("ways", 1, 255)); // a set's LRU order is a byte per way (cache.hh)
         g.line_size = line;
         g.latency = c.u64("latency", 0, 100000);
         g.shared = c.boolean("shared", false);
@@ -297,6 +297,10 @@ PlatformConfig load_platform(const ConfigNode& root)
             c.fail("size", "size / (line_size * ways) must be a whole power of two");
         if (!g.shared && !p.memory.levels.empty() && p.memory.levels.back().shared)
             c.fail("shared", "a private level cannot follow a shared one");
+        if (!g.shared && std::count_if(p.memory.levels.begin(), p.memory.levels.end(), [](const CacheGeometry& l) {
+                             return !l.shared;
+                         }) == MemorySystem::kMaxPrivateLevels)
+            c.fail("shared", "at most " + std::to_string(MemorySystem::kMaxPrivateLevels) + " private cache levels");
         p.memory.levels.push_back(g);
     }
     // Coherence between the cores' private levels (MESI, directory at the shared level).

@@ -138,6 +138,28 @@ TEST(Coherence, PrivateLevelAfterASharedOneIsAConfigError)
     EXPECT_THROW(platform_config("neoverse-n1", {"caches.levels.0.shared=true"}), ConfigError);
 }
 
+TEST(Coherence, TooManyWaysOrPrivateLevelsAreConfigErrors)
+{
+    try {
+        platform_config("neoverse-n1", {"caches.levels.0.ways=256"});
+        ADD_FAILURE() << "256 ways accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("ways"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(platform_config("neoverse-n1", {"caches.levels.2.shared=false"})); // three private levels
+    // Five private levels
+    try {
+        std::string levels = "caches.levels=[";
+        for (int i = 1; i <= 5; ++i)
+            levels += std::string(i > 1 ? ", " : "") + "{name: l" + std::to_string(i) + ", size: 64K, ways: 4, latency: " +
+                      std::to_string(4 * i) + "}";
+        platform_config("neoverse-n1", {levels + "]"});
+        ADD_FAILURE() << "five private levels accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("at most 4 private cache levels"), std::string::npos) << e.what();
+    }
+}
+
 } // namespace
 
 // Below MemorySystemConfig::directory_from_cores the memory system searches the other cores' private levels

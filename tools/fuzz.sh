@@ -56,14 +56,19 @@ cp "$root"/configs/kernels/*.yaml "$seeds/kernel_config/"
 cp "$root"/configs/experiments/*.yaml "$seeds/experiment/"
 for f in "$root"/configs/sweeps/experiments/*.yaml; do cp "$f" "$seeds/experiment/sweep-$(basename "$f")"; done
 cp "$root"/configs/sweeps/*.yaml "$seeds/sweep/"
+# Hand-written seeds for what no shipped file shows (e.g. an experiment with every workload op).
+for h in "${all_harnesses[@]}"; do
+    if [[ -d $root/fuzz/seeds/$h ]]; then cp "$root/fuzz/seeds/$h"/* "$seeds/$h/"; fi
+done
 # --set: the assignments the shipped experiments and sweeps make, a few per seed.
 grep -ohE '[a-z_][a-z_0-9]*(\.[a-z_0-9]+)+=[^],[:space:]]+' "$root"/configs/experiments/*.yaml "$root"/configs/sweeps/*.yaml \
     | sort -u | split -l 3 - "$seeds/set_override/sets-"
 printf 'cores=8\ntlb.l1d.0.entries=64\n' >"$seeds/set_override/platform"
 
-# Dictionaries: the format's tokens, and for YAML every key the shipped configs use.
-yaml_keys=$(grep -ohE '^[[:space:]-]*[a-z_][a-z_0-9]*:' "$root"/configs/*/*.yaml "$root"/configs/sweeps/experiments/*.yaml |
-    sed -E 's/^[[:space:]-]*//; s/:$//' | sort -u)
+# Dictionaries: the format's tokens, and for YAML every key the shipped configs use (block and flow style).
+yaml_keys=$(grep -ohE '(^[[:space:]-]*|[{,][[:space:]]*)[a-z_][a-z_0-9]*:' "$root"/configs/*/*.yaml "$root"/configs/sweeps/experiments/*.yaml \
+    "$root"/fuzz/seeds/*/*.yaml |
+    sed -E 's/^[[:space:]{,-]*//; s/:$//' | sort -u)
 cp "$root/fuzz/dicts/native.dict" "$work/dicts/native_reader.dict"
 cp "$root/fuzz/dicts/lackey.dict" "$work/dicts/lackey_reader.dict"
 for h in platform_config kernel_config experiment sweep; do

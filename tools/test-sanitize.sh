@@ -19,7 +19,4 @@ cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="print_suppressions=0"
-# Excluded, a real leak not yet fixed (docs/CHECKING.md, "Sanitizers"): when one core's work fails, sc_stop()
-# leaves the other cores' threads suspended mid-operation; their frames are never unwound, so what those
-# frames own leaks when libsystemc frees the stacks. Only this test stops a run with another core mid-trace.
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '^RunTrace\.ThreadBeyondTheProcessIsAnError$'
+ctest --test-dir build-asan --output-on-failure -j"$jobs"

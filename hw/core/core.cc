@@ -10,6 +10,14 @@
 
 namespace mmusim::hw {
 
+namespace {
+
+// Thrown through a core's work when another core's failure ended the run (Core::stop_waiting). Not a
+// std::exception, so that no handler of the work's own catches it.
+struct Stopped {};
+
+} // namespace
+
 const char* to_string(AtomicKind k)
 {
     switch (k) {
@@ -77,10 +85,16 @@ void Core::run()
             while (!work_)
                 wait_event(irq_event_); // an interrupt or new work (one event: no or-list held while parked)
         }
+    } catch (const Stopped&) {
+        done_ = true; // another core failed: this one's work is unwound, with no error of its own
     } catch (...) {
         // Exceptions must not cross into the SystemC kernel, which would turn them into sc_reports.
         error_ = std::current_exception();
         done_ = true;
+        // The other cores unwind their work before the simulation stops (they run in this delta cycle).
+        for (std::size_t i = 0; i < ic_.cores(); ++i)
+            if (i != id_)
+                ic_.core(i).stop_waiting();
         // Another core may have failed in the same delta cycle; a second sc_stop() would print SystemC's
         // W545 warning on stdout. The first error stops the run, and each core keeps its own.
         if (sc_core::sc_get_simulator_status() != sc_core::SC_SIM_USER_STOP)
@@ -143,9 +157,26 @@ void Core::hand_over()
 
 Cycles Core::sim_cycles() const { return static_cast<Cycles>(sc_core::sc_time_stamp().value() / cycle_.value()); }
 
+void Core::stop_waiting()
+{
+    stopping_ = true;
+    irq_event_.notify(); // immediate: the thread runs in this evaluation phase, before sc_stop() takes effect
+}
+
+bool Core::stopped()
+{
+    if (!stopping_)
+        return false;
+    if (std::uncaught_exceptions() == 0)
+        throw Stopped{};
+    return true;
+}
+
 void Core::wait_until(Cycles until)
 {
     for (;;) {
+        if (stopped())
+            return;
         until += serve_interrupt();
         const Cycles now = sim_cycles();
         if (now >= until)
@@ -206,6 +237,8 @@ void Core::idle(sc_core::sc_time d)
 
 void Core::wait_event(sc_core::sc_event& ev)
 {
+    if (stopped())
+        return;
     // Catching up with simulated time may yield, and what the caller waits for may happen meanwhile (a
     // notification no wait was there to see): then return at once, so that the caller looks again.
     const sc_core::sc_time t0 = sc_core::sc_time_stamp();
@@ -222,11 +255,14 @@ void Core::wait_event(sc_core::sc_event& ev)
             sc_core::wait(until, irq_event_);
         else
             sc_core::wait(until, ev | irq_event_);
-    } else if (in_irq_ || irq_only) {
+    } else if (irq_only) {
         sc_core::wait(ev);
     } else {
+        // In a handler too, though it takes no interrupt: irq_event_ is also what stop_waiting() notifies.
         sc_core::wait(ev | irq_event_);
     }
+    if (stopped())
+        return;
     serve_interrupt();
 }
 

@@ -77,6 +77,9 @@ public:
     void set_work(std::function<void(Core&)> work);
     bool done() const { return done_; }
     std::exception_ptr error() const { return error_; }
+    // For a core whose work failed: the run is over, so this core's thread is woken wherever it waits and
+    // unwinds its work (Stopped), leaving nothing suspended with live objects on its stack.
+    void stop_waiting();
 
     // ---- the per-core interface used by the mm port ----
     std::uint64_t load(PAddr pa, unsigned size, Category cat = Category::KernelMemory);
@@ -186,6 +189,9 @@ private:
     void wait_until(Cycles until);
     // Runs the first queued interrupt if it has arrived; returns the cycles it took (0 if none ran).
     Cycles serve_interrupt();
+    // After stop_waiting(): throws Stopped to unwind the work, or, if the work is already unwinding (a
+    // destructor that syncs), returns true so that the caller returns without waiting.
+    bool stopped();
     // Takes back the cycles charged since `before` was taken (the counters' other fields stay): work done on
     // behalf of others while this core is idle is no part of its time.
     void drop_charges(const CoreCounters& before);
@@ -208,6 +214,7 @@ private:
     Cycles pending_ = 0;
     bool done_ = false;
     std::exception_ptr error_;
+    bool stopping_ = false;       // stop_waiting() was called: every wait ends at once
     std::deque<Interrupt> irqs_;  // by arrival
     sc_core::sc_event irq_event_; // a new interrupt was queued, or new work given (set_work)
     bool in_irq_ = false;         // running a handler: interrupts wait (no nesting)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kernel_test_util.hh"
+#include "mm/leafops.hh"
 
 #include "swap_test_util.hh"
 
@@ -28,6 +29,10 @@ inline std::string snapshot(const TestKernel& t, const std::vector<mm::mm_struct
     o << std::hex;
     const mm::Arch& a = t.k->arch();
     std::set<mm::pfn_t> folios;
+    const auto insert_folio = [&](mm::pfn_t pfn) { // page_folio(), untimed
+        const std::uint64_t head = t.read(t.k->vmemmap() + pfn * mm::kStructPageBytes + mm::PAGE_OFF_COMPOUND_HEAD, 8);
+        folios.insert(head & 1 ? (head - 1 - t.k->vmemmap()) / mm::kStructPageBytes : pfn);
+    };
     for (std::size_t i = 0; i < mms.size(); ++i) {
         const mm::mm_struct& mm = *mms[i];
         o << "mm " << i << " rss";
@@ -43,8 +48,13 @@ inline std::string snapshot(const TestKernel& t, const std::vector<mm::mm_struct
                     // a swap PTE (swap entry and exclusive marker)
                     const hw::WalkStep s = hw::walk_down(t.k->format(), mm.pgd, va,
                                                          [&](PAddr pa) { return t.p->inspect().read64(pa); });
-                    if (s.depth == t.k->format().levels() - 1 && a.is_swap_pte(mm::pte_t{s.raw}))
+                    if (s.depth == t.k->format().levels() - 1 && a.is_swap_pte(mm::pte_t{s.raw})) {
                         o << "  " << va << " swap " << s.raw << '\n';
+                        // a device-exclusive entry still maps its folio (mm/leafops.hh)
+                        mm::pfn_t pfn = 0;
+                        if (mm::pte_device_exclusive_pfn(a, mm::pte_t{s.raw}, pfn))
+                            insert_folio(pfn);
+                    }
                     continue;
                 }
                 const mm::pfn_t pfn = a.pte_pfn(mm::pte_t{raw});
@@ -53,9 +63,7 @@ inline std::string snapshot(const TestKernel& t, const std::vector<mm::mm_struct
                 raw &= ~mask;
                 o << "  " << va << ' ' << raw << '\n';
                 if (pfn != t.k->zero_pfn()) {
-                    // page_folio(), untimed
-                    const std::uint64_t head = t.read(t.k->vmemmap() + pfn * mm::kStructPageBytes + mm::PAGE_OFF_COMPOUND_HEAD, 8);
-                    folios.insert(head & 1 ? (head - 1 - t.k->vmemmap()) / mm::kStructPageBytes : pfn);
+                    insert_folio(pfn);
                     o << "   data " << t.read(pfn * t.k->page_size(), 8) << '\n';
                 }
             }

@@ -2,7 +2,8 @@
 // The differential property of the batched anon unmap series (issue 9): over generated workloads mixing
 // faults, writes with data, fork, child exits, GUP pin and unpin, MADV_FREE, redirtying of lazyfree pages,
 // MADV_PAGEOUT (the real reclaim: shrink_folio_list() -> try_to_unmap()), LRU reclaim (memory.reclaim: any
-// folio on the LRU, shared, split across VMAs or partly unmapped ones included) and swap-in by touching
+// folio on the LRU, shared, split across VMAs or partly unmapped ones included), mprotect() to read-only and
+// back, device-exclusive entries (make_device_exclusive()), munmap, child exits and swap-in by touching
 // swapped-out pages, kernel.anon_unmap_batch on and off end in the same page tables (swap PTEs included), swap counts,
 // mm counters, folio state and page contents (mm_snapshot.hh); only the cycles differ. Every run is in
 // checked mode: the TLB oracle stops it at a stale translation where the kernel relies on a completed flush
@@ -27,8 +28,12 @@
 #include "mm/debug_vm.hh"
 #include "mm/fork.hh"
 #include "mm/gup.hh"
+#include "mm/leafops.hh"
 #include "mm/madvise.hh"
 #include "mm/mmap.hh"
+#include "mm/mmap_lock.hh"
+#include "mm/mprotect.hh"
+#include "mm/rmap.hh"
 #include "mm/vmscan.hh"
 
 #include <gtest/gtest.h>
@@ -60,6 +65,8 @@ struct Outcome {
     std::uint64_t lru_reclaimed = 0;    // pages memory.reclaim reclaimed
     std::uint64_t swapped_in = 0;
     std::uint64_t whole_blocks = 0; // arm64 contpte: 16-entry blocks whose young/dirty OR is compared
+    std::uint64_t device_exclusive = 0; // pages made device-exclusive
+    std::uint64_t write_protects = 0;   // mprotect(PROT_READ) calls that succeeded
 };
 
 std::uint64_t calls_over(const MmStats& s, const char* helper, unsigned above)
@@ -82,9 +89,11 @@ unsigned env_or(const char* name, unsigned def)
 // Workload::NoLazyfree gives MADV_COLD where Full gives MADV_FREE (with the same redirtying and pageout): no
 // folio is ever lazyfree, so different batch sizes must end the same too (see the top of the file).
 enum class Workload { Full, NoLazyfree };
-// The operation mix: memory.reclaim joined it with LRU reclaim; the seeds the fuzzer found before that
-// (1001, 200727, 300920) replay the mix they were found with, where those draws were touches.
-enum class Mix { WithLruReclaim, BeforeLruReclaim };
+// The operation mix. memory.reclaim joined it with LRU reclaim, mprotect() and device-exclusive entries
+// (make_device_exclusive()) after that; a seed replays the mix it was found or chosen with, where the later
+// operations' draws were touches: 1001, 200727 and 300920 before LRU reclaim, the Workloads/ seeds before
+// mprotect. The fuzzer runs the latest.
+enum class Mix { WithMprotectAndDeviceExclusive, WithLruReclaim, BeforeLruReclaim };
 
 Outcome run_workload(const std::string& platform, std::vector<std::string> kernel_sets, unsigned seed,
                      Workload workload = Workload::Full, Mix mix = Mix::WithLruReclaim)
@@ -124,7 +133,8 @@ Outcome run_workload(const std::string& platform, std::vector<std::string> kerne
             const std::uint64_t r = pick(100);
             if (std::getenv("MMUSIM_DIFF_TRACE")) // which operation is which, to bisect with MMUSIM_DIFF_OPS
                 std::fprintf(stderr, "%s seed %u op %d: %s mm %zu [%#llx, %#llx)\n", platform.c_str(), seed, op,
-                             r < 5 ? "mmap" : r < 40 ? "touch" : r < 45 ? "memory.reclaim" : r < 52 ? "fork" : r < 60 ? "pin"
+                             r < 5 ? "mmap" : r < 30 || (r < 40 && mix != Mix::WithMprotectAndDeviceExclusive) ? "touch"
+                             : r < 35 ? "mprotect" : r < 40 ? "device-exclusive" : r < 45 ? "memory.reclaim" : r < 52 ? "fork" : r < 60 ? "pin"
                              : r < 66 ? "unpin" : r < 76 ? "MADV_FREE (+ MADV_PAGEOUT)" : r < 94 ? "MADV_PAGEOUT"
                              : r < 97 ? "munmap" : "exit",
                              static_cast<std::size_t>(std::find(mms.begin(), mms.end(), &mm) - mms.begin()),
@@ -132,7 +142,27 @@ Outcome run_workload(const std::string& platform, std::vector<std::string> kerne
             if (r < 5) {
                 do_mmap(c, mm, start, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
                         static_cast<int>(orders[pick(4)]));
-            } else if (mix == Mix::WithLruReclaim && r >= 40 && r < 45) {
+            } else if (mix == Mix::WithMprotectAndDeviceExclusive && r >= 30 && r < 35) {
+                // Read-only and back: a write protection over whole folios, parts of folios and contpte blocks,
+                // VMAs split and merged again (touches and redirtying below write only where VM_WRITE is set).
+                const unsigned prot = pick(2) ? PROT_READ : PROT_READ | PROT_WRITE;
+                if (do_mprotect_pkey(c, mm, start + pick(16) * page, len - pick(16) * page, prot) == 0 && prot == PROT_READ)
+                    ++out.write_protects;
+            } else if (mix == Mix::WithMprotectAndDeviceExclusive && r >= 35 && r < 40) {
+                // A device takes a few pages exclusively (lib/test_hmm.c's HMM_DMIRROR_EXCLUSIVE): their PTEs
+                // become device-exclusive entries that reclaim, fork, mprotect, munmap and the next CPU access
+                // (which restores them) must handle. Pages not mapped writable fail with -EFAULT, as upstream.
+                const MmapReadGuard lock(c, mm);
+                for (Addr va = start; va < start + len; va += page * (1 + pick(8))) {
+                    pfn_t pg = 0;
+                    Folio folio;
+                    if (make_device_exclusive(c, mm, va, pg, folio) == 0) {
+                        folio_unlock(c, folio);
+                        folio_put(c, folio);
+                        ++out.device_exclusive;
+                    }
+                }
+            } else if (mix != Mix::BeforeLruReclaim && r >= 40 && r < 45) {
                 // memory.reclaim of a few folios' worth from the tail of the inactive anon list, whichever mms
                 // and VMAs map them (shared after fork, split across VMAs, partly unmapped). Anon only
                 // (swappiness=max): reclaiming lazyfree folios from the file list discards clean pages up to
@@ -150,8 +180,9 @@ Outcome run_workload(const std::string& platform, std::vector<std::string> kerne
                     const vm_area_struct* vma = mm.vma_at(va);
                     if (!vma || vma->vm_start > va)
                         continue;
-                    const PAddr pa = user_access(c, mm, va, write ? AccessKind::Write : AccessKind::Read);
-                    if (write)
+                    const bool w = write && (vma->vm_flags & VM_WRITE);
+                    const PAddr pa = user_access(c, mm, va, w ? AccessKind::Write : AccessKind::Read);
+                    if (w)
                         c.cpu.store(pa, va ^ (static_cast<std::uint64_t>(op) << 40), 8);
                 }
             } else if (r < 52) {
@@ -178,7 +209,7 @@ Outcome run_workload(const std::string& platform, std::vector<std::string> kerne
                 if (pick(2)) {
                     if (pick(2)) {
                         const Addr va = start + pick(len / page) * page;
-                        if (const vm_area_struct* vma = mm.vma_at(va); vma && vma->vm_start <= va)
+                        if (const vm_area_struct* vma = mm.vma_at(va); vma && vma->vm_start <= va && (vma->vm_flags & VM_WRITE))
                             c.cpu.store(user_access(c, mm, va, AccessKind::Write), 1, 8);
                     }
                     const long anon = get_mm_counter(c, mm, MM_ANONPAGES), swp = get_mm_counter(c, mm, MM_SWAPENTS);
@@ -250,7 +281,7 @@ Outcome run_workload(const std::string& platform, std::vector<std::string> kerne
             for (const auto& [s, vma] : m->vmas)
                 for (Addr va = vma.vm_start; va < vma.vm_end; va += page) {
                     const pte_t pte = pte_at(c, *m, va);
-                    if (a.is_swap_pte(pte))
+                    if (a.is_swap_pte(pte) && softleaf_is_swap(softleaf_from_pte(a, pte))) // not device-exclusive
                         counts << std::hex << va << ':' << __swap_count(c, a.pte_to_swp_entry(pte)) << '\n';
                 }
         out.state += counts.str();
@@ -324,7 +355,7 @@ TEST_P(ReclaimDifferential, AnonUnmapBatchChangesCyclesOnlyAndCapsToo)
 // mainline at a cap the seed picks (none, 3, 2 or 5) on the full workload, and the series without a cap
 // against mainline with a cap of 3 on the workload without MADV_FREE. Different caps are not compared with
 // lazyfree folios: upstream decides a lazyfree folio's fate per unmap batch (the top of this file).
-void expect_same_end(const char* platform, unsigned seed, Mix mix = Mix::WithLruReclaim)
+void expect_same_end(const char* platform, unsigned seed, Mix mix = Mix::WithMprotectAndDeviceExclusive)
 {
     const char* caps[] = {nullptr, "kernel.max_pte_batch=3", "kernel.max_pte_batch=2", "kernel.max_pte_batch=5"};
     std::vector<std::string> series{"kernel.anon_unmap_batch=true"}, mainline{"kernel.anon_unmap_batch=false"};
@@ -358,6 +389,18 @@ void expect_same_end(const char* platform, unsigned seed, Mix mix = Mix::WithLru
 // so that the suite stays quick) from seed MMUSIM_DIFF_FUZZ_BASE (default 1002) on arm64 with contpte and on
 // x86, every checker on at every operation boundary, expect_same_end() for each. tools/diff_fuzz.sh runs it
 // for a given time over fresh seeds.
+TEST(ReclaimDifferentialFuzz, TheFuzzersMixReachesMprotectAndDeviceExclusiveEntries)
+{
+    // The default seed's workload on arm64, as the fuzzer generates it: the operations added last happen.
+    const Outcome o = run_workload("neoverse-n1", {"kernel.anon_unmap_batch=true"}, 1002, Workload::Full,
+                                   Mix::WithMprotectAndDeviceExclusive);
+    EXPECT_TRUE(o.balanced);
+    EXPECT_GT(o.write_protects, 0u);
+    EXPECT_GT(o.device_exclusive, 0u);
+    EXPECT_GT(o.lru_reclaimed, 0u);
+    EXPECT_GT(o.swapped_in, 0u);
+}
+
 TEST(ReclaimDifferentialFuzz, GeneratedWorkloadsEndTheSameWithEveryCheckerOn)
 {
     const unsigned seeds = env_or("MMUSIM_DIFF_FUZZ_SEEDS", 2);

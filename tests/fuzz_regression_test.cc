@@ -161,6 +161,10 @@ std::map<std::string, std::vector<fs::path>> seeds()
     for (const fs::path& p : files_in(kSource / "configs/sweeps"))
         (p.parent_path().filename() == "experiments" ? s["experiment"] : s["sweep"]).push_back(p);
     s["set_override"] = {};
+    for (auto& [harness, files] : s) // and the hand-written ones
+        if (fs::is_directory(kSource / "fuzz/seeds" / harness))
+            for (const fs::path& p : files_in(kSource / "fuzz/seeds" / harness))
+                files.push_back(p);
     return s;
 }
 

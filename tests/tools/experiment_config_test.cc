@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <unistd.h>
 
 using namespace mmusim;
@@ -47,6 +48,20 @@ TEST(ExperimentConfig, ShippedExperimentsLoad)
             EXPECT_EQ(e.name, std::string(op) + "-" + arch);
             EXPECT_EQ(e.variants.size(), 2u) << "batched and unbatched by default";
             EXPECT_EQ(e.workload.front().kind, OpKind::Mmap);
+        }
+}
+
+// tools/fuzz.sh seeds the experiment harness with fuzz/seeds/experiment/every-op.yaml so that the fuzzer starts
+// from every op's valid form: it must load, and hold every op but trace (which needs a trace file).
+TEST(ExperimentConfig, TheEveryOpFuzzSeedLoadsAndHasEveryOp)
+{
+    const Experiment e = load_experiment(MMUSIM_SOURCE_DIR "/fuzz/seeds/experiment/every-op.yaml");
+    std::set<OpKind> kinds;
+    for (const OpSpec& op : e.workload)
+        kinds.insert(op.kind);
+    for (int k = 0; k <= static_cast<int>(OpKind::Trace); ++k)
+        if (static_cast<OpKind>(k) != OpKind::Trace) {
+            EXPECT_TRUE(kinds.count(static_cast<OpKind>(k))) << to_string(static_cast<OpKind>(k));
         }
 }
 

@@ -125,6 +125,43 @@ TEST(SweepSpec, BadFilesNameFileLineAndKey)
               std::string::npos);
 }
 
+// Paths the OS rejects (ENAMETOOLONG, ENOTDIR) are bad input, not a std::filesystem::filesystem_error: the
+// sweep fuzzer found the loader's is_regular_file() throwing on a 700-byte experiment path.
+TEST(SweepSpec, APathTheOsRejectsIsABadInputError)
+{
+    const std::string longname(5000, 'x');
+    const std::string axis = "axes:\n  - {key: kernel.max_pte_batch, values: [1, 2]}\n";
+    for (const std::string& e : {"dir/" + longname, longname}) { // a path, and a name looked up among the shipped
+        const std::string path = write_file(test_tmp_path("longexp.yaml"), "sweep:\n  name: t\n  experiment: " + e + "\n" + axis);
+        try {
+            load_sweep(path);
+            ADD_FAILURE() << "no error";
+        } catch (const ConfigError& err) {
+            EXPECT_NE(std::string(err.what()).find("longexp.yaml:3: sweep.experiment: "), std::string::npos)
+                << std::string(err.what()).substr(0, 300);
+        }
+    }
+    const std::string trace = write_file(test_tmp_path("longtrace.yaml"),
+                                         "sweep:\n  name: t\n  replay: {trace: " + longname + "/t.txt}\n" + axis);
+    EXPECT_THROW(load_sweep(trace), ConfigError);
+}
+
+TEST(Sweep, APathTheOsRejectsOnTheCommandLineExitsTwo)
+{
+    const CliResult name = run_cli("sweep " + std::string(5000, 'x'));
+    EXPECT_EQ(name.status, 2) << name.output.substr(0, 300);
+    EXPECT_NE(name.output.find("unknown sweep"), std::string::npos) << name.output.substr(0, 300);
+
+    // -o below a regular file: the directory cannot be made.
+    const std::string file = write_file(test_tmp_path("plainfile"), "x\n");
+    const std::string sweep = small_sweep("badout", "  - {key: kernel.max_pte_batch, values: [1]}\n");
+    const CliResult out = run_cli("sweep " + sweep + " -o " + file + "/sub --no-progress --no-plots");
+    EXPECT_EQ(out.status, 2) << out.output;
+    EXPECT_NE(out.output.find("cannot create the directory"), std::string::npos) << out.output;
+    const CliResult too_long = run_cli("sweep " + sweep + " -o " + test_tmp_path(std::string(5000, 'o')) + " --no-progress");
+    EXPECT_EQ(too_long.status, 2) << too_long.output.substr(0, 300);
+}
+
 TEST(SweepResults, FlattenNamesOperationsAndSumsCores)
 {
     const auto report = nlohmann::ordered_json::parse(R"({"schema": "mmusim-report/3", "variants": [{"name": "v",

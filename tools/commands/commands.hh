@@ -34,6 +34,9 @@ std::string default_trace();
 // "fork-arm64" -> <source>/configs/experiments/fork-arm64.yaml; a path is returned as is.
 std::string resolve_experiment(const std::string& name_or_path);
 std::string experiments_dir();
+// "flush-ceiling" -> <source>/configs/sweeps/flush-ceiling.yaml; a path is returned as is.
+std::string resolve_sweep(const std::string& name_or_path);
+std::string sweeps_dir();
 
 // Rejects an empty argument: `--json ""` or `replay ""` is a mistake (an unset variable, say), never a
 // request for the default.

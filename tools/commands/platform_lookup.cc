@@ -63,6 +63,8 @@ std::string resolve_experiment(const std::string& name_or_path)
 {
     return resolve_in(experiments_dir(), "experiment", name_or_path);
 }
+std::string sweeps_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/sweeps"; }
+std::string resolve_sweep(const std::string& name_or_path) { return resolve_in(sweeps_dir(), "sweep", name_or_path); }
 
 const CLI::Validator& non_empty()
 {

@@ -80,26 +80,6 @@ void override_axes(SweepSpec& s, const std::vector<std::string>& axes)
                 throw ConfigError("--axis: the sweep zips its axes, which then must keep one length");
 }
 
-std::string sweeps_dir() { return std::string(MMUSIM_SOURCE_DIR) + "/configs/sweeps"; }
-
-std::string resolve_sweep(const std::string& name_or_path)
-{
-    if (name_or_path.find('/') != std::string::npos || fs::exists(name_or_path))
-        return name_or_path;
-    std::string base = name_or_path;
-    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".yaml") == 0)
-        base.resize(base.size() - 5);
-    const std::string candidate = sweeps_dir() + "/" + base + ".yaml";
-    if (fs::exists(candidate))
-        return candidate;
-    std::string known;
-    if (fs::is_directory(sweeps_dir()))
-        for (const auto& e : fs::directory_iterator(sweeps_dir()))
-            if (e.path().extension() == ".yaml")
-                known += (known.empty() ? "" : ", ") + e.path().stem().string();
-    throw ConfigError("unknown sweep '" + name_or_path + "': not a file, and not one of the shipped sweeps (" + known + ")");
-}
-
 std::string describe(const SweepPoint& p)
 {
     std::string out;
@@ -219,7 +199,8 @@ int run_sweep(const SweepArgs& a)
         commands.push_back(std::move(cmd));
     }
     const auto manifest = sweep_manifest(s, points, commands);
-    if (fs::exists(manifest_path)) {
+    std::error_code ec; // the OS's objections to -o (too long, not a directory, no permission) are bad input
+    if (fs::exists(manifest_path, ec)) {
         if (!a.resume)
             throw ConfigError("-o " + dir + ": holds a sweep already (sweep.json); --resume runs its missing points, "
                               "or choose another directory");
@@ -232,11 +213,12 @@ int run_sweep(const SweepArgs& a)
         if (!old.is_object() || old.value("points", nlohmann::ordered_json()) != manifest["points"])
             throw ConfigError("--resume: " + manifest_path + " was written by a different sweep (other points or "
                               "commands); run it into another directory");
-    } else if (fs::exists(dir) && !fs::is_directory(dir)) {
+    } else if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
         throw ConfigError("-o " + dir + ": exists and is not a directory");
     }
-    fs::create_directories(dir + "/points");
-    if (!fs::exists(manifest_path)) {
+    if (fs::create_directories(dir + "/points", ec); ec)
+        throw ConfigError("-o " + dir + ": cannot create the directory: " + ec.message());
+    if (!fs::exists(manifest_path, ec)) {
         std::ofstream(manifest_path + ".tmp") << manifest.dump(1) << "\n";
         fs::rename(manifest_path + ".tmp", manifest_path);
     }
@@ -244,7 +226,7 @@ int run_sweep(const SweepArgs& a)
     std::vector<Job> jobs;
     std::vector<const SweepPoint*> job_points;
     for (std::size_t i = 0; i < points.size(); ++i) {
-        if (a.resume && fs::exists(point_json(dir, points[i].id)))
+        if (a.resume && fs::exists(point_json(dir, points[i].id), ec))
             continue;
         jobs.push_back({std::vector<std::string>(commands[i].begin() + 1, commands[i].end()), point_log(dir, points[i].id)});
         job_points.push_back(&points[i]);

@@ -2,6 +2,7 @@
 #include "tools/sweep/sweep_spec.hh"
 
 #include "tools/commands/commands.hh"
+#include "util/config_error.hh"
 #include "util/config_node.hh"
 
 #include <filesystem>
@@ -14,6 +15,14 @@ namespace {
 constexpr std::size_t kMaxPoints = 100000; // a typo in a range should not fork a million processes
 
 std::string absolute(const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); }
+
+// The non-throwing overload: a path the OS rejects (too long, a component not a directory) is no such file,
+// reported as a config error, not a std::filesystem::filesystem_error (found by the sweep fuzzer).
+bool is_file(const std::string& p)
+{
+    std::error_code ec;
+    return std::filesystem::is_regular_file(p, ec);
+}
 
 // `p` relative to the directory of `file` (unless absolute).
 std::string beside(const std::string& file, const std::string& p)
@@ -87,15 +96,21 @@ SweepSpec load_sweep(const std::string& path)
         if (e.empty())
             x.fail("experiment", "must not be empty");
         // A name is a shipped experiment; a path is relative to the sweep file.
-        s.experiment = absolute(e.find('/') == std::string::npos ? resolve_experiment(e) : beside(path, e));
-        if (!std::filesystem::is_regular_file(s.experiment))
+        std::string where;
+        try {
+            where = e.find('/') == std::string::npos ? resolve_experiment(e) : beside(path, e);
+        } catch (const ConfigError& err) {
+            x.fail("experiment", err.what()); // with the sweep file's line
+        }
+        s.experiment = absolute(where);
+        if (!is_file(s.experiment))
             x.fail("experiment", "no experiment '" + e + "' (" + s.experiment + ")");
         s.variants = x.has("variants") ? x.str_list("variants") : std::vector<std::string>{};
     } else {
         const ConfigNode r = x.child("replay");
         const std::string t = r.str("trace");
         s.trace = absolute(beside(path, t));
-        if (!std::filesystem::is_regular_file(s.trace))
+        if (!is_file(s.trace))
             r.fail("trace", "no such file '" + t + "'");
         s.format = r.choice("format", {"native", "lackey", "auto"}, "auto");
         s.platform = r.str("platform", "");

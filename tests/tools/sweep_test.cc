@@ -144,6 +144,16 @@ TEST(SweepSpec, APathTheOsRejectsIsABadInputError)
     const std::string trace = write_file(test_tmp_path("longtrace.yaml"),
                                          "sweep:\n  name: t\n  replay: {trace: " + longname + "/t.txt}\n" + axis);
     EXPECT_THROW(load_sweep(trace), ConfigError);
+    const std::string sample = kSource + "/traces/samples/native_example.txt";
+    const std::string platform = write_file(test_tmp_path("badplatform.yaml"),
+                                            "sweep:\n  name: t\n  replay:\n    trace: " + sample + "\n    platform: nosuch\n" + axis);
+    try {
+        load_sweep(platform);
+        ADD_FAILURE() << "no error";
+    } catch (const ConfigError& err) {
+        EXPECT_NE(std::string(err.what()).find("badplatform.yaml:5: sweep.replay.platform: unknown platform 'nosuch'"),
+                  std::string::npos) << err.what();
+    }
 }
 
 TEST(Sweep, APathTheOsRejectsOnTheCommandLineExitsTwo)

@@ -24,6 +24,17 @@ bool is_file(const std::string& p)
     return std::filesystem::is_regular_file(p, ec);
 }
 
+// A shipped name looked up by `lookup` (resolve_experiment, ...), its error reported at the key's line.
+std::string resolved(const ConfigNode& n, const std::string& key, const std::string& name,
+                     std::string (*lookup)(const std::string&))
+{
+    try {
+        return lookup(name);
+    } catch (const ConfigError& e) {
+        n.fail(key, e.what());
+    }
+}
+
 // `p` relative to the directory of `file` (unless absolute).
 std::string beside(const std::string& file, const std::string& p)
 {
@@ -96,13 +107,8 @@ SweepSpec load_sweep(const std::string& path)
         if (e.empty())
             x.fail("experiment", "must not be empty");
         // A name is a shipped experiment; a path is relative to the sweep file.
-        std::string where;
-        try {
-            where = e.find('/') == std::string::npos ? resolve_experiment(e) : beside(path, e);
-        } catch (const ConfigError& err) {
-            x.fail("experiment", err.what()); // with the sweep file's line
-        }
-        s.experiment = absolute(where);
+        s.experiment = absolute(e.find('/') == std::string::npos ? resolved(x, "experiment", e, resolve_experiment)
+                                                                 : beside(path, e));
         if (!is_file(s.experiment))
             x.fail("experiment", "no experiment '" + e + "' (" + s.experiment + ")");
         s.variants = x.has("variants") ? x.str_list("variants") : std::vector<std::string>{};
@@ -116,9 +122,9 @@ SweepSpec load_sweep(const std::string& path)
         s.platform = r.str("platform", "");
         s.kernel = r.str("kernel", "");
         if (!s.platform.empty())
-            s.platform = resolve_platform(s.platform);
+            s.platform = resolved(r, "platform", s.platform, resolve_platform);
         if (!s.kernel.empty())
-            s.kernel = resolve_kernel(s.kernel);
+            s.kernel = resolved(r, "kernel", s.kernel, resolve_kernel);
         r.finish();
     }
     s.sets = x.has("set") ? x.str_list("set") : std::vector<std::string>{};

@@ -126,7 +126,8 @@ TEST(SweepSpec, BadFilesNameFileLineAndKey)
 }
 
 // Paths the OS rejects (ENAMETOOLONG, ENOTDIR) are bad input, not a std::filesystem::filesystem_error: the
-// sweep fuzzer found the loader's is_regular_file() throwing on a 700-byte experiment path.
+// sweep fuzzer found the loader's is_regular_file() throwing on an experiment path whose first component is
+// longer than NAME_MAX (255 bytes).
 TEST(SweepSpec, APathTheOsRejectsIsABadInputError)
 {
     const std::string longname(5000, 'x');
